@@ -1,0 +1,269 @@
+"""The embedded voice: libespeak-ng, with emotion prosody, emphasis and exact phoneme timings.
+
+Text is always sent as SSML that visage writes itself, with the user's text XML-escaped, so markup in
+user text is spoken as characters and never interpreted. espeak reports event positions as offsets
+into that SSML; an offset map turns them back into spans of the sentence the user gave.
+"""
+from __future__ import annotations
+
+import bisect
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from visage.backends.tts import registry
+from visage.backends.tts.base import TTSBackend
+from visage.backends.tts.espeak_lib import (
+    EVENT_PHONEME, EVENT_WORD, EspeakEngine,
+)
+from visage.core.emotion import prosody_for
+from visage.core.types import Phoneme, SpeechChunk, SpeechRequest, Word
+from visage.errors import InputError
+
+# Short codes people use, mapped to espeak's language identifiers.
+LANGUAGE_ALIASES = {
+    "en": "en-us", "en-uk": "en-gb", "zh": "cmn", "zh-cn": "cmn", "zh-hans": "cmn", "mandarin": "cmn",
+    "chinese": "cmn", "cantonese": "yue", "zh-hk": "yue", "fr": "fr-fr", "english": "en-us",
+}
+
+# Named voices offered for every language: espeak's voice variants (espeak-ng-data/voices/!v).
+VOICE_VARIANTS = {
+    "default": "", "male1": "m1", "male2": "m2", "male3": "m3", "male4": "m4",
+    "female1": "f1", "female2": "f2", "female3": "f3", "female4": "f4",
+}
+
+# espeak's neutral settings (speak_lib.h: rate in words per minute, others on 0-100/0-200 scales)
+_RATE, _PITCH, _RANGE, _VOLUME = 175, 50, 50, 100
+# Emphasis: a stressed word is louder and higher (measured by tests/test_prosody.py).
+_EMPHASIS_SSML = ('<emphasis level="strong"><prosody volume="+60%" pitch="+25%" rate="-12%">', "</prosody></emphasis>")
+_PAUSE = "_"
+
+
+@dataclass(frozen=True)
+class _SsmlDocument:
+    text: str
+    ssml_offsets: list[int]  # start of each copied text run in the SSML
+    text_offsets: list[int]  # where that run starts in the plain text
+    run_lengths: list[int]
+
+    def to_text_offset(self, ssml_pos: int) -> int:
+        i = max(0, bisect.bisect_right(self.ssml_offsets, ssml_pos) - 1)
+        if not self.ssml_offsets:
+            return 0
+        inside = min(max(0, ssml_pos - self.ssml_offsets[i]), self.run_lengths[i])
+        return self.text_offsets[i] + inside
+
+
+def build_ssml(text: str, emphasis_spans: list[tuple[int, int]]) -> _SsmlDocument:
+    """Escape `text` into an SSML document, wrapping the given character spans in emphasis."""
+    parts = ["<speak>"]
+    ssml_len = len(parts[0])
+    ssml_offsets: list[int] = []
+    text_offsets: list[int] = []
+    lengths: list[int] = []
+
+    def copy(a: int, b: int) -> None:
+        nonlocal ssml_len
+        for k in range(a, b):  # escaped characters map one SSML run each, so offsets stay exact
+            esc = escape(text[k], {'"': "&quot;"})
+            ssml_offsets.append(ssml_len)
+            text_offsets.append(k)
+            lengths.append(len(esc) if len(esc) == 1 else 0)
+            parts.append(esc)
+            ssml_len += len(esc)
+
+    pos = 0
+    for a, b in sorted(emphasis_spans):
+        if a < pos:
+            continue
+        copy(pos, a)
+        parts.append(_EMPHASIS_SSML[0])
+        ssml_len += len(_EMPHASIS_SSML[0])
+        copy(a, b)
+        parts.append(_EMPHASIS_SSML[1])
+        ssml_len += len(_EMPHASIS_SSML[1])
+        pos = b
+    copy(pos, len(text))
+    parts.append("</speak>")
+    return _SsmlDocument("".join(parts), ssml_offsets, text_offsets, lengths)
+
+
+def emphasis_spans(text: str, emphasis: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Character spans of the emphasised words: whole-word, case-insensitive matches for alphabetic
+    scripts, substring matches for Chinese (which has no spaces)."""
+    spans = []
+    for target in emphasis:
+        target = target.strip()
+        if not target:
+            continue
+        if re.search(r"[\u4e00-\u9fff]", target):
+            pattern = re.escape(target)
+        else:
+            pattern = r"(?<!\w)" + re.escape(target) + r"(?!\w)"
+        for m in re.finditer(pattern, text, flags=re.IGNORECASE):
+            spans.append((m.start(), m.end()))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a < merged[-1][1]:
+            continue
+        merged.append((a, b))
+    return merged
+
+
+@registry.register("espeak")
+class EspeakTTS(TTSBackend):
+    """libespeak-ng through espeakng-loader: ~100 languages, offline, streaming, exact timings."""
+
+    name = "espeak"
+
+    def __init__(self, **_options) -> None:
+        self._engine: EspeakEngine | None = None
+
+    def load(self) -> None:
+        if self._engine is None:
+            self._engine = EspeakEngine.get()
+
+    @property
+    def engine(self) -> EspeakEngine:
+        self.load()
+        assert self._engine is not None
+        return self._engine
+
+    @property
+    def sample_rate(self) -> int:
+        return self.engine.sample_rate
+
+    @cached_property
+    def _languages(self) -> dict[str, str]:
+        return self.engine.list_languages()
+
+    def languages(self) -> list[str]:
+        return sorted(set(self._languages) | set(LANGUAGE_ALIASES))
+
+    def voices(self, language: str | None = None) -> list[str]:
+        return list(VOICE_VARIANTS)
+
+    def resolve_language(self, language: str) -> str:
+        code = (language or "en").strip().lower().replace("_", "-")
+        code = LANGUAGE_ALIASES.get(code, code)
+        known = {k.lower(): k for k in self._languages}
+        if code in known:
+            return known[code]
+        raise InputError(
+            f"unknown language {language!r} for the espeak voice; choose one of: {', '.join(self.languages())}"
+        )
+
+    def resolve_voice(self, language: str, voice: str | None) -> str:
+        lang = self.resolve_language(language)
+        name = (voice or "default").strip().lower()
+        if name in VOICE_VARIANTS:
+            variant = VOICE_VARIANTS[name]
+        elif os.path.exists(os.path.join(self.engine.data_path, "voices", "!v", voice or "")):
+            variant = voice or ""
+        else:
+            raise InputError(
+                f"unknown voice {voice!r}; choose one of: {', '.join(VOICE_VARIANTS)} "
+                f"(or an espeak variant from espeak-ng-data/voices/!v)"
+            )
+        return f"{lang}+{variant}" if variant else lang
+
+    def stream(self, request: SpeechRequest) -> Iterator[SpeechChunk]:
+        text = request.text
+        if not text.strip():
+            raise InputError("nothing to say: the sentence is empty")
+        voice = self.resolve_voice(request.language, request.voice)
+        doc = build_ssml(text, emphasis_spans(text, request.emphasis))
+        p = prosody_for(request.emotion, request.intensity, request.pitch, request.sentence_type)
+        timeline = _TimelineBuilder(text, doc, self.sample_rate, emphasis_spans(text, request.emphasis))
+        buffers = self.engine.synthesize(
+            doc.text,
+            voice,
+            rate=int(np.clip(_RATE * p.rate, 80, 450)),
+            pitch=int(np.clip(_PITCH * p.pitch, 0, 99)),
+            pitch_range=int(np.clip(_RANGE * p.pitch_range, 0, 100)),
+            volume=int(np.clip(_VOLUME * p.volume, 0, 200)),
+        )
+        sent = 0
+        for buf in buffers:
+            for event in buf.events:
+                timeline.add(event)
+            sent_before = sent
+            sent += len(buf.samples)
+            phonemes, words = timeline.closed(sent)
+            yield SpeechChunk(
+                samples=buf.samples.astype(np.float32) / 32768.0,
+                sample_rate=self.sample_rate,
+                start=sent_before / self.sample_rate,
+                phonemes=phonemes,
+                words=words,
+            )
+        phonemes, words = timeline.finish(sent)
+        if phonemes or words:
+            yield SpeechChunk(np.zeros(0, np.float32), self.sample_rate, sent / self.sample_rate, phonemes, words)
+
+
+class _TimelineBuilder:
+    """Turns espeak's start-only events into closed phonemes and words as the audio advances."""
+
+    def __init__(self, text: str, doc: _SsmlDocument, rate: int, emphasis: list[tuple[int, int]]) -> None:
+        self.text, self.doc, self.rate, self.emphasis = text, doc, rate, emphasis
+        self._phone: tuple[str, bool, int] | None = None  # symbol, stressed, start sample
+        self._phones: list[Phoneme] = []
+        self._word_starts: list[tuple[int, int]] = []  # (char offset, start sample)
+        self._word_last_voiced_end = 0
+        self._words: list[Word] = []
+
+    def add(self, event) -> None:
+        if event.kind == EVENT_PHONEME:
+            self._close_phone(event.sample)
+            raw = str(event.value)
+            symbol = raw.replace("'", "").replace(",", "") or _PAUSE
+            if symbol.startswith("_"):
+                symbol = _PAUSE
+            self._phone = (symbol, "'" in raw, event.sample)
+        elif event.kind == EVENT_WORD:
+            offset = min(len(self.text), self.doc.to_text_offset(event.text_position))
+            if self._word_starts:
+                self._close_word(offset)
+            self._word_starts.append((offset, event.sample))
+
+    def _close_phone(self, end_sample: int) -> None:
+        if self._phone is None:
+            return
+        symbol, stressed, start = self._phone
+        self._phone = None
+        if end_sample <= start:
+            return  # espeak marks syllable boundaries with zero-length phonemes
+        self._phones.append(Phoneme(symbol, start / self.rate, end_sample / self.rate, stressed))
+        if symbol != _PAUSE:
+            self._word_last_voiced_end = end_sample
+
+    def _close_word(self, next_offset: int) -> None:
+        offset, start = self._word_starts.pop()
+        a, b = offset, max(offset, next_offset)
+        while b > a and not self.text[b - 1].isalnum():
+            b -= 1  # drop the spaces and punctuation before the next word
+        while a < b and not self.text[a].isalnum():
+            a += 1
+        if b <= a:
+            return
+        end = max(start, self._word_last_voiced_end)
+        emphasised = any(x < b and a < y for x, y in self.emphasis)
+        self._words.append(Word(self.text[a:b], a, b, start / self.rate, end / self.rate, emphasised))
+
+    def closed(self, samples_so_far: int) -> tuple[tuple[Phoneme, ...], tuple[Word, ...]]:
+        phones, words = tuple(self._phones), tuple(self._words)
+        self._phones, self._words = [], []
+        return phones, words
+
+    def finish(self, total_samples: int) -> tuple[tuple[Phoneme, ...], tuple[Word, ...]]:
+        self._close_phone(total_samples)
+        if self._word_starts:
+            self._close_word(len(self.text))
+        return self.closed(total_samples)

@@ -1,0 +1,185 @@
+"""Audio as numpy arrays: WAV bytes in and out, resampling, loudness and pitch.
+
+WAV is parsed here rather than with the `wave` module because voice servers send float WAVs and
+streamed WAVs whose RIFF sizes are left as 0 or 0xFFFFFFFF; both must decode, and broken files must
+fail with a clear message rather than noise.
+"""
+from __future__ import annotations
+
+import io
+import struct
+from math import gcd
+
+import numpy as np
+
+from visage.errors import InputError
+
+
+def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """Decode WAV bytes to (mono float32 samples in [-1, 1], sample rate)."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise InputError("not a WAV file (no RIFF/WAVE header)")
+    pos = 12
+    fmt = None
+    while pos + 8 <= len(data):
+        chunk_id, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        body = pos + 8
+        if chunk_id == b"fmt ":
+            if size < 16 or body + 16 > len(data):
+                raise InputError("broken WAV file: truncated format chunk")
+            fmt = struct.unpack("<HHIIHH", data[body : body + 16])
+            if fmt[0] == 0xFFFE and size >= 40:  # WAVE_FORMAT_EXTENSIBLE: the real tag is in the GUID
+                fmt = (struct.unpack("<H", data[body + 24 : body + 26])[0],) + fmt[1:]
+        elif chunk_id == b"data":
+            if fmt is None:
+                raise InputError("broken WAV file: data before format chunk")
+            end = len(data) if size in (0, 0xFFFFFFFF) or body + size > len(data) else body + size
+            return _pcm_to_float(data[body:end], fmt)
+        pos = body + size + (size & 1)
+    raise InputError("broken WAV file: no audio data")
+
+
+def _pcm_to_float(raw: bytes, fmt: tuple) -> tuple[np.ndarray, int]:
+    tag, channels, rate, _, _, bits = fmt
+    if channels < 1 or rate <= 0:
+        raise InputError(f"broken WAV file: {channels} channels at {rate} Hz")
+    width = bits // 8
+    usable = len(raw) - len(raw) % (width * channels)
+    raw = raw[:usable]
+    if tag == 1 and bits == 16:
+        x = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
+    elif tag == 1 and bits == 32:
+        x = (np.frombuffer(raw, "<i4") / 2147483648.0).astype(np.float32)
+    elif tag == 1 and bits == 24:
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        x = (np.where(v >= 1 << 23, v - (1 << 24), v) / float(1 << 23)).astype(np.float32)
+    elif tag == 1 and bits == 8:
+        x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif tag == 3 and bits == 32:
+        x = np.frombuffer(raw, "<f4").astype(np.float32)
+    elif tag == 3 and bits == 64:
+        x = np.frombuffer(raw, "<f8").astype(np.float32)
+    else:
+        raise InputError(f"unsupported WAV encoding (format {tag}, {bits} bits)")
+    if channels > 1:
+        x = x.reshape(-1, channels).mean(axis=1)
+    return np.clip(np.nan_to_num(x), -1.0, 1.0), rate
+
+
+def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
+    """Encode mono float samples as 16-bit PCM WAV bytes."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF", 36 + len(pcm), b"WAVE", b"fmt ", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16,
+        b"data", len(pcm),
+    )
+    return header + pcm
+
+
+def read_wav(path) -> tuple[np.ndarray, int]:
+    with open(path, "rb") as f:
+        return decode_wav(f.read())
+
+
+class WavWriter:
+    """Writes 16-bit mono WAV incrementally, so long speech never has to sit in memory whole."""
+
+    def __init__(self, path, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self._file: io.BufferedWriter = open(path, "wb")
+        self._file.write(b"\0" * 44)
+        self.frames = 0
+
+    def write(self, samples: np.ndarray) -> None:
+        self._file.write((np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
+        self.frames += len(samples)
+
+    def close(self) -> None:
+        if self._file.closed:
+            return
+        self._file.seek(0)
+        self._file.write(encode_wav(np.zeros(0, np.float32), self.sample_rate)[:40])
+        self._file.write(struct.pack("<I", self.frames * 2))
+        self._file.seek(4)
+        self._file.write(struct.pack("<I", 36 + self.frames * 2))
+        self._file.close()
+
+    def __enter__(self) -> "WavWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Polyphase resampling (anti-aliased) between integer rates."""
+    if rate_in == rate_out or len(samples) == 0:
+        return samples.astype(np.float32, copy=False)
+    from scipy.signal import resample_poly
+
+    g = gcd(rate_in, rate_out)
+    return resample_poly(samples, rate_out // g, rate_in // g).astype(np.float32)
+
+
+def rms_envelope(samples: np.ndarray, sample_rate: int, hop: float = 0.01, window: float = 0.03) -> np.ndarray:
+    """Frame RMS loudness every `hop` seconds over `window`-second windows (linear amplitude)."""
+    hop_n = max(1, int(round(hop * sample_rate)))
+    win_n = max(hop_n, int(round(window * sample_rate)))
+    n_frames = max(0, 1 + (len(samples) - win_n) // hop_n) if len(samples) >= win_n else 0
+    if n_frames == 0:
+        return np.zeros(0, np.float32)
+    sq = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    starts = np.arange(n_frames) * hop_n
+    energy = (sq[starts + win_n] - sq[starts]) / win_n
+    return np.sqrt(np.maximum(energy, 0.0)).astype(np.float32)
+
+
+def pitch_track(
+    samples: np.ndarray, sample_rate: int, hop: float = 0.01, fmin: float = 60.0, fmax: float = 500.0,
+    threshold: float = 0.15,
+) -> np.ndarray:
+    """Fundamental frequency every `hop` seconds by YIN (de Cheveigné & Kawahara 2002); 0 where unvoiced."""
+    hop_n = int(round(hop * sample_rate))
+    tau_max = int(sample_rate / fmin)
+    tau_min = max(2, int(sample_rate / fmax))
+    win = tau_max
+    n = 1 + (len(samples) - 2 * win) // hop_n if len(samples) >= 2 * win else 0
+    if n <= 0:
+        return np.zeros(0, np.float32)
+    x = samples.astype(np.float64)
+    idx = np.arange(n)[:, None] * hop_n
+    frames = x[idx + np.arange(2 * win)[None, :]]
+    loud = np.sqrt((frames[:, :win] ** 2).mean(axis=1))
+    gate = max(1e-4, 0.05 * float(np.percentile(loud, 95)))
+    # difference function via FFT autocorrelation, per frame
+    size = 1 << int(np.ceil(np.log2(3 * win)))
+    a = np.fft.rfft(frames, size)
+    b = np.fft.rfft(frames[:, :win], size)
+    corr = np.fft.irfft(a * np.conj(b), size)[:, : tau_max + 1]
+    energy_cum = np.cumsum(frames**2, axis=1)
+    e0 = energy_cum[:, win - 1]
+    taus = np.arange(tau_max + 1)
+    e_tau = energy_cum[:, taus + win - 1] - np.concatenate([np.zeros((n, 1)), energy_cum[:, : tau_max]], axis=1)
+    diff = e0[:, None] + e_tau - 2 * corr
+    diff[:, 0] = 0
+    cum = np.cumsum(diff[:, 1:], axis=1) / np.arange(1, tau_max + 1)
+    cmnd = np.ones_like(diff)
+    cmnd[:, 1:] = diff[:, 1:] / np.maximum(cum, 1e-12)
+    f0 = np.zeros(n, np.float32)
+    for i in range(n):
+        if loud[i] < gate:
+            continue
+        below = np.nonzero(cmnd[i, tau_min:] < threshold)[0]
+        if len(below) == 0:
+            continue
+        t = tau_min + below[0]
+        while t + 1 <= tau_max and cmnd[i, t + 1] < cmnd[i, t]:
+            t += 1
+        if 0 < t < tau_max:  # parabolic interpolation of the minimum
+            y0, y1, y2 = cmnd[i, t - 1], cmnd[i, t], cmnd[i, t + 1]
+            d = y0 - 2 * y1 + y2
+            t = t + (0.5 * (y0 - y2) / d if d != 0 else 0.0)
+        f0[i] = sample_rate / t
+    return f0

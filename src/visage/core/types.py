@@ -1,0 +1,183 @@
+"""Typed data that flows between visage's stages.
+
+Every piece of speech data carries times in the audio's own clock (seconds from the start of the
+stream it belongs to), so that voice, motion and video can be lined up without guessing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+import numpy as np
+
+
+class Emotion(str, Enum):
+    """The seven basic emotions visage expresses (the EMOVA label set, see animation-facts.md)."""
+
+    NEUTRAL = "neutral"
+    HAPPY = "happy"
+    SAD = "sad"
+    ANGRY = "angry"
+    SURPRISED = "surprised"
+    FEARFUL = "fearful"
+    DISGUSTED = "disgusted"
+
+
+class SentenceType(str, Enum):
+    STATEMENT = "statement"
+    QUESTION = "question"
+    EXCLAMATION = "exclamation"
+
+
+class PitchStyle(str, Enum):
+    """A speaker-level pitch register (EMOVA's low/normal/high), independent of emotion."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    """One sentence to be spoken, with the tags that shape its delivery."""
+
+    text: str
+    language: str = "en"
+    voice: str | None = None
+    emotion: Emotion = Emotion.NEUTRAL
+    intensity: float = 0.5
+    emphasis: tuple[str, ...] = ()
+    pitch: PitchStyle = PitchStyle.NORMAL
+    sentence_type: SentenceType = SentenceType.STATEMENT
+
+    def with_text(self, text: str) -> "SpeechRequest":
+        return replace(self, text=text)
+
+
+@dataclass(frozen=True)
+class Phoneme:
+    """A phone as the voice produced it: `symbol` is the backend's phoneme name without stress marks
+    (espeak mnemonics for the embedded voice, ARPAbet from the aligner; "_" is a pause), times in
+    seconds, `stressed` when it carries the word's primary stress."""
+
+    symbol: str
+    start: float
+    end: float
+    stressed: bool = False
+
+    def shifted(self, offset: float) -> "Phoneme":
+        return replace(self, start=self.start + offset, end=self.end + offset)
+
+
+@dataclass(frozen=True)
+class Word:
+    """A spoken word: its text, its span [char_start, char_end) in the sentence text, and its times."""
+
+    text: str
+    char_start: int
+    char_end: int
+    start: float
+    end: float
+    emphasised: bool = False
+    sentence: int = 0
+
+    def shifted(self, offset: float) -> "Word":
+        return replace(self, start=self.start + offset, end=self.end + offset)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A spoken sentence with its tags and its place on the audio clock."""
+
+    index: int
+    text: str
+    start: float
+    end: float
+    language: str = "en"
+    emotion: Emotion = Emotion.NEUTRAL
+    intensity: float = 0.5
+    sentence_type: SentenceType = SentenceType.STATEMENT
+    emphasis: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    """A piece of a voice's output stream.
+
+    `samples` is mono float32 in [-1, 1] starting at `start` seconds; `phonemes` and `words` are the
+    events completed by the end of this chunk. A chunk may carry events and no samples.
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    start: float
+    phonemes: tuple[Phoneme, ...] = ()
+    words: tuple[Word, ...] = ()
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+    def shifted(self, offset: float) -> "SpeechChunk":
+        return replace(
+            self,
+            start=self.start + offset,
+            phonemes=tuple(p.shifted(offset) for p in self.phonemes),
+            words=tuple(w.shifted(offset) for w in self.words),
+        )
+
+
+@dataclass
+class SpeechTimeline:
+    """Everything a voice said, collected: used where a whole utterance is wanted (files, tests)."""
+
+    sample_rate: int
+    phonemes: list[Phoneme] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "sample_rate": self.sample_rate,
+            "phonemes": [
+                {"symbol": p.symbol, "start": round(p.start, 4), "end": round(p.end, 4), "stressed": p.stressed} for p in self.phonemes
+            ],
+            "words": [
+                {
+                    "text": w.text,
+                    "sentence": w.sentence,
+                    "char_start": w.char_start,
+                    "char_end": w.char_end,
+                    "start": round(w.start, 4),
+                    "end": round(w.end, 4),
+                    "emphasised": w.emphasised,
+                }
+                for w in self.words
+            ],
+            "sentences": [
+                {
+                    "index": s.index,
+                    "text": s.text,
+                    "start": round(s.start, 4),
+                    "end": round(s.end, 4),
+                    "language": s.language,
+                    "emotion": s.emotion.value,
+                    "intensity": s.intensity,
+                    "type": s.sentence_type.value,
+                    "emphasis": list(s.emphasis),
+                }
+                for s in self.sentences
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Phoneme and word timings derived from audio and its text (for voices that give none)."""
+
+    phonemes: tuple[Phoneme, ...]
+    words: tuple[Word, ...]
