@@ -42,6 +42,8 @@ _RATE, _PITCH, _RANGE, _VOLUME = 175, 50, 50, 100
 # Emphasis: a stressed word is louder and higher (measured by tests/test_prosody.py).
 _EMPHASIS_SSML = ('<emphasis level="strong"><prosody volume="+60%" pitch="+25%" rate="-12%">', "</prosody></emphasis>")
 _PAUSE = "_"
+# A word for timing purposes: one Han character, or a run of letters/digits with inner apostrophes.
+_WORD_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff]+(?:['’.][^\W_\u3400-\u9fff]+)*")
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class EspeakTTS(TTSBackend):
         return list(VOICE_VARIANTS)
 
     def resolve_language(self, language: str) -> str:
+        """The espeak language code for a user's code (aliases like en and zh included)."""
         code = (language or "en").strip().lower().replace("_", "-")
         code = LANGUAGE_ALIASES.get(code, code)
         known = {k.lower(): k for k in self._languages}
@@ -160,7 +163,8 @@ class EspeakTTS(TTSBackend):
         )
 
     def resolve_voice(self, language: str, voice: str | None) -> str:
-        lang = self.resolve_language(language)
+        """The espeak voice identifier (voice file plus variant) for a language and a voice name."""
+        lang = self._languages[self.resolve_language(language)]
         name = (voice or "default").strip().lower()
         if name in VOICE_VARIANTS:
             variant = VOICE_VARIANTS[name]
@@ -245,17 +249,19 @@ class _TimelineBuilder:
             self._word_last_voiced_end = end_sample
 
     def _close_word(self, next_offset: int) -> None:
+        """Close the text from the last word event up to the next one. espeak folds some unstressed
+        words into their neighbour's event ("I am" -> one event), so the span is re-tokenised and the
+        event's time shared between its words in proportion to their length."""
         offset, start = self._word_starts.pop()
-        a, b = offset, max(offset, next_offset)
-        while b > a and not self.text[b - 1].isalnum():
-            b -= 1  # drop the spaces and punctuation before the next word
-        while a < b and not self.text[a].isalnum():
-            a += 1
-        if b <= a:
-            return
         end = max(start, self._word_last_voiced_end)
-        emphasised = any(x < b and a < y for x, y in self.emphasis)
-        self._words.append(Word(self.text[a:b], a, b, start / self.rate, end / self.rate, emphasised))
+        tokens = [m.span() for m in _WORD_TOKEN.finditer(self.text, offset, max(offset, next_offset))]
+        total = sum(b - a for a, b in tokens)
+        t = start
+        for a, b in tokens:
+            t_end = t + (end - start) * (b - a) / total
+            emphasised = any(x < b and a < y for x, y in self.emphasis)
+            self._words.append(Word(self.text[a:b], a, b, t / self.rate, t_end / self.rate, emphasised))
+            t = t_end
 
     def closed(self, samples_so_far: int) -> tuple[tuple[Phoneme, ...], tuple[Word, ...]]:
         phones, words = tuple(self._phones), tuple(self._words)

@@ -143,6 +143,7 @@ class EspeakEngine:
         self._lock = threading.Lock()
         self._sink: queue.Queue | None = None
         self._cancel = threading.Event()
+        self.samples_made = 0  # every sample libespeak-ng has produced: lets tests see streaming happen
         self._callback = _Callback(self._on_audio)  # kept referenced: ctypes frees unreferenced callbacks
         lib.espeak_SetSynthCallback(self._callback)
 
@@ -226,12 +227,14 @@ class EspeakEngine:
             parsed.append(EspeakEvent(e.type, e.sample, e.text_position - 1, e.length, value))
             i += 1
         samples = np.ctypeslib.as_array(wav, (n_samples,)).copy() if n_samples > 0 and wav else np.zeros(0, np.int16)
+        self.samples_made += len(samples)
         if not _put(sink, EspeakBuffer(samples, tuple(parsed)), cancel):
             return 1
         return 0
 
-    def phonemize(self, text: str, voice: str) -> str:
-        """The phoneme string espeak would speak for `text` (espeak mnemonics)."""
+    def phonemize(self, text: str, voice: str, ipa: bool = False) -> str:
+        """The phoneme string espeak would speak for `text`: espeak mnemonics, or IPA when `ipa`
+        (what Piper voices were trained on)."""
         with self._lock:
             if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise BackendError(f"espeak voice {voice!r} could not be selected")
@@ -239,7 +242,7 @@ class EspeakEngine:
             ptr = ctypes.pointer(buf)
             parts = []
             while buf.value:
-                out = self._lib.espeak_TextToPhonemes(ptr, _CHARS_UTF8, 0)
+                out = self._lib.espeak_TextToPhonemes(ptr, _CHARS_UTF8, 0x02 if ipa else 0)  # 0x02: espeakPHONEMES_IPA
                 if out:
                     parts.append(out.decode("utf-8", "replace"))
                 else:

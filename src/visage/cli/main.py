@@ -1,0 +1,59 @@
+"""The `visage` command: a thin layer over the library. Each subcommand lives in its own module."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from visage import __version__
+from visage.errors import VisageError
+
+DESCRIPTION = """\
+visage: a conversational digital human that runs on an ordinary CPU.
+
+Start here:
+  visage speak "Hello! Nice to meet you." -o hello.wav --emotion happy
+  visage speak "你好，很高兴见到你。" --lang zh -o nihao.wav --timings nihao.json
+  visage voices                      list languages and voices of the embedded voice
+
+Every command works offline with the embedded voice (libespeak-ng); stronger voices
+(Piper, GPT-SoVITS, CosyVoice, OpenAI-compatible servers) plug in with --tts.
+Run `visage COMMAND --help` for the details of a command.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from visage.cli import speak, voices
+
+    parser = argparse.ArgumentParser(
+        prog="visage", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"visage {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens, for debugging")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    speak.add_parser(commands)
+    voices.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args) or 0
+    except VisageError as exc:
+        print(f"visage: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("visage: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

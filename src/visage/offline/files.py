@@ -1,0 +1,85 @@
+"""Files written the safe way: streamed (bounded memory for long speech) and atomic (a file appears
+under its name only when complete, so a failure never leaves a half-written output behind)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from visage.core.types import Phoneme, Sentence, Word
+
+
+class AtomicPath:
+    """A temporary path beside `target` that is renamed onto it on commit and removed on abort."""
+
+    def __init__(self, target: str | os.PathLike) -> None:
+        self.target = Path(target)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self) -> Path:
+        os.replace(self.tmp, self.target)
+        return self.target
+
+    def abort(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+class TimingsWriter:
+    """Writes the timings JSON ({"sample_rate", "duration", "phonemes", "words", "sentences"}) while the
+    speech streams: each list is spooled to its own temporary file, joined at the end."""
+
+    _LISTS = ("phonemes", "words", "sentences")
+
+    def __init__(self, path: str | os.PathLike, sample_rate: int) -> None:
+        self.out = AtomicPath(path)
+        self.sample_rate = sample_rate
+        self._spools = {name: tempfile.TemporaryFile("w+", encoding="utf-8") for name in self._LISTS}
+        self._counts = dict.fromkeys(self._LISTS, 0)
+
+    def _append(self, name: str, item: dict) -> None:
+        spool = self._spools[name]
+        if self._counts[name]:
+            spool.write(",\n")
+        spool.write(json.dumps(item, ensure_ascii=False))
+        self._counts[name] += 1
+
+    def phoneme(self, p: Phoneme) -> None:
+        self._append("phonemes", {"symbol": p.symbol, "start": round(p.start, 4), "end": round(p.end, 4),
+                                  "stressed": p.stressed})
+
+    def word(self, w: Word) -> None:
+        self._append("words", {"text": w.text, "sentence": w.sentence, "char_start": w.char_start,
+                               "char_end": w.char_end, "start": round(w.start, 4), "end": round(w.end, 4),
+                               "emphasised": w.emphasised})
+
+    def sentence(self, s: Sentence) -> None:
+        self._append("sentences", {"index": s.index, "text": s.text, "start": round(s.start, 4),
+                                   "end": round(s.end, 4), "language": s.language, "emotion": s.emotion.value,
+                                   "intensity": s.intensity, "type": s.sentence_type.value,
+                                   "emphasis": list(s.emphasis)})
+
+    def commit(self, duration: float) -> Path:
+        with open(self.out.tmp, "w", encoding="utf-8") as f:
+            f.write(f'{{"sample_rate": {self.sample_rate}, "duration": {round(duration, 4)}')
+            for name in self._LISTS:
+                f.write(f',\n"{name}": [\n')
+                spool = self._spools[name]
+                spool.seek(0)
+                shutil.copyfileobj(spool, f)
+                f.write("\n]")
+            f.write("}\n")
+        self._close_spools()
+        return self.out.commit()
+
+    def abort(self) -> None:
+        self._close_spools()
+        self.out.abort()
+
+    def _close_spools(self) -> None:
+        for spool in self._spools.values():
+            spool.close()

@@ -1,0 +1,25 @@
+"""Shared fixtures: real voices and real audio, nothing mocked."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from visage.backends.tts import create_tts
+from visage.core.types import SpeechRequest
+
+
+@pytest.fixture(scope="session")
+def espeak():
+    tts = create_tts("espeak")
+    tts.load()
+    return tts
+
+
+def speak(tts, request: SpeechRequest):
+    """Speak one sentence; return (samples, rate, phonemes, words)."""
+    chunks = list(tts.stream(request))
+    samples = np.concatenate([c.samples for c in chunks]) if chunks else np.zeros(0, np.float32)
+    rate = chunks[0].sample_rate
+    phonemes = [p for c in chunks for p in c.phonemes]
+    words = [w for c in chunks for w in c.words]
+    return samples, rate, phonemes, words
