@@ -4,9 +4,10 @@ Each `LocalVoiceServer` listens on 127.0.0.1 (an ephemeral port, in a thread) an
 routes the way the real server does, with real speech made by visage's espeak voice: OpenAI's
 `/v1/audio/speech` (WAV with streaming-size header, or raw 24 kHz PCM), GPT-SoVITS api_v2's `/tts`
 (32 kHz WAV), CosyVoice's `/inference_zero_shot` and `/inference_sft` (headerless 16-bit PCM,
-chunked). `mode` switches it to a failure: "error" (HTTP 500 with a JSON error), "slow" (no reply
-for `slow_seconds`), "cutoff" (declares a Content-Length, then closes mid-body) or "cutoff_chunked"
-(closes a chunked reply without its final chunk). Every request is recorded for the tests to read.
+chunked; `announce_rate` adds the sample-rate header some CosyVoice servers send). `mode` switches
+it to a failure: "error" (HTTP 500 with a JSON error), "slow" (no reply for `slow_seconds`),
+"cutoff" (declares a Content-Length, then closes mid-body), "cutoff_chunked" (closes a chunked reply
+without its final chunk) or "not_audio" (a 200 HTML page). Every request is recorded for the tests to read.
 """
 from __future__ import annotations
 
@@ -119,6 +120,10 @@ class LocalVoiceServer:
             return 200, "application/octet-stream", pcm16(speech(req.form["tts_text"], self.pcm_rate)), True
         return _json(404, {"detail": "Not Found"})
 
+    def not_audio_reply(self) -> tuple[int, str, bytes, bool]:
+        """What a wrong URL often gives: a 200 page that is not audio."""
+        return 200, "text/html", b"<html><body>Welcome to nginx!</body></html>", False
+
     def error_reply(self) -> tuple[int, str, bytes, bool]:
         payload = {
             "openai": {"error": {"message": ERROR_TEXT, "type": "server_error"}},
@@ -152,6 +157,8 @@ def _make_handler(server: LocalVoiceServer):
                 server._release.wait(server.slow_seconds)
             if server.mode == "error":
                 status, ctype, body, chunked = server.error_reply()
+            elif server.mode == "not_audio":
+                status, ctype, body, chunked = server.not_audio_reply()
             else:
                 status, ctype, body, chunked = server.reply(req)
             if server.mode == "cutoff":
@@ -191,6 +198,8 @@ def _make_handler(server: LocalVoiceServer):
                 self.send_header("Transfer-Encoding", "chunked")
             else:
                 self.send_header("Content-Length", str(len(body)))
+            if server.announce_rate and status == 200:
+                self.send_header("X-Custom-Header-sampleRate", str(server.pcm_rate))
             if cut:
                 self.send_header("Connection", "close")
             self.end_headers()

@@ -5,7 +5,7 @@ stream it belongs to), so that voice, motion and video can be lined up without g
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
@@ -87,12 +87,13 @@ class Word:
 
 @dataclass(frozen=True)
 class Sentence:
-    """A spoken sentence with its tags and its place on the audio clock."""
+    """A spoken sentence with its tags and its place on the audio clock. A stream announces it twice:
+    when it starts (`end` is None: the tags are known, the length not yet) and when it has ended."""
 
     index: int
     text: str
     start: float
-    end: float
+    end: float | None
     language: str = "en"
     emotion: Emotion = Emotion.NEUTRAL
     intensity: float = 0.5
@@ -129,50 +130,6 @@ class SpeechChunk:
             phonemes=tuple(p.shifted(offset) for p in self.phonemes),
             words=tuple(w.shifted(offset) for w in self.words),
         )
-
-
-@dataclass
-class SpeechTimeline:
-    """Everything a voice said, collected: used where a whole utterance is wanted (files, tests)."""
-
-    sample_rate: int
-    phonemes: list[Phoneme] = field(default_factory=list)
-    words: list[Word] = field(default_factory=list)
-    sentences: list[Sentence] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "sample_rate": self.sample_rate,
-            "phonemes": [
-                {"symbol": p.symbol, "start": round(p.start, 4), "end": round(p.end, 4), "stressed": p.stressed} for p in self.phonemes
-            ],
-            "words": [
-                {
-                    "text": w.text,
-                    "sentence": w.sentence,
-                    "char_start": w.char_start,
-                    "char_end": w.char_end,
-                    "start": round(w.start, 4),
-                    "end": round(w.end, 4),
-                    "emphasised": w.emphasised,
-                }
-                for w in self.words
-            ],
-            "sentences": [
-                {
-                    "index": s.index,
-                    "text": s.text,
-                    "start": round(s.start, 4),
-                    "end": round(s.end, 4),
-                    "language": s.language,
-                    "emotion": s.emotion.value,
-                    "intensity": s.intensity,
-                    "type": s.sentence_type.value,
-                    "emphasis": list(s.emphasis),
-                }
-                for s in self.sentences
-            ],
-        }
 
 
 @dataclass(frozen=True)

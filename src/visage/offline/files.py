@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from visage.core.records import phoneme_record, sentence_record, word_record
 from visage.core.types import Phoneme, Sentence, Word
 
 
@@ -49,19 +50,13 @@ class TimingsWriter:
         self._counts[name] += 1
 
     def phoneme(self, p: Phoneme) -> None:
-        self._append("phonemes", {"symbol": p.symbol, "start": round(p.start, 4), "end": round(p.end, 4),
-                                  "stressed": p.stressed})
+        self._append("phonemes", phoneme_record(p))
 
     def word(self, w: Word) -> None:
-        self._append("words", {"text": w.text, "sentence": w.sentence, "char_start": w.char_start,
-                               "char_end": w.char_end, "start": round(w.start, 4), "end": round(w.end, 4),
-                               "emphasised": w.emphasised})
+        self._append("words", word_record(w))
 
     def sentence(self, s: Sentence) -> None:
-        self._append("sentences", {"index": s.index, "text": s.text, "start": round(s.start, 4),
-                                   "end": round(s.end, 4), "language": s.language, "emotion": s.emotion.value,
-                                   "intensity": s.intensity, "type": s.sentence_type.value,
-                                   "emphasis": list(s.emphasis)})
+        self._append("sentences", sentence_record(s))
 
     def commit(self, duration: float) -> Path:
         with open(self.out.tmp, "w", encoding="utf-8") as f:

@@ -52,7 +52,7 @@ def speak_to_files(
                         timings.phoneme(p)
                     for w in item.words:
                         timings.word(w)
-            else:
+            elif item.end is not None:
                 sentences += 1
                 if timings is not None:
                     timings.sentence(item)

@@ -51,24 +51,27 @@ def _contains(sentence: str, word: str) -> bool:
 
 
 def narrate(tts: TTSBackend, requests: Iterable[SpeechRequest]) -> Iterator[SpeechChunk | Sentence]:
-    """Speak each request in turn on one clock; yield its chunks, then its `Sentence` with start and end."""
+    """Speak each request in turn on one clock: yield its `Sentence` as it starts (end None, so that
+    its tags reach the face before its audio), its chunks, then the `Sentence` again with its end."""
     clock = 0.0
     for index, request in enumerate(requests):
         start = clock
-        for chunk in tts.stream(request):
-            shifted = chunk.shifted(start)
-            if shifted.words:
-                shifted = replace(shifted, words=tuple(replace(w, sentence=index) for w in shifted.words))
-            clock = max(clock, shifted.end)
-            yield shifted
-        yield Sentence(
+        started = Sentence(
             index=index,
             text=request.text,
             start=start,
-            end=clock,
+            end=None,
             language=request.language,
             emotion=request.emotion,
             intensity=request.intensity,
             sentence_type=request.sentence_type,
             emphasis=request.emphasis,
         )
+        yield started
+        for chunk in tts.stream(request):
+            shifted = chunk.shifted(start)
+            if shifted.words:
+                shifted = replace(shifted, words=tuple(replace(w, sentence=index) for w in shifted.words))
+            clock = max(clock, shifted.end)
+            yield shifted
+        yield replace(started, end=clock)
