@@ -19,7 +19,8 @@ import time
 import numpy as np
 
 from visage.backends.align import PAUSE, create_aligner
-from visage.backends.align.dtw import first_phone_starts
+from visage.backends.align.dtw import word_times
+from visage.backends.align.pocketsphinx import ESPEAK_TO_ARPABET
 from visage.backends.tts import create_tts
 from visage.core.types import Emotion, SpeechRequest
 
@@ -77,10 +78,9 @@ def speak(tts, request: SpeechRequest):
 
 
 def word_errors(truth_phones, truth_words, words) -> tuple[list[float], list[float]]:
-    """Absolute start and end errors (s) of the words found in both, matched by character span;
-    true starts are the first phone's, as the aligners define them."""
-    starts = first_phone_starts(truth_phones, truth_words)
-    truth = {(w.char_start, w.char_end): (s, w.end) for w, s in zip(truth_words, starts)}
+    """Absolute start and end errors (s) of the words found in both, matched by character span.
+    True word times are read from espeak's phones (see dtw.word_times)."""
+    truth = {(w.char_start, w.char_end): t for w, t in zip(truth_words, word_times(truth_phones, truth_words))}
     s_err, e_err = [], []
     for w in words:
         if (w.char_start, w.char_end) in truth:
@@ -90,27 +90,32 @@ def word_errors(truth_phones, truth_words, words) -> tuple[list[float], list[flo
     return s_err, e_err
 
 
-def phone_errors(truth_phones, truth_words, phones, words) -> tuple[list[float], int, int]:
-    """Absolute errors (s) of phone boundaries (start and end of each speech phone), compared word by
-    word where truth and prediction have the same number of phones (espeak's and ARPAbet's
-    inventories differ, e.g. espeak's "A@" is ARPAbet "AA R"). Returns (errors, words compared, words)."""
-    starts = first_phone_starts(truth_phones, truth_words)
-    truth_spans = {(w.char_start, w.char_end): (s, w.end) for w, s in zip(truth_words, starts)}
+def phone_errors(truth_phones, truth_words, phones, words, arpabet: bool) -> tuple[list[float], int, int]:
+    """Absolute errors (s) of phone starts and ends, compared word by word.
+
+    For ARPAbet output each espeak phone counts as as many phones as it maps to (espeak "A@" is
+    ARPAbet "AA R"; its start is compared with AA's, its end with R's); a word is compared when the
+    counts agree. Returns (errors, words compared, words)."""
+    truth = {(w.char_start, w.char_end): t for w, t in zip(truth_words, word_times(truth_phones, truth_words))}
 
     def inside(ps, a, b):
         return [p for p in ps if p.symbol != PAUSE and p.start >= a - 1e-3 and p.end <= b + 1e-3 and p.end > p.start]
 
     errors, compared = [], 0
     for w in words:
-        span = truth_spans.get((w.char_start, w.char_end))
+        span = truth.get((w.char_start, w.char_end))
         if span is None:
             continue
         t = inside(truth_phones, *span)
         p = inside(phones, w.start, w.end)
-        if len(t) != len(p) or not t:
+        sizes = [len(ESPEAK_TO_ARPABET.get(x.symbol, (x.symbol,))) if arpabet else 1 for x in t]
+        if sum(sizes) != len(p) or not t:
             continue
         compared += 1
-        errors += [abs(x.start - y.start) for x, y in zip(t, p)] + [abs(x.end - y.end) for x, y in zip(t, p)]
+        k = 0
+        for x, size in zip(t, sizes):
+            errors += [abs(x.start - p[k].start), abs(x.end - p[k + size - 1].end)]
+            k += size
     return errors, compared, len(words)
 
 
@@ -129,7 +134,7 @@ def run(name: str, language: str, sentences: list[str], tts) -> dict:
         s, e = word_errors(t_phones, t_words, result.words)
         starts += s
         ends += e
-        p, c, n = phone_errors(t_phones, t_words, list(result.phonemes), list(result.words))
+        p, c, n = phone_errors(t_phones, t_words, list(result.phonemes), list(result.words), name == "pocketsphinx")
         phones += p
         compared += c
         total += n

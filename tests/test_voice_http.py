@@ -92,7 +92,8 @@ def test_reply_becomes_timed_speech(make_voice, api, options, rate):
 
 def test_openai_sends_the_api_fields(make_voice):
     with LocalVoiceServer("openai") as server:
-        speak(make_voice("openai", server.url, voice="nova"), SpeechRequest(SENTENCE, emotion=Emotion.SAD, intensity=1.0))
+        sad = SpeechRequest(SENTENCE, emotion=Emotion.SAD, intensity=1.0)
+        speak(make_voice("openai", server.url, voice="nova"), sad)
         speak(make_voice("openai", server.url, model="tts-1"), SpeechRequest(SENTENCE))
     sad, plain = server.requests
     assert (sad.method, sad.path) == ("POST", "/v1/audio/speech")

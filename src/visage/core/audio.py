@@ -138,9 +138,10 @@ def rms_envelope(samples: np.ndarray, sample_rate: int, hop: float = 0.01, windo
 
 def pitch_track(
     samples: np.ndarray, sample_rate: int, hop: float = 0.01, fmin: float = 60.0, fmax: float = 500.0,
-    threshold: float = 0.15,
+    threshold: float = 0.15, gate: float | None = None,
 ) -> np.ndarray:
-    """Fundamental frequency every `hop` seconds by YIN (de Cheveigné & Kawahara 2002); 0 where unvoiced."""
+    """Fundamental frequency every `hop` seconds by YIN (de Cheveigné & Kawahara 2002); 0 where unvoiced
+    or quieter than `gate` (RMS; by default 5 % of the signal's loud frames)."""
     hop_n = int(round(hop * sample_rate))
     tau_max = int(sample_rate / fmin)
     tau_min = max(2, int(sample_rate / fmax))
@@ -152,7 +153,8 @@ def pitch_track(
     idx = np.arange(n)[:, None] * hop_n
     frames = x[idx + np.arange(2 * win)[None, :]]
     loud = np.sqrt((frames[:, :win] ** 2).mean(axis=1))
-    gate = max(1e-4, 0.05 * float(np.percentile(loud, 95)))
+    if gate is None:
+        gate = max(1e-4, 0.05 * float(np.percentile(loud, 95)))
     # difference function via FFT autocorrelation, per frame
     size = 1 << int(np.ceil(np.log2(3 * win)))
     a = np.fft.rfft(frames, size)

@@ -138,3 +138,44 @@ class Alignment:
 
     phonemes: tuple[Phoneme, ...]
     words: tuple[Word, ...]
+
+
+class ConversationState(str, Enum):
+    """What the avatar is doing in the conversation: it shapes face and head between replies."""
+
+    IDLE = "idle"
+    LISTENING = "listening"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+
+
+@dataclass(frozen=True)
+class HeadPose:
+    """Head rotation in degrees (pitch + nods down, yaw + turns to the avatar's left, roll + tilts to
+    its left) and a small translation in metres (x right, y up, z towards the viewer)."""
+
+    pitch: float = 0.0
+    yaw: float = 0.0
+    roll: float = 0.0
+    x: float = 0.0
+    y: float = 0.0
+    z: float = 0.0
+
+
+@dataclass(frozen=True)
+class Gaze:
+    """Eye direction in degrees relative to the head (yaw + to the avatar's left, pitch + up)."""
+
+    yaw: float = 0.0
+    pitch: float = 0.0
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """One frame of motion at time `t` on the audio clock: 52 ARKit weights in [0, 1] (Live Link
+    order, see visage.core.arkit), head pose and gaze."""
+
+    t: float
+    blendshapes: np.ndarray
+    head: HeadPose
+    gaze: Gaze

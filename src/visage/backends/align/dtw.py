@@ -73,31 +73,39 @@ class DTWAligner(Aligner):
         path = dtw_path(feats_ref, feats_x)
         warp = _time_map(path, len(feats_ref), len(feats_x))
         duration = len(x) / sample_rate
-        starts = first_phone_starts(phonemes, words)
+        spans = word_times(phonemes, words)
         out_phones = [Phoneme(p.symbol, warp(p.start), warp(p.end), p.stressed) for p in phonemes]
         out_words = [
-            Word(w.text, w.char_start, w.char_end, warp(s), warp(w.end), w.emphasised, w.sentence)
-            for w, s in zip(words, starts)
+            Word(w.text, w.char_start, w.char_end, warp(a), warp(b), w.emphasised, w.sentence)
+            for w, (a, b) in zip(words, spans)
         ]
         if out_phones and out_phones[-1].symbol == PAUSE:  # trailing silence lasts to the end of the audio
             out_phones[-1] = Phoneme(PAUSE, out_phones[-1].start, duration)
         return finite_alignment(out_phones, out_words, duration)
 
 
-def first_phone_starts(phonemes: list[Phoneme], words: list[Word]) -> list[float]:
-    """Word starts moved onto the first phone they contain.
+def word_times(phonemes: list[Phoneme], words: list[Word]) -> list[tuple[float, float]]:
+    """(start, end) of each espeak word, read from its phones.
 
-    espeak raises its word event a little before or after the word's first phone; lips follow phones,
-    so a word is taken to start where its first (non-pause) phone does.
+    espeak raises a word's event a little before or after its first phone, and the voice closes a
+    word before its last phone has ended; lips follow phones, so a word is taken to run from its
+    first (non-pause) phone to the end of the last phone before the next word's first phone.
     """
     starts = np.array([p.start for p in phonemes])
-    voiced = np.array([p.symbol != PAUSE for p in phonemes], bool)
-    out = []
+    voiced = [i for i, p in enumerate(phonemes) if p.symbol != PAUSE and p.end > p.start]
+    first: list[int | None] = []
     for w in words:
         i = int(np.searchsorted(starts, w.start - 1e-3))
-        while i < len(phonemes) and not voiced[i]:
-            i += 1
-        out.append(phonemes[i].start if i < len(phonemes) and phonemes[i].start < w.end else w.start)
+        k = next((k for k in voiced if k >= i), None)
+        first.append(k if k is not None and phonemes[k].start <= w.end + 1e-3 else None)
+    out = []
+    for n, w in enumerate(words):
+        if first[n] is None:
+            out.append((w.start, w.end))
+            continue
+        nxt = next((f for f in first[n + 1 :] if f is not None and f > first[n]), len(phonemes))
+        last = max(k for k in voiced if first[n] <= k < nxt)
+        out.append((phonemes[first[n]].start, phonemes[last].end))
     return out
 
 

@@ -104,7 +104,11 @@ class PocketsphinxAligner(Aligner):
             from pocketsphinx import Decoder
         except ImportError:
             raise MissingExtraError(self.name, "align", "pocketsphinx") from None
-        self._decoder = Decoder(loglevel="FATAL")
+        # bestpath off: its lattice pass can end the word alignment with a one-frame </s> that the
+        # phone pass then cannot fit ("Failed to reach final state"; pocketsphinx issue #339, PR #354)
+        # Beams far wider than recognition's defaults (1e-48, 7e-29): a forced alignment searches one
+        # linear word graph, so this costs little, and default beams lose the path on slow speech.
+        self._decoder = Decoder(loglevel="FATAL", bestpath=False, beam=1e-80, pbeam=1e-80, wbeam=1e-60)
 
     @property
     def fallback(self) -> Aligner:

@@ -17,7 +17,7 @@ import numpy as np
 from visage.backends.tts import registry
 from visage.backends.tts.base import UntimedTTSBackend
 from visage.backends.tts.http_voice import (
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VoiceServer, decode_pcm16_reply,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VoiceServer, decode_pcm16_reply, reject_unknown,
 )
 from visage.core.types import SpeechRequest
 from visage.errors import InputError
@@ -57,8 +57,12 @@ class CosyVoiceTTS(UntimedTTSBackend):
         timeout: float = DEFAULT_READ_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         aligner=None,
+        **unknown,
     ) -> None:
         super().__init__(aligner=aligner)
+        reject_unknown("cosyvoice", unknown, [
+            "prompt_wav", "prompt_text", "speaker", "sample_rate", "base_url", "method", "timeout", "connect_timeout",
+        ])
         if prompt_wav and not prompt_text:
             raise InputError(
                 "the cosyvoice voice clones from prompt_wav only with its transcript: pass prompt_text, the "
@@ -66,9 +70,9 @@ class CosyVoiceTTS(UntimedTTSBackend):
             )
         if prompt_text and not prompt_wav:
             raise InputError("the cosyvoice voice got prompt_text without prompt_wav, the recording it describes")
-        if int(sample_rate) <= 0:
-            raise InputError(f"sample_rate must be a positive number of Hz, not {sample_rate!r}")
-        method = method.upper()
+        if not str(sample_rate).isdigit() or int(sample_rate) <= 0:
+            raise InputError(f"the cosyvoice voice's sample_rate must be a positive number of Hz, not {sample_rate!r}")
+        method = str(method).upper()
         if method not in ("GET", "POST"):
             raise InputError(f"the cosyvoice voice sends GET or POST requests, not {method!r}")
         self.prompt_wav, self.prompt_text, self.speaker = prompt_wav, prompt_text, speaker

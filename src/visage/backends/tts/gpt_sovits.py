@@ -6,12 +6,14 @@ transcript (`prompt_text`) to clone well; both are required here rather than fai
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from visage.backends.tts import registry
 from visage.backends.tts.base import UntimedTTSBackend
 from visage.backends.tts.http_voice import (
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VoiceServer, decode_wav_reply,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VoiceServer, decode_wav_reply, reject_unknown,
 )
 from visage.core.emotion import prosody_for
 from visage.core.types import SpeechRequest
@@ -56,8 +58,13 @@ class GptSovitsTTS(UntimedTTSBackend):
         timeout: float = DEFAULT_READ_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         aligner=None,
+        **unknown,
     ) -> None:
         super().__init__(aligner=aligner)
+        reject_unknown("gpt-sovits", unknown, [
+            "ref_audio_path", "prompt_text", "prompt_lang", "base_url", "text_split_method", "params", "timeout",
+            "connect_timeout",
+        ])
         missing = [n for n, v in (("ref_audio_path", ref_audio_path), ("prompt_text", prompt_text)) if not v]
         if missing:
             raise InputError(
@@ -67,6 +74,13 @@ class GptSovitsTTS(UntimedTTSBackend):
         self.ref_audio_path, self.prompt_text = str(ref_audio_path), str(prompt_text)
         self.prompt_lang = prompt_lang
         self.text_split_method = text_split_method
+        if isinstance(params, str):  # from the command line: a JSON object
+            try:
+                params = json.loads(params)
+            except ValueError:
+                params = None
+            if not isinstance(params, dict):
+                raise InputError('the gpt-sovits params option must be a JSON object, e.g. {"top_k": 5}')
         self.params = dict(params or {})
         self.server = VoiceServer(
             "gpt-sovits", base_url, START_HINT, connect_timeout=connect_timeout, read_timeout=timeout,

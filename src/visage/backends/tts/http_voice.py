@@ -41,15 +41,16 @@ class VoiceServer:
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         headers: dict[str, str] | None = None,
     ) -> None:
+        connect_timeout = as_seconds(backend, "connect_timeout", connect_timeout)
+        read_timeout = as_seconds(backend, "timeout", read_timeout)
         if not base_url or not str(base_url).startswith(("http://", "https://")):
-            raise InputError(f"the {backend} voice needs a server URL starting with http:// or https://, not {base_url!r}")
-        if connect_timeout <= 0 or read_timeout <= 0:
-            raise InputError(f"the {backend} voice's timeouts must be positive seconds")
+            raise InputError(
+                f"the {backend} voice needs a server URL starting with http:// or https://, not {base_url!r}"
+            )
         self.backend = backend
         self.base_url = str(base_url).rstrip("/")
         self.start_hint = start_hint
-        self.connect_timeout = float(connect_timeout)
-        self.read_timeout = float(read_timeout)
+        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.headers = dict(headers or {})
         self._client = None
 
@@ -130,6 +131,39 @@ class VoiceServer:
         return BackendError(
             f"the {self.backend} voice server answered HTTP {status} {reason} to {method} {url}: "
             f"{text or '(no error text)'}; {hint}"
+        )
+
+
+# -- options: they arrive as text from the command line and config files ------------------------------
+def as_seconds(backend: str, name: str, value) -> float:
+    """A positive number of seconds from a number or its text."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not seconds > 0:
+        raise InputError(f"the {backend} voice's {name} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
+def as_bool(backend: str, name: str, value) -> bool:
+    """A yes/no option from a bool or its text (true/false, yes/no, on/off, 1/0)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise InputError(f"the {backend} voice's {name} must be true or false, not {value!r}")
+
+
+def reject_unknown(backend: str, unknown: dict, known: list[str]) -> None:
+    """Name misspelt options instead of ignoring them (a silently ignored URL is hard to find)."""
+    if unknown:
+        raise InputError(
+            f"unknown option(s) for the {backend} voice: {', '.join(sorted(unknown))}; "
+            f"it takes: {', '.join(known)}"
         )
 
 

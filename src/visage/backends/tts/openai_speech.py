@@ -13,7 +13,8 @@ import numpy as np
 from visage.backends.tts import registry
 from visage.backends.tts.base import UntimedTTSBackend
 from visage.backends.tts.http_voice import (
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VoiceServer, decode_pcm16_reply, decode_wav_reply,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VoiceServer, as_bool, decode_pcm16_reply, decode_wav_reply,
+    reject_unknown,
 )
 from visage.core.emotion import clamp_intensity, prosody_for
 from visage.core.types import Emotion, SpeechRequest
@@ -75,8 +76,13 @@ class OpenAISpeechTTS(UntimedTTSBackend):
         timeout: float = DEFAULT_READ_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         aligner=None,
+        **unknown,
     ) -> None:
         super().__init__(aligner=aligner)
+        reject_unknown("openai", unknown, [
+            "base_url", "api_key", "model", "voice", "response_format", "pcm_rate", "instructions", "timeout",
+            "connect_timeout",
+        ])
         if response_format not in ("wav", "pcm"):
             raise InputError(f"the openai voice decodes response_format 'wav' or 'pcm', not {response_format!r}")
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
@@ -88,7 +94,9 @@ class OpenAISpeechTTS(UntimedTTSBackend):
             )
         self.model, self.voice, self.response_format = model, voice, response_format
         self.pcm_rate = int(pcm_rate)
-        self.send_instructions = model not in _NO_INSTRUCTIONS if instructions is None else bool(instructions)
+        self.send_instructions = (
+            model not in _NO_INSTRUCTIONS if instructions is None else as_bool("openai", "instructions", instructions)
+        )
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.server = VoiceServer(
             "openai", base_url,

@@ -100,7 +100,9 @@ class PiperTTS(UntimedTTSBackend):
         try:
             session = ort.InferenceSession(self.model_path, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for broken files
-            raise InputError(f"Piper voice model {self.model_path} could not be loaded by onnxruntime ({exc})") from None
+            raise InputError(
+                f"Piper voice model {self.model_path} could not be loaded by onnxruntime ({exc})"
+            ) from None
         inputs = {i.name for i in session.get_inputs()}
         if not _REQUIRED_INPUTS <= inputs:
             raise InputError(

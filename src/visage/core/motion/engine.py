@@ -1,0 +1,143 @@
+"""The motion engine: speech and its tags in, face frames out, streaming.
+
+It follows the avatar-generator shape of livekit's agents (style.md): speech is pushed in as it is
+made, frames come out as soon as the input reaches `LOOK_AHEAD` past them, and `clear()` interrupts.
+Each layer sits behind its interface (models.py): lips, expression, head, life. The engine owns the
+clock and composes them; it holds only a few seconds of speech, so it runs for hours.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from visage.core.motion.expression import RuleExpressionModel
+from visage.core.motion.lips import CoarticulatedLips
+from visage.core.motion.models import ExpressionModel, HeadPoseModel, LifeModel, LipModel
+from visage.core.motion.style import MotionStyle, load_style
+from visage.core.motion.track import SpeechTrack
+from visage.core.types import ConversationState, FaceFrame, HeadPose, Sentence, SpeechChunk
+
+LOOK_AHEAD = 0.2  # seconds of input needed beyond a frame (the issue's goal: <= 200 ms)
+HISTORY = 2.0  # seconds of speech kept behind the current frame
+ALLOWED_FPS = (25, 30, 60)
+
+
+class MotionEngine:
+    """Turns a speech stream into FaceFrames at `fps` on the audio clock."""
+
+    def __init__(
+        self,
+        fps: int = 25,
+        style: MotionStyle | str = "friendly",
+        seed: int = 0,
+        lips: LipModel | None = None,
+        expression: ExpressionModel | None = None,
+        head: HeadPoseModel | None = None,
+        life: LifeModel | None = None,
+    ) -> None:
+        if fps not in ALLOWED_FPS:
+            raise ValueError(f"fps must be one of {ALLOWED_FPS}, got {fps}")
+        self.fps = fps
+        self.style = load_style(style) if isinstance(style, str) else style
+        self.lips = lips or CoarticulatedLips(self.style)
+        self.expression = expression or RuleExpressionModel(self.style, fps)
+        if head is None:
+            from visage.core.motion.head import RuleHeadPoseModel
+
+            head = RuleHeadPoseModel(self.style, fps, seed=seed)
+        if life is None:
+            from visage.core.motion.life import RuleLifeModel
+
+            life = RuleLifeModel(self.style, fps, seed=seed)
+        self.head, self.life = head, life
+        self.track = SpeechTrack()
+        self.state = ConversationState.IDLE
+        self._frame_index = 0
+
+    @property
+    def next_time(self) -> float:
+        return self._frame_index / self.fps
+
+    # -- input ------------------------------------------------------------------------------------
+    def push(self, item: SpeechChunk | Sentence) -> None:
+        """Feed the voice's stream: sentences (as they start and end) and audio chunks."""
+        if isinstance(item, Sentence):
+            self.track.add_sentence(item)
+        else:
+            if self.track.ended:
+                self.track.resume()
+            self.track.add_chunk(item)
+        self.state = ConversationState.SPEAKING
+
+    def end_of_speech(self) -> None:
+        """The reply is complete: every frame up to its end can be made."""
+        self.track.end()
+
+    def set_state(self, state: ConversationState) -> None:
+        self.state = state
+
+    def clear(self) -> None:
+        """Interruption: drop speech not yet shown; the face eases back to rest from where it is."""
+        self.track.cut(self.next_time)
+        self.track.end()
+        self.lips.reset()
+        self.state = ConversationState.LISTENING
+
+    # -- output -----------------------------------------------------------------------------------
+    def frames(self) -> list[FaceFrame]:
+        """Every frame the input now allows (t <= horizon - LOOK_AHEAD, or to the end of speech)."""
+        limit = self.track.horizon if self.track.ended else self.track.horizon - LOOK_AHEAD
+        out = []
+        while self.next_time <= limit + 1e-9:
+            out.append(self._make_frame(self.next_time))
+        return out
+
+    def frames_until(self, t: float) -> list[FaceFrame]:
+        """Frames up to `t` whatever the input: for the time between replies (listening, thinking)."""
+        out = []
+        while self.next_time <= t + 1e-9:
+            out.append(self._make_frame(self.next_time))
+        return out
+
+    def _make_frame(self, t: float) -> FaceFrame:
+        if self.state == ConversationState.SPEAKING and self.track.ended and t > self.track.horizon + 0.3:
+            self.state = ConversationState.IDLE
+        mouth = self.lips.weights(t, self.track)
+        face = self.expression.weights(t, self.track, self.state)
+        life = self.life.frame(t, self.track, self.state)
+        pose = self.head.pose(t, self.track, self.state)
+        blendshapes = np.clip(face + mouth + life.blendshapes, 0.0, 1.0).astype(np.float32)
+        head = self._limit(HeadPose(
+            pitch=pose.pitch + life.head_offset.pitch, yaw=pose.yaw + life.head_offset.yaw,
+            roll=pose.roll + life.head_offset.roll, x=pose.x + life.head_offset.x,
+            y=pose.y + life.head_offset.y, z=pose.z + life.head_offset.z,
+        ))
+        self._frame_index += 1
+        if self._frame_index % self.fps == 0:
+            self.track.forget_before(t - HISTORY)
+        return FaceFrame(t=t, blendshapes=blendshapes, head=head, gaze=life.gaze)
+
+    def _limit(self, pose: HeadPose) -> HeadPose:
+        s = self.style
+        return HeadPose(
+            pitch=float(np.clip(pose.pitch, -s.max_pitch, s.max_pitch)),
+            yaw=float(np.clip(pose.yaw, -s.max_yaw, s.max_yaw)),
+            roll=float(np.clip(pose.roll, -s.max_roll, s.max_roll)),
+            x=pose.x, y=pose.y, z=pose.z,
+        )
+
+
+def animate(
+    stream: Iterable[SpeechChunk | Sentence], fps: int = 25, style: MotionStyle | str = "friendly", seed: int = 0,
+    tail: float = 0.5,
+) -> Iterator[FaceFrame]:
+    """Frames for a whole speech stream, yielded as soon as the stream allows, with `tail` seconds
+    of the face settling after the last word."""
+    engine = MotionEngine(fps=fps, style=style, seed=seed)
+    for item in stream:
+        engine.push(item)
+        yield from engine.frames()
+    engine.end_of_speech()
+    yield from engine.frames()
+    yield from engine.frames_until(engine.track.horizon + tail)
