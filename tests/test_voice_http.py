@@ -197,6 +197,22 @@ def test_missing_options_are_input_errors(monkeypatch, prompt_wav):
         create_tts("openai")
 
 
+def test_options_given_as_text_like_the_command_line(make_voice):
+    with LocalVoiceServer("openai") as server:
+        tts = make_voice("openai", server.url, timeout="5", instructions="false", response_format="pcm")
+        samples, rate = tts.synthesize(SpeechRequest(SENTENCE))
+    assert rate == 24000 and len(samples) / rate > 1.0
+    assert "instructions" not in server.requests[0].json
+    with LocalVoiceServer("cosyvoice", pcm_rate=24000) as server:
+        assert make_voice("cosyvoice", server.url, sample_rate="24000").synthesize(SpeechRequest(SENTENCE))[1] == 24000
+    tuned = create_tts("gpt-sovits", ref_audio_path="r.wav", prompt_text="hi", params='{"top_k": 5}')
+    assert tuned.request_body(SpeechRequest(SENTENCE))["top_k"] == 5
+    with pytest.raises(InputError, match="unknown option.*bogus"):
+        create_tts("cosyvoice", bogus="1")
+    with pytest.raises(InputError, match="timeout must be a positive number"):
+        create_tts("gpt-sovits", ref_audio_path="r.wav", prompt_text="hi", timeout="soon")
+
+
 # -- fallback ---------------------------------------------------------------------------------------
 def test_fallback_keeps_speaking_when_the_server_is_down(make_voice, caplog):
     voice = with_fallback(make_voice("gpt-sovits", closed_port_url()))

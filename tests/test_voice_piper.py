@@ -213,3 +213,16 @@ def test_files_that_are_not_a_piper_voice(tmp_path):
     (tmp_path / "bad_config.onnx.json").write_text("{ not json", encoding="utf-8")
     with pytest.raises(InputError, match="not readable JSON"):
         create_tts("piper", model_path=str(tmp_path / "bad_config.onnx")).load()
+
+
+def test_options_given_as_text(tmp_path):
+    path = write_voice(tmp_path, speakers=3)
+    tts = create_tts("piper", model_path=path, length_scale="2", speaker="2")
+    assert float(tts.scales(SpeechRequest("Hi."))[1]) == pytest.approx(2.0)
+    samples, _ = tts.synthesize(SpeechRequest("Hi."))
+    _, tone = split_output(samples, len(tts.phoneme_ids("Hi.")))
+    assert float(np.max(np.abs(tone))) == pytest.approx(0.3, abs=0.005)
+    with pytest.raises(InputError, match="length_scale"):
+        create_tts("piper", model_path=path, length_scale="fast")
+    with pytest.raises(InputError, match="unknown option"):
+        create_tts("piper", model_path=path, modle="x")

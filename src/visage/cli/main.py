@@ -14,6 +14,8 @@ visage: a conversational digital human that runs on an ordinary CPU.
 Start here:
   visage speak "Hello! Nice to meet you." -o hello.wav --emotion happy
   visage speak "你好，很高兴见到你。" --lang zh -o nihao.wav --timings nihao.json
+  visage animate "Did you see that?" -o motion.json --plot motion.png
+                                     face and head motion (ARKit-52 + head pose) for 3D clients
   visage voices                      list languages and voices of the embedded voice
 
 Every command works offline with the embedded voice (libespeak-ng); stronger voices
@@ -23,7 +25,7 @@ Run `visage COMMAND --help` for the details of a command.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from visage.cli import speak, voices
+    from visage.cli import animate, speak, voices
 
     parser = argparse.ArgumentParser(
         prog="visage", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -32,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens, for debugging")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     speak.add_parser(commands)
+    animate.add_parser(commands)
     voices.add_parser(commands)
     return parser
 

@@ -30,40 +30,27 @@ class AtomicPath:
         self.tmp.unlink(missing_ok=True)
 
 
-class TimingsWriter:
-    """Writes the timings JSON ({"sample_rate", "duration", "phonemes", "words", "sentences"}) while the
-    speech streams: each list is spooled to its own temporary file, joined at the end."""
+class SpooledJsonWriter:
+    """Writes one JSON object whose lists are filled while data streams: each list is spooled to its
+    own temporary file and the object is assembled at commit, so memory stays flat however long."""
 
-    _LISTS = ("phonemes", "words", "sentences")
-
-    def __init__(self, path: str | os.PathLike, sample_rate: int) -> None:
+    def __init__(self, path: str | os.PathLike, lists: tuple[str, ...]) -> None:
         self.out = AtomicPath(path)
-        self.sample_rate = sample_rate
-        self._spools = {name: tempfile.TemporaryFile("w+", encoding="utf-8") for name in self._LISTS}
-        self._counts = dict.fromkeys(self._LISTS, 0)
+        self._spools = {name: tempfile.TemporaryFile("w+", encoding="utf-8") for name in lists}
+        self._counts = dict.fromkeys(lists, 0)
 
-    def _append(self, name: str, item: dict) -> None:
+    def append(self, name: str, record: dict) -> None:
         spool = self._spools[name]
         if self._counts[name]:
             spool.write(",\n")
-        spool.write(json.dumps(item, ensure_ascii=False))
+        spool.write(json.dumps(record, ensure_ascii=False))
         self._counts[name] += 1
 
-    def phoneme(self, p: Phoneme) -> None:
-        self._append("phonemes", phoneme_record(p))
-
-    def word(self, w: Word) -> None:
-        self._append("words", word_record(w))
-
-    def sentence(self, s: Sentence) -> None:
-        self._append("sentences", sentence_record(s))
-
-    def commit(self, duration: float) -> Path:
+    def commit(self, header: dict) -> Path:
         with open(self.out.tmp, "w", encoding="utf-8") as f:
-            f.write(f'{{"sample_rate": {self.sample_rate}, "duration": {round(duration, 4)}')
-            for name in self._LISTS:
+            f.write(json.dumps(header, ensure_ascii=False)[:-1])
+            for name, spool in self._spools.items():
                 f.write(f',\n"{name}": [\n')
-                spool = self._spools[name]
                 spool.seek(0)
                 shutil.copyfileobj(spool, f)
                 f.write("\n]")
@@ -78,3 +65,23 @@ class TimingsWriter:
     def _close_spools(self) -> None:
         for spool in self._spools.values():
             spool.close()
+
+
+class TimingsWriter(SpooledJsonWriter):
+    """The timings JSON: {"sample_rate", "duration", "phonemes", "words", "sentences"}."""
+
+    def __init__(self, path: str | os.PathLike, sample_rate: int) -> None:
+        super().__init__(path, ("phonemes", "words", "sentences"))
+        self.sample_rate = sample_rate
+
+    def phoneme(self, p: Phoneme) -> None:
+        self.append("phonemes", phoneme_record(p))
+
+    def word(self, w: Word) -> None:
+        self.append("words", word_record(w))
+
+    def sentence(self, s: Sentence) -> None:
+        self.append("sentences", sentence_record(s))
+
+    def commit(self, duration: float) -> Path:  # type: ignore[override]
+        return super().commit({"sample_rate": self.sample_rate, "duration": round(duration, 4)})

@@ -24,13 +24,16 @@ HOP = 160  # 10 ms frames, the usual speech-feature rate
 WINDOW = 400  # 25 ms analysis window (Davis & Mermelstein 1980; HTK and Kaldi defaults)
 N_FFT = 512
 N_MELS = 40
-N_CEPS = 13  # MFCC 1..12 plus log energy's stand-in c0 is dropped below; 12 shape coefficients kept
+N_CEPS = 8  # c0 (loudness) is dropped and c1..c7 kept (see features)
 PRE_EMPHASIS = 0.97  # first-order high-pass, HTK's default
 FLOOR_DB = 60.0  # spectra are floored 60 dB under the loudest frame, so silences look alike
 COARSE = 4  # coarse pass frame factor (40 ms)
 COARSE_BAND = 0.3  # coarse band half-width, as a fraction of the longer signal...
 COARSE_BAND_MIN, COARSE_BAND_MAX = 25, 750  # ...within 1 s and 30 s (coarse frames)
 FINE_RADIUS = 12  # fine pass: frames either side of the coarse path (120 ms)
+REF_PAD = 0.25  # seconds of silence added around espeak's rendering
+LOUDNESS_WEIGHT = 2.0  # weight of the speech/silence feature against the cepstra
+DELTA_WEIGHT = 1.0
 
 
 @registry.register("dtw")
@@ -68,10 +71,19 @@ class DTWAligner(Aligner):
         ref, ref_rate, phonemes, words = self.reference(text, language)
         if not any(p.symbol != PAUSE for p in phonemes):
             raise InputError(f"nothing to align: espeak finds no speech sounds in {text!r}")
+        # silence around the rendering gives the audio's own leading and trailing silence (or noise)
+        # something to match, instead of stretching the first and last phones over it
+        pad = int(REF_PAD * ref_rate)
+        ref = np.concatenate([np.zeros(pad, np.float32), ref, np.zeros(pad, np.float32)])
         feats_ref = features(ref, ref_rate)
         feats_x = features(x, sample_rate)
         path = dtw_path(feats_ref, feats_x)
-        warp = _time_map(path, len(feats_ref), len(feats_x))
+        shifted = _time_map(path, len(feats_ref), len(feats_x))
+        offset = pad / ref_rate
+
+        def warp(t: float) -> float:
+            return shifted(t + offset)
+
         duration = len(x) / sample_rate
         spans = word_times(phonemes, words)
         out_phones = [Phoneme(p.symbol, warp(p.start), warp(p.end), p.stressed) for p in phonemes]
@@ -128,10 +140,14 @@ def _mel_filterbank() -> np.ndarray:
 
 
 def features(samples: np.ndarray, rate: int) -> np.ndarray:
-    """MFCCs 1-12 every 10 ms, mean- and variance-normalised over the utterance.
+    """Per 10 ms frame: low-order MFCCs, their deltas, and a speech/silence loudness, each normalised
+    over the utterance.
 
-    c0 (loudness) is dropped and each coefficient normalised per utterance, so that two voices at
-    different levels and through different channels are compared by spectral shape alone.
+    Only c1..c7 are kept: they describe the spectral envelope (which sound is being made), while
+    higher coefficients carry the speaker's formant scale and pitch harmonics, which differ between
+    espeak and the voice being aligned. Deltas (regression over +-2 frames, as in HTK) mark the
+    transitions where boundaries lie. Loudness is scaled between the audio's own quiet floor and its
+    speech level, so silence looks alike in a clean rendering and in a noisy recording.
     """
     from scipy.fft import dct
 
@@ -144,9 +160,17 @@ def features(samples: np.ndarray, rate: int) -> np.ndarray:
     mel = power @ _mel_filterbank().T
     floor = max(float(mel.max()), 1e-20) * 10.0 ** (-FLOOR_DB / 10.0)
     logmel = np.log(np.maximum(mel, floor))
-    ceps = dct(logmel, type=2, norm="ortho", axis=1)[:, 1:N_CEPS]
-    ceps = ceps - ceps.mean(axis=0)
-    return (ceps / (ceps.std(axis=0) + 1e-8)).astype(np.float32)
+    ceps = _normalise(dct(logmel, type=2, norm="ortho", axis=1)[:, 1:N_CEPS])
+    padded = np.pad(ceps, ((2, 2), (0, 0)), mode="edge")
+    deltas = _normalise(padded[3:-1] - padded[1:-3] + 2.0 * (padded[4:] - padded[:-4]))
+    energy = logmel.mean(axis=1)
+    quiet, loud = np.percentile(energy, [5, 95])
+    loudness = np.clip((energy - quiet) / max(loud - quiet, 1e-6), 0.0, 1.0)[:, None]
+    return np.hstack([ceps, DELTA_WEIGHT * deltas, LOUDNESS_WEIGHT * loudness]).astype(np.float32)
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-8)
 
 
 # -- DTW --------------------------------------------------------------------------------------------

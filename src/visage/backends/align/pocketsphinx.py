@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 RATE = 16000  # the bundled model's sample rate
 FRAME = 0.01  # pocketsphinx's frame shift (100 frames/s)
+# Frame f is analysed over a 25.625 ms window starting at f * FRAME (the model's -wlen), so a boundary
+# reported at frame f lies between the centres of frames f-1 and f: f * FRAME + wlen/2 - FRAME/2.
+BOUNDARY_OFFSET = 0.0078
 
 # A word as the dictionary sees it: letters and digits with inner apostrophes ("don't", "o'clock").
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -178,16 +181,16 @@ class PocketsphinxAligner(Aligner):
         for name, phones in segments:
             if _is_silence(name):
                 for _, start, length in phones:
-                    phonemes.append(Phoneme(PAUSE, start * FRAME, (start + length) * FRAME))
+                    phonemes.append(Phoneme(PAUSE, _time(start), _time(start + length)))
                 continue
             a, b, lowered, _ = entries[k]
             k += 1
             stressed = self._stressed_index(lowered, [p for p, _, _ in phones])
             for n, (phone, start, length) in enumerate(phones):
                 symbol = PAUSE if _is_silence(phone) else re.sub(r"\d", "", phone)
-                phonemes.append(Phoneme(symbol, start * FRAME, (start + length) * FRAME, n == stressed))
-            word_start = phones[0][1] * FRAME
-            word_end = (phones[-1][1] + phones[-1][2]) * FRAME
+                phonemes.append(Phoneme(symbol, _time(start), _time(start + length), n == stressed))
+            word_start = _time(phones[0][1])
+            word_end = _time(phones[-1][1] + phones[-1][2])
             words.append(Word(text[a:b], a, b, word_start, word_end))
         if phonemes and phonemes[-1].end < duration:  # audio past the last frame is trailing silence
             phonemes.append(Phoneme(PAUSE, phonemes[-1].end, duration))
@@ -214,3 +217,7 @@ class PocketsphinxAligner(Aligner):
 
 def _is_silence(name: str) -> bool:
     return name in ("<sil>", "<s>", "</s>", "SIL") or name.startswith(("+", "["))
+
+
+def _time(frame: int) -> float:
+    return 0.0 if frame <= 0 else frame * FRAME + BOUNDARY_OFFSET

@@ -93,6 +93,8 @@ class OpenAISpeechTTS(UntimedTTSBackend):
                 "(or point base_url at a local OpenAI-compatible server)"
             )
         self.model, self.voice, self.response_format = model, voice, response_format
+        if not str(pcm_rate).isdigit() or int(pcm_rate) <= 0:
+            raise InputError(f"the openai voice's pcm_rate must be a positive number of Hz, not {pcm_rate!r}")
         self.pcm_rate = int(pcm_rate)
         self.send_instructions = (
             model not in _NO_INSTRUCTIONS if instructions is None else as_bool("openai", "instructions", instructions)

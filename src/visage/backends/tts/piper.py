@@ -42,6 +42,17 @@ def _missing_file(kind: str, path: str) -> InputError:
     )
 
 
+def _positive(name: str, value) -> float:
+    """A scale option from a number or its text (options arrive as text from the command line)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = float("nan")
+    if not x >= 0:
+        raise InputError(f"the piper voice's {name} must be a number of at least 0, not {value!r}")
+    return x
+
+
 @registry.register("piper")
 class PiperTTS(UntimedTTSBackend):
     """A Piper ONNX voice from the user's disk.
@@ -62,8 +73,14 @@ class PiperTTS(UntimedTTSBackend):
         length_scale: float | None = None,
         noise_w: float | None = None,
         aligner=None,
+        **unknown,
     ) -> None:
         super().__init__(aligner=aligner)
+        if unknown:
+            raise InputError(
+                f"unknown option(s) for the piper voice: {', '.join(sorted(unknown))}; it takes: model_path, "
+                "config_path, speaker, noise_scale, length_scale, noise_w"
+            )
         if not model_path:
             raise InputError(
                 f"the piper voice needs model_path, the .onnx file of a voice downloaded from {VOICES_URL}"
@@ -71,7 +88,11 @@ class PiperTTS(UntimedTTSBackend):
         self.model_path = os.path.expanduser(str(model_path))
         self.config_path = os.path.expanduser(str(config_path)) if config_path else self.model_path + ".json"
         self.speaker = speaker
-        self._overrides = {"noise_scale": noise_scale, "length_scale": length_scale, "noise_w": noise_w}
+        self._overrides = {
+            name: _positive(name, value)
+            for name, value in (("noise_scale", noise_scale), ("length_scale", length_scale), ("noise_w", noise_w))
+            if value is not None
+        }
         self._session = None
         self.config: dict = {}
 
@@ -109,8 +130,9 @@ class PiperTTS(UntimedTTSBackend):
                 f"{self.model_path} is not a Piper voice: its inputs are {sorted(inputs)}, "
                 f"a Piper model takes {sorted(_REQUIRED_INPUTS)}"
             )
-        self.config, self._inputs, self._session = config, inputs, session
-        self._speaker_id = self._resolve_speaker(self.speaker)
+        self.config, self._inputs = config, inputs
+        self._speaker_id = self._resolve_speaker(self.speaker)  # before the session: a bad name stays an error
+        self._session = session
 
     @property
     def sample_rate(self) -> int:
@@ -190,7 +212,7 @@ class PiperTTS(UntimedTTSBackend):
         length scaled by the emotion's speaking rate (slower speech = longer phonemes)."""
         self.load()
         values = {**DEFAULT_SCALES, **(self.config.get("inference") or {})}
-        values.update({k: v for k, v in self._overrides.items() if v is not None})
+        values.update(self._overrides)
         rate = prosody_for(request.emotion, request.intensity, request.pitch, request.sentence_type).rate
         length = float(values["length_scale"]) / max(0.25, rate)
         return np.array([values["noise_scale"], length, values["noise_w"]], dtype=np.float32)

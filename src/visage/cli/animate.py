@@ -1,0 +1,87 @@
+"""`visage animate`: speech to motion (ARKit-52 blendshapes, head pose, gaze) for any 3D client."""
+from __future__ import annotations
+
+import argparse
+
+from tqdm import tqdm
+
+from visage.backends.tts.narration import narrate, requests_for_text
+from visage.cli.options import add_voice_options, build_voice, emphasis_words, read_text_argument
+from visage.core.audio import read_wav
+from visage.core.motion.engine import ALLOWED_FPS
+from visage.core.motion.style import style_names
+from visage.core.types import PitchStyle, SpeechRequest
+from visage.errors import InputError
+from visage.offline.animate import animate_to_file, recording_stream
+
+EXAMPLES = """\
+examples:
+  visage animate "Hello! Did you sleep well?" -o motion.json --plot motion.png
+  visage animate "I can NOT believe it!" --emotion surprised --emphasis not --style lively -o wow.json
+  visage animate "你好，很高兴见到你。" --lang zh --fps 30 -o nihao.jsonl      (JSON Lines, streams)
+  visage animate --audio speech.wav --text "what was said in it" -o speech.json
+
+motion.json: {"fps", "blendshape_names": [52 ARKit names, Live Link order], "frames": [{"t",
+"blendshapes": [52], "head": {"pitch","yaw","roll","x","y","z"}, "gaze": {"yaw","pitch"}}...],
+"phonemes": [{"symbol","start","end","viseme"}...], "words": [...], "sentences": [...]}.
+Angles in degrees, translation in metres, times in seconds on the audio's clock.
+"""
+
+
+def add_parser(commands) -> None:
+    p = commands.add_parser(
+        "animate", help="turn text or a recording into face and head motion (ARKit-52 + head pose)",
+        description="Speak TEXT (or align a recording) and write the face's motion, frame by frame.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("text", metavar="TEXT", nargs="?", help="what to say ('-' reads standard input)")
+    p.add_argument("-o", "--output", required=True, help="motion file: .json (one object) or .jsonl (streamed lines)")
+    p.add_argument("--audio", help="animate this recorded speech (WAV) instead of speaking TEXT; needs --text")
+    p.add_argument("--text", dest="transcript", help="what is said in --audio")
+    p.add_argument("--fps", type=int, default=25, choices=ALLOWED_FPS, help="frames per second (default 25)")
+    p.add_argument("--style", default="friendly",
+                   help=f"motion style: {', '.join(style_names())}, or a .yaml file (default friendly)")
+    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and idle motion (deterministic)")
+    p.add_argument("--plot", metavar="M.png", help="also draw the motion over time into this PNG")
+    p.add_argument("--wav", metavar="OUT.wav", help="also write the speech audio here")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_voice_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    emphasis = emphasis_words(args.emphasis)
+    if args.audio:
+        if not args.transcript:
+            raise InputError("--audio needs --text with what is said in the recording")
+        samples, rate = read_wav(args.audio)
+        from visage.backends.align import default_aligner
+
+        request = SpeechRequest(args.transcript, language=args.lang, emotion=args.emotion,
+                                intensity=args.intensity, emphasis=tuple(emphasis))
+        stream = recording_stream(samples, rate, request, default_aligner())
+        total = len(samples) / rate
+    else:
+        if args.text is None:
+            raise InputError("give TEXT to speak, or --audio with --text")
+        text = read_text_argument(args.text)
+        requests = requests_for_text(text, language=args.lang, voice=args.voice, emotion=args.emotion,
+                                     intensity=args.intensity, emphasis=emphasis, pitch=PitchStyle(args.pitch))
+        stream = narrate(build_voice(args), requests)
+        total = None
+    with tqdm(total=total, unit="s", desc="animating", disable=args.quiet, leave=False,
+              bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s" if total else "{desc}: {n:.1f} s") as bar:
+        def progress(t: float) -> None:
+            bar.update(t - bar.n)
+
+        summary = animate_to_file(stream, args.output, fps=args.fps, style=args.style, seed=args.seed,
+                                  wav_path=args.wav, on_progress=progress)
+    if args.plot:
+        from visage.offline.plot import plot_motion
+
+        plot_motion(summary.motion_path, args.plot)
+    if not args.quiet:
+        extras = "".join(f" and {p}" for p in (args.plot, args.wav) if p)
+        print(f"wrote {summary.motion_path}{extras}: {summary.frames} frames at {args.fps} fps, "
+              f"{summary.duration:.2f} s of speech, {summary.sentences} sentence(s)")
+    return 0

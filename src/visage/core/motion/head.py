@@ -1,0 +1,367 @@
+"""Rule-based head motion: the voice moves the head, meaning shapes it, physics keeps it believable.
+
+Three layers are summed into a target pose each frame, then a jerk-limited critically damped spring
+follows the target so that the output never jumps, whatever the input does:
+
+* base: loudness beats and the F0 contour (relative to the speaker's median), band-limited to the
+  1-2 Hz phrase rhythm, a new phrase gesture after each pause (larger after longer pauses), stillness
+  at phrase ends, and a slow aperiodic drift (animation-facts.md, "Blinks, gaze, head");
+* semantic: a nod on emphasised words peaking at the stressed syllable, a rising tilt at the end of
+  questions, livelier exclamations, emotion biases;
+* conversation state: listener nods and a tilt when listening, a turn aside when thinking.
+
+Channels are pitch, yaw, roll (degrees) and x, y, z (metres), as in `HeadPose`.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from visage.core.motion.models import HeadPoseModel
+from visage.core.motion.style import MotionStyle
+from visage.core.motion.track import SpeechTrack
+from visage.core.types import ConversationState, Emotion, HeadPose, Sentence, SentenceType, Word
+
+# -- physics (per channel: pitch, yaw, roll in degrees; x, y, z in metres) --------------------------
+# Conversational nods of 5-10 degrees at 2-3 Hz reach ~50 deg/s, ~700 deg/s^2 and ~12,000 deg/s^3;
+# the limits leave room for that and stop anything faster.
+MAX_VELOCITY = 120.0  # deg/s
+MAX_ACCEL = 1500.0  # deg/s^2
+MAX_JERK = 30000.0  # deg/s^3
+MAX_SHIFT = 0.02  # m, translation limit on each axis
+MAX_SHIFT_VELOCITY, MAX_SHIFT_ACCEL, MAX_SHIFT_JERK = 0.1, 1.5, 30.0  # m/s, m/s^2, m/s^3
+SPRING_OMEGA = 22.0  # rad/s: the spring lags a slow target by 2/omega = 90 ms
+_VELOCITY_GAIN = 20.0  # 1/s: how fast the velocity limit pulls the speed back
+_SOFT_VELOCITY = 0.85  # the controller aims below the hard velocity limit...
+_TARGET_MARGIN = 0.9  # ...and the target stays inside the angle limits, so hard clamps stay idle
+_SUBSTEP = 0.01  # s: integration step, whatever the frame rate
+
+# -- look-ahead (the engine guarantees input to t + 0.2 s) --------------------------------------------
+LOOKAHEAD = 0.2
+_BASE_LEAD = 0.08  # voice features are read this far ahead, to offset the filters' lag
+_NOD_LEAD = 0.08  # nods are drawn this far ahead, so that the smoothed nod peaks on time
+
+# -- base motion ----------------------------------------------------------------------------------
+_SPEECH_LEVEL = 0.05  # loudness above this counts as voice
+_BEAT_TAU, _SLOW_TAU = 0.08, 0.6  # s: the fast minus the slow envelope passes ~0.3-2 Hz
+_ACTIVITY_TAU = 0.25  # s: how quickly the head stills when a phrase ends
+_BEAT_DEG = 4.0  # head pitch per unit of band-passed loudness: down on loud syllables
+_F0_PITCH_DEG = 0.25  # pitch per semitone of band-passed F0: nods peak near pitch peaks
+_F0_ROLL_DEG = 0.3  # roll per semitone of the smoothed F0 contour
+_F0_YAW_DEG = 0.3  # yaw per semitone of band-passed F0
+_GESTURE_DEG = np.array([1.2, 3.0, 1.5])  # phrase gesture spread (pitch, yaw, roll) after a pause
+_MIN_PAUSE = 0.2  # s of quiet before a new phrase gesture
+_EXCLAMATION_GAIN = 1.4
+_DRIFT = np.array([0.6, 1.2, 0.5, 0.002, 0.001, 0.002])  # slow drift amplitude per channel
+_DRIFT_HZ = (0.03, 0.3)  # drift sines: random, so incommensurate, frequencies in this band
+
+# -- semantic layer -------------------------------------------------------------------------------
+_NOD_DEG = 4.0
+_NOD_WIDTH = 0.34  # s, the whole nod: down and back
+_NOD_PEAK_AFTER_STRESS = 0.03  # s: the nod bottoms just after the stressed vowel's onset
+_SHAKE_WIDTH = 0.5  # s, a sideways "yes" (style.shake_means_yes)
+_QUESTION_PITCH, _QUESTION_ROLL = 4.0, 4.0  # deg: raise and tilt at a question's end
+_QUESTION_FROM = 0.6  # share of the sentence after which the question rise builds
+_ENTER, _LEAVE = 0.4, 0.5  # s: sentence tags fade in over ENTER, out with time constant LEAVE
+# Emotion biases at intensity 1: pitch, yaw, roll (deg; roll and yaw are signed by the model's side),
+# x, y, z (m). Sad droops, surprised and happy lift, angry leans forward, fear and disgust pull back.
+_EMOTION_BIAS = {
+    Emotion.NEUTRAL: (0, 0, 0, 0, 0, 0),
+    Emotion.HAPPY: (-1.5, 0, 1.0, 0, 0.002, 0),
+    Emotion.SAD: (4.0, 0, -1.0, 0, -0.004, -0.003),
+    Emotion.ANGRY: (1.5, 0, 0, 0, 0, 0.012),
+    Emotion.SURPRISED: (-3.0, 0, 0, 0, 0.003, -0.006),
+    Emotion.FEARFUL: (1.0, 0, 0, 0, -0.002, -0.008),
+    Emotion.DISGUSTED: (-1.0, 3.0, -1.0, 0, 0, -0.006),
+}
+
+# -- conversation states --------------------------------------------------------------------------
+_STATE_FADE = 0.6  # s to cross-fade between state poses
+_STATE_POSE = {  # pitch, yaw, roll, x, y, z; yaw and roll signed by the model's side
+    ConversationState.LISTENING: (1.0, 0, 3.0, 0, 0, 0.004),  # slight tilt, leaning in
+    ConversationState.THINKING: (-2.0, 7.0, 3.0, 0, 0, 0),  # turned aside, tilted, looking up
+}
+_LISTEN_NOD_DEG = 1.5
+_LISTEN_NOD_WIDTH = 0.3  # s: a quick nod (animation-facts: listener nods are 2.6-6.5 Hz)
+_LISTEN_GAP = (2.0, 4.0)  # s between listener nods
+_LISTEN_DOUBLE = 0.3  # chance of a second, smaller nod right after
+
+_PUNCTUATION = " .,!?;:…\"'”’)]}。！？；，"
+
+
+class RuleHeadPoseModel(HeadPoseModel):
+    """Head pose from speech, its tags and the conversation state, within `style`'s limits.
+
+    Deterministic for a `seed`: the same calls give the same poses. `pose` must be called in time
+    order; `reset` (an interruption) forgets the speech so far and lets the head ease back to rest.
+    """
+
+    def __init__(self, style: MotionStyle, fps: float, seed: int = 0) -> None:
+        self.style = style
+        self.fps = float(fps)
+        self.seed = int(seed) & 0xFFFFFFFF
+        rng = np.random.default_rng([self.seed, 1])
+        self._side = 1.0 if rng.random() < 0.5 else -1.0  # which way this head tilts and turns
+        self._drift_hz = rng.uniform(*_DRIFT_HZ, size=(6, 4))
+        self._drift_phase = rng.uniform(0, 2 * np.pi, size=(6, 4))
+        self._drift_amp = _DRIFT[:, None] * rng.uniform(0.5, 1.0, size=(6, 4)) / 2.0
+        limits = np.array([style.max_pitch, style.max_yaw, style.max_roll, MAX_SHIFT, MAX_SHIFT, MAX_SHIFT])
+        self._limit = limits
+        self._vmax = np.array([MAX_VELOCITY] * 3 + [MAX_SHIFT_VELOCITY] * 3)
+        self._amax = np.array([MAX_ACCEL] * 3 + [MAX_SHIFT_ACCEL] * 3)
+        self._jmax = np.array([MAX_JERK] * 3 + [MAX_SHIFT_JERK] * 3)
+        self._x = np.zeros(6)
+        self._v = np.zeros(6)
+        self._a = np.zeros(6)
+        self._last_t: float | None = None
+        self._mute_before = -math.inf
+        self._listen_rng = np.random.default_rng([self.seed, 2])
+        self._clear()
+
+    def _clear(self) -> None:
+        """Forget speech and state history (not the physical pose)."""
+        self._beat_fast = self._beat_slow = 0.0
+        self._f0_fast = self._f0_slow = 0.0
+        self._activity = 0.0
+        self._quiet = math.inf
+        self._gesture = np.zeros(3)
+        self._state_w = {s: 0.0 for s in _STATE_POSE}
+        self._next_listen_nod: float | None = None
+        self._listen_nods: list[tuple[float, float]] = []  # (peak time, amplitude)
+
+    def reset(self) -> None:
+        """Interruption: drop the speech heard so far; the pose itself eases back to rest."""
+        self._clear()
+        if self._last_t is not None:
+            self._mute_before = self._last_t
+
+    def pose(self, t: float, track: SpeechTrack, state: ConversationState) -> HeadPose:
+        if self._last_t is None:
+            dt = 1.0 / self.fps
+        else:
+            dt = t - self._last_t
+            if -0.5 < dt <= 0:  # asked twice for the same frame
+                return self._output()
+            if dt <= -0.5:  # a new clock started: carry on from the current pose
+                dt = 1.0 / self.fps
+        dt = min(dt, 1.0)
+        self._last_t = t
+        target = self._drift(t) + self._state_layer(t, dt, state)
+        gain = self._sentence_layer(t, track, target)
+        target[:3] += self._base(t, dt, track, gain)
+        nods = self._nods(t, track)
+        target[0 if not self.style.shake_means_yes else 1] += nods
+        target[4] -= 0.0006 * target[0]  # a nod drops the head a little
+        np.clip(target, -_TARGET_MARGIN * self._limit, _TARGET_MARGIN * self._limit, out=target)
+        self._follow(target, dt)
+        return self._output()
+
+    # -- physics --------------------------------------------------------------------------------
+    def _follow(self, target: np.ndarray, dt: float) -> None:
+        """Jerk-limited critically damped spring towards `target`, in fixed small substeps."""
+        n = max(1, math.ceil(dt / _SUBSTEP - 1e-9))
+        h = dt / n
+        w = SPRING_OMEGA
+        vsoft = _SOFT_VELOCITY * self._vmax
+        for _ in range(n):
+            want = w * w * (target - self._x) - 2 * w * self._v
+            want = np.clip(want, _VELOCITY_GAIN * (-vsoft - self._v), _VELOCITY_GAIN * (vsoft - self._v))
+            want = np.clip(want, -self._amax, self._amax)
+            self._a += np.clip(want - self._a, -self._jmax * h, self._jmax * h)
+            self._v = np.clip(self._v + self._a * h, -self._vmax, self._vmax)
+            self._x += self._v * h
+        hit = np.abs(self._x) > self._limit  # last resort: never leave the limits
+        if hit.any():
+            self._x = np.clip(self._x, -self._limit, self._limit)
+            self._v[hit] = self._a[hit] = 0.0
+
+    def _output(self) -> HeadPose:
+        p = np.clip(self._x, -self._limit, self._limit)
+        return HeadPose(*(float(v) for v in p))
+
+    # -- layers ---------------------------------------------------------------------------------
+    def _drift(self, t: float) -> np.ndarray:
+        """Sum of sines with random (so incommensurate) frequencies: smooth and never repeating."""
+        gain = self.style.idle_amplitude * self.style.head_amplitude
+        waves = self._drift_amp * np.sin(2 * np.pi * self._drift_hz * t + self._drift_phase)
+        return gain * waves.sum(axis=1)
+
+    def _base(self, t: float, dt: float, track: SpeechTrack, gain: float) -> np.ndarray:
+        """Pitch, yaw, roll following the voice in the 1-2 Hz phrase rhythm."""
+        ts = t + _BASE_LEAD
+        s = track.sentence_at(ts)
+        live = s is None or s.start >= self._mute_before
+        level = track.loudness(ts) if live else 0.0
+        f0, median = (track.pitch(ts), track.pitch_median()) if live else (0.0, 0.0)
+        voiced = level > _SPEECH_LEVEL
+        if voiced and self._quiet > _MIN_PAUSE:  # a phrase begins: a new gesture, larger after long pauses
+            rng = np.random.default_rng([self.seed, 3, int(abs(t) * 1000)])
+            self._gesture = _GESTURE_DEG * rng.uniform(-1, 1, 3) * (0.6 + 0.8 * min(self._quiet, 1.0))
+        self._quiet = 0.0 if voiced else self._quiet + dt
+        self._beat_fast += _alpha(dt, _BEAT_TAU) * (level - self._beat_fast)
+        self._beat_slow += _alpha(dt, _SLOW_TAU) * (level - self._beat_slow)
+        semitones = 12 * math.log2(f0 / median) if f0 > 0 and median > 0 else 0.0
+        semitones = float(np.clip(semitones, -12, 12))
+        if f0 > 0 or not voiced:  # unvoiced consonants hold the contour; silence lets it settle
+            self._f0_fast += _alpha(dt, _BEAT_TAU if f0 > 0 else 1.0) * (semitones - self._f0_fast)
+            self._f0_slow += _alpha(dt, _SLOW_TAU) * (self._f0_fast - self._f0_slow)
+        self._activity += _alpha(dt, _ACTIVITY_TAU) * ((1.0 if voiced else 0.0) - self._activity)
+        beat = self._beat_fast - self._beat_slow
+        f0_band = self._f0_fast - self._f0_slow
+        out = np.array([
+            _BEAT_DEG * beat + _F0_PITCH_DEG * f0_band,
+            self._side * _F0_YAW_DEG * f0_band,
+            self._side * _F0_ROLL_DEG * self._f0_fast,
+        ]) + self._gesture
+        return out * self._activity * gain * self.style.head_amplitude
+
+    def _sentence_layer(self, t: float, track: SpeechTrack, target: np.ndarray) -> float:
+        """Add question rises and emotion biases to `target`; return the gain on base motion."""
+        bias, weight, lively = np.zeros(6), 0.0, 0.0
+        for s in track.sentences:
+            if s.start > t + LOOKAHEAD or s.start < self._mute_before:
+                continue
+            end = _end_of(s, track, t)
+            leave = 1.0 if end is None or t <= end else math.exp(-(t - end) / _LEAVE)
+            if leave < 1e-3:
+                continue
+            w = _smoothstep((t - s.start + _ENTER / 2) / _ENTER) * leave
+            e = np.array(_EMOTION_BIAS.get(s.emotion, _EMOTION_BIAS[Emotion.NEUTRAL]), float)
+            e[1:3] *= self._side
+            bias += w * s.intensity * e
+            weight += w
+            if s.sentence_type == SentenceType.QUESTION:
+                rise = _smoothstep((_progress(s, track, t) - _QUESTION_FROM) / (1 - _QUESTION_FROM)) * leave
+                target[0] -= _QUESTION_PITCH * rise * self.style.head_amplitude
+                target[2] += self._side * _QUESTION_ROLL * rise * self.style.head_amplitude
+            elif s.sentence_type == SentenceType.EXCLAMATION:
+                lively = max(lively, w)
+        target += bias / max(1.0, weight) * self.style.head_amplitude
+        return 1.0 + (_EXCLAMATION_GAIN - 1.0) * lively
+
+    def _nods(self, t: float, track: SpeechTrack) -> float:
+        """Nods (or sideways yes-shakes) on the emphasised words around `t`."""
+        width = _SHAKE_WIDTH if self.style.shake_means_yes else _NOD_WIDTH
+        gain = _NOD_DEG * self.style.nod_strength * self.style.head_amplitude
+        peaks: dict[tuple[int, int], float] = {}
+        for w in track.words_between(t - width, t + LOOKAHEAD + width):
+            s = track.sentence_at(w.start + 1e-6)
+            if w.emphasised and w.start >= self._mute_before and s is not None:
+                peaks[(_ms(s.start), w.char_start)] = _stress_time(w, track) + _NOD_PEAK_AFTER_STRESS
+        predicted = self._predicted_nod(t, track)
+        if predicted and all(abs(p - predicted[1]) > 0.25 for p in peaks.values()):
+            peaks.setdefault(predicted[0], predicted[1])
+        total = 0.0
+        for key, peak in peaks.items():
+            rng = np.random.default_rng([self.seed, 4, *key])
+            if rng.random() >= self.style.nod_rate:
+                continue
+            u = (t + _NOD_LEAD - peak) / width + 0.5  # 0..1 across the nod
+            if 0.0 < u < 1.0:
+                size = gain * rng.uniform(0.85, 1.15)
+                total += size * (_shake(u) if self.style.shake_means_yes else _bump(u))
+        return total
+
+    def _predicted_nod(self, t: float, track: SpeechTrack) -> tuple[tuple[int, int], float] | None:
+        """While streaming, a word is reported only once it has been spoken, too late for its nod; but
+        the sentence's text and emphasis arrive first, so when the next unreported word is an
+        emphasised one, its stressed phoneme (or its onset) can be found among the phonemes heard."""
+        s = track.sentence_at(t + LOOKAHEAD)
+        if s is None or not s.emphasis or s.start < self._mute_before:
+            return None
+        said = [w for w in track.words if w.start >= s.start - 1e-6 and (s.end is None or w.start < s.end)]
+        done = max((w.char_end for w in said), default=0)
+        m = re.search(r"\w+", s.text[done:])
+        wanted = {e.split()[0].lower() for e in s.emphasis if e.split()}
+        if m is None or m.group(0).lower() not in wanted:
+            return None
+        heard_from = max((w.end for w in said), default=s.start)
+        sounds = [p for p in track.phonemes_between(heard_from, t + LOOKAHEAD + 0.3)
+                  if p.symbol != "_" and p.start >= heard_from - 1e-6]
+        if not sounds:
+            return None
+        stressed = [p for p in sounds if p.stressed]
+        peak = stressed[0].start if stressed else sounds[0].start + 0.1
+        return (_ms(s.start), done + m.start()), peak + _NOD_PEAK_AFTER_STRESS
+
+    def _state_layer(self, t: float, dt: float, state: ConversationState) -> np.ndarray:
+        """Cross-faded state poses, and listener nods while listening."""
+        out = np.zeros(6)
+        for s, pose in _STATE_POSE.items():
+            goal = 1.0 if s == state else 0.0
+            self._state_w[s] += float(np.clip(goal - self._state_w[s], -dt / _STATE_FADE, dt / _STATE_FADE))
+            p = np.array(pose, float)
+            p[1:3] *= self._side
+            out += _smoothstep(self._state_w[s]) * p
+        out[:3] *= self.style.head_amplitude
+        if state == ConversationState.LISTENING:
+            rng = self._listen_rng
+            if self._next_listen_nod is None:
+                self._next_listen_nod = t + rng.uniform(0.8, 2.0)
+            if t + _LISTEN_NOD_WIDTH >= self._next_listen_nod:
+                size = _LISTEN_NOD_DEG * rng.uniform(0.7, 1.2) * self.style.nod_strength * self.style.head_amplitude
+                self._listen_nods.append((self._next_listen_nod, size))
+                if rng.random() < _LISTEN_DOUBLE:
+                    self._listen_nods.append((self._next_listen_nod + 1.1 * _LISTEN_NOD_WIDTH, 0.7 * size))
+                self._next_listen_nod += rng.uniform(*_LISTEN_GAP)
+        else:
+            self._next_listen_nod = None
+        self._listen_nods = [(p, a) for p, a in self._listen_nods if t - p < _LISTEN_NOD_WIDTH]
+        shape = _shake if self.style.shake_means_yes else _bump
+        nod = sum(a * shape((t - p) / _LISTEN_NOD_WIDTH + 0.5) for p, a in self._listen_nods)
+        out[1 if self.style.shake_means_yes else 0] += nod
+        return out
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+def _alpha(dt: float, tau: float) -> float:
+    return 1.0 - math.exp(-dt / tau)
+
+
+def _smoothstep(x: float) -> float:
+    x = min(1.0, max(0.0, x))
+    return x * x * (3 - 2 * x)
+
+
+def _bump(u: float) -> float:
+    """A nod: a raised cosine over u in [0, 1], peak 1 at u = 0.5, zero outside."""
+    return 0.5 * (1 - math.cos(2 * math.pi * u)) if 0.0 < u < 1.0 else 0.0
+
+
+def _shake(u: float) -> float:
+    """A sideways yes: one smooth left-right swing over u in [0, 1], peak magnitude 1."""
+    return math.sin(2 * math.pi * u) * math.sin(math.pi * u) / 0.7698 if 0.0 < u < 1.0 else 0.0
+
+
+def _ms(t: float) -> int:
+    return int(round(abs(t) * 1000))
+
+
+def _stress_time(word: Word, track: SpeechTrack) -> float:
+    """Onset of the word's first stressed phoneme, else a third of the way into the word."""
+    for p in track.phonemes_between(word.start, max(word.end, word.start + 1e-6)):
+        if p.stressed and word.start - 1e-6 <= p.start < word.end:
+            return p.start
+    return word.start + (word.end - word.start) / 3
+
+
+def _end_of(s: Sentence, track: SpeechTrack, t: float) -> float | None:
+    """A sentence's end; a sentence cut short ends where the speech stopped."""
+    if s.end is not None:
+        return s.end
+    if track.ended or t > track.horizon:
+        return track.horizon
+    return None
+
+
+def _progress(s: Sentence, track: SpeechTrack, t: float) -> float:
+    """How far into the sentence's text the voice is at `t` (0-1), from the words spoken so far."""
+    length = len(s.text.rstrip(_PUNCTUATION))
+    said = [w for w in track.words if s.start - 1e-6 <= w.start <= t and (s.end is None or w.start < s.end)]
+    if not said or length == 0:
+        return 0.0
+    w = said[-1]
+    along = min(1.0, max(0.0, (t - w.start) / max(w.end - w.start, 1e-3)))
+    return min(1.0, (w.char_start + along * (w.char_end - w.char_start)) / length)

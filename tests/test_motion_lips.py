@@ -1,0 +1,144 @@
+"""Lips and expression, measured on real speech through the real motion engine."""
+import numpy as np
+import pytest
+
+from motion_helpers import animate_text, best_lag
+from visage.core.arkit import BLENDSHAPE_NAMES, INDEX, MOUTH
+from visage.core.motion.engine import LOOK_AHEAD, MotionEngine
+from visage.core.motion.visemes import viseme_of
+from visage.core.types import ConversationState, Emotion
+
+BILABIAL_TEXT = ("Bob met a pretty puppy by the map. My mom bought apples, bananas and plums! Maybe both "
+                 "of them. Please pass the bread, Ben. It's impossible to be simple. Bring me more paper, "
+                 "maybe ten pages, by Monday morning.")
+MANDARIN_BILABIAL = "爸爸妈妈不怕。明天买苹果，八百本书。"
+
+
+def closed(frame) -> bool:
+    b = frame.blendshapes
+    return b[INDEX["jawOpen"]] < 0.08 and max(b[INDEX["mouthPressLeft"]], b[INDEX["mouthClose"]]) > 0.25
+
+
+@pytest.mark.parametrize("language,text", [("en", BILABIAL_TEXT), ("zh", MANDARIN_BILABIAL)])
+def test_lips_close_on_p_b_m(espeak, language, text):
+    a = animate_text(espeak, text, language=language)
+    bilabials = [p for p in a.phonemes if viseme_of(p.symbol) == "PP"]
+    assert len(bilabials) >= (30 if language == "en" else 8)
+    hits = [closed(a.frame_at(0.5 * (p.start + p.end))) for p in bilabials]
+    assert np.mean(hits) >= 0.95, f"{sum(hits)}/{len(hits)} bilabials closed"
+
+
+def test_mouth_rests_in_long_pauses(espeak):
+    a = animate_text(espeak, "I see. ... Well, then ... let me think about it. Right.")
+    pauses = [p for p in a.phonemes if p.symbol == "_" and p.end - p.start > 0.35]
+    assert pauses
+    speech = [INDEX[n] for n in ("jawOpen", "mouthFunnel", "mouthPucker", "mouthPressLeft", "mouthRollLower")]
+    for p in pauses:
+        b = a.frame_at(0.5 * (p.start + p.end)).blendshapes
+        assert b[speech].max() < 0.08, (p, b[speech])
+
+
+def test_mouth_opening_follows_loudness_within_one_frame(espeak):
+    a = animate_text(espeak, "Once upon a time, in a land far away, there lived a curious old clockmaker. "
+                             "Every morning he opened his shop and wound a hundred clocks.")
+    lag, confidence = best_lag(a.loudness_at_frames(), a.channel("jawOpen"))
+    assert abs(lag) <= 1 and confidence > 0.3, (lag, confidence)
+    shifted = np.roll(a.channel("jawOpen"), 4)  # the test can fail: a 160 ms delay is caught
+    assert abs(best_lag(a.loudness_at_frames(), shifted)[0]) > 1
+
+
+def test_no_flicker_shorter_than_a_mouth_shape_can_register(espeak):
+    a = animate_text(espeak, "The quick brown fox jumps over the lazy dog, and then it runs away.")
+    jaw = a.channel("jawOpen")
+    turns = np.sum(np.diff(np.sign(np.diff(jaw))) != 0)
+    duration = a.t[-1]
+    # syllables come at 3-4 Hz (animation-facts.md): an open and a close each, plus some wiggle room
+    assert turns / duration < 12
+
+
+def test_weights_are_52_and_within_unit_range(espeak):
+    a = animate_text(espeak, "Wow! That is absolutely AMAZING!", emotion=Emotion.SURPRISED, intensity=1.0,
+                     style="lively")
+    b = np.array([f.blendshapes for f in a.frames])
+    assert b.shape[1] == len(BLENDSHAPE_NAMES) == 52
+    assert b.min() >= 0.0 and b.max() <= 1.0
+
+
+def test_emotions_show_on_the_face(espeak):
+    text = "I have something to tell you about the weather tomorrow."
+
+    def mean_of(emotion, *names):
+        a = animate_text(espeak, text, emotion=emotion, intensity=0.9)
+        return float(a.channel(*names).mean())
+
+    assert mean_of(Emotion.HAPPY, "mouthSmileLeft") > mean_of(Emotion.NEUTRAL, "mouthSmileLeft") + 0.2
+    assert mean_of(Emotion.SAD, "mouthFrownLeft") > mean_of(Emotion.NEUTRAL, "mouthFrownLeft") + 0.15
+    assert mean_of(Emotion.SAD, "browInnerUp") > mean_of(Emotion.NEUTRAL, "browInnerUp") + 0.2
+    assert mean_of(Emotion.ANGRY, "browDownLeft") > 0.4
+    assert mean_of(Emotion.SURPRISED, "eyeWideLeft") > 0.3
+    assert mean_of(Emotion.DISGUSTED, "noseSneerLeft") > 0.3
+
+
+def test_emotion_cross_fades_and_mouth_is_softened_while_speaking(espeak):
+    a = animate_text(espeak, "This is fine.", emotion=Emotion.NEUTRAL)
+    engine = MotionEngine()
+    from motion_helpers import animate_text as run
+
+    b = run(espeak, "I am so happy today. I am so sad today.", emotion=Emotion.HAPPY, intensity=1.0, engine=engine)
+    smile = b.channel("mouthSmileLeft")
+    assert np.max(np.abs(np.diff(smile))) < 0.15  # no jump: a cross-fade over ~400 ms
+    assert a.frames  # neutral runs too
+    b2 = run(espeak, "Hmm.", emotion=Emotion.SAD, intensity=1.0)
+    frown_speaking = max(f.blendshapes[INDEX["mouthFrownLeft"]] for f in b2.frames if f.t < b2.t[-1] - 0.6)
+    assert frown_speaking < 0.6 * 1.0 * 0.9  # the mouth part of sadness is softened while talking
+
+
+def test_streaming_needs_only_bounded_look_ahead(espeak):
+    """Frames made while speech streams in equal frames made with all speech known up front."""
+    text = "Streaming must not change the result. Frames depend only on what is near them!"
+    streamed = animate_text(espeak, text)
+    from visage.backends.tts.narration import narrate, requests_for_text
+
+    engine = MotionEngine()
+    items = list(narrate(espeak, requests_for_text(text)))
+    horizon = 0.0
+    for item in items:
+        engine.push(item)
+    whole = engine.frames()
+    horizon = engine.track.horizon
+    assert whole and whole[-1].t <= horizon - LOOK_AHEAD + 1e-9
+    for s, w in zip(streamed.frames, whole):
+        assert np.allclose(s.blendshapes, w.blendshapes, atol=1e-5)
+
+
+def test_interruption_returns_smoothly_to_rest(espeak):
+    from visage.backends.tts.narration import narrate, requests_for_text
+
+    engine = MotionEngine()
+    frames = []
+    for item in narrate(espeak, requests_for_text("This is a long answer that the user will interrupt midway "
+                                                  "through, because they have heard enough of it already.")):
+        engine.push(item)
+        frames += engine.frames()
+        if engine.next_time > 1.5:
+            break
+    engine.clear()
+    frames += engine.frames()
+    frames += engine.frames_until(engine.next_time + 1.0)
+    jaw = np.array([f.blendshapes[INDEX["jawOpen"]] for f in frames])
+    assert jaw[-10:].max() < 0.02  # back to rest
+    mouth = np.array([f.blendshapes[MOUTH] for f in frames])
+    assert np.abs(np.diff(mouth, axis=0)).max() < 0.7  # no single-frame snap to rest
+    assert engine.state == ConversationState.LISTENING
+
+
+def test_listening_and_thinking_faces_differ(espeak):
+    def face(state):
+        engine = MotionEngine(seed=3)
+        engine.set_state(state)
+        frames = engine.frames_until(3.0)
+        return np.mean([f.blendshapes for f in frames[-25:]], axis=0)
+
+    listening, thinking = face(ConversationState.LISTENING), face(ConversationState.THINKING)
+    assert listening[INDEX["browInnerUp"]] > thinking[INDEX["browInnerUp"]] - 0.05
+    assert thinking[INDEX["browDownLeft"]] > listening[INDEX["browDownLeft"]] + 0.1
