@@ -151,3 +151,26 @@ def iter_sentences(pieces: Iterable[str]) -> Iterator[str]:
     for piece in pieces:
         yield from splitter.feed(piece)
     yield from splitter.flush()
+
+
+def emphasis_spans(text: str, emphasis: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Character spans of the emphasised words: whole-word, case-insensitive matches for alphabetic
+    scripts, substring matches for Chinese (which has no spaces)."""
+    spans = []
+    for target in emphasis:
+        target = target.strip()
+        if not target:
+            continue
+        if re.search(r"[\u4e00-\u9fff]", target):
+            pattern = re.escape(target)
+        else:
+            pattern = r"(?<!\w)" + re.escape(target) + r"(?!\w)"
+        for m in re.finditer(pattern, text, flags=re.IGNORECASE):
+            spans.append((m.start(), m.end()))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a < merged[-1][1]:
+            continue
+        merged.append((a, b))
+    return merged

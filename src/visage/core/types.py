@@ -58,12 +58,17 @@ class SpeechRequest:
 class Phoneme:
     """A phone as the voice produced it: `symbol` is the backend's phoneme name without stress marks
     (espeak mnemonics for the embedded voice, ARPAbet from the aligner; "_" is a pause), times in
-    seconds, `stressed` when it carries the word's primary stress."""
+    seconds, `stressed` when it carries the word's primary stress. `word` is the character offset in
+    its sentence of the word it belongs to (-1 in pauses) and `emphasised` marks an emphasised word's
+    phones: both arrive with the phone itself, before the word is complete, so the face can act on
+    emphasis while the word is still being said."""
 
     symbol: str
     start: float
     end: float
     stressed: bool = False
+    word: int = -1
+    emphasised: bool = False
 
     def shifted(self, offset: float) -> "Phoneme":
         return replace(self, start=self.start + offset, end=self.end + offset)

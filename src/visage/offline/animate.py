@@ -22,6 +22,7 @@ from visage.core.motion.style import MotionStyle
 from visage.core.motion.visemes import viseme_of
 from visage.core.records import frame_record, phoneme_record, sentence_record, word_record
 from visage.core.text import clean_text, sentence_type_of
+from visage.core.timing import attach_words, mark_emphasised_words
 from visage.core.types import FaceFrame, Sentence, SpeechChunk, SpeechRequest
 from visage.errors import InputError
 from visage.offline.files import AtomicPath, SpooledJsonWriter
@@ -48,17 +49,10 @@ def recording_stream(samples: np.ndarray, rate: int, request: SpeechRequest, ali
     sentence = Sentence(0, text, 0.0, None, request.language, request.emotion, request.intensity,
                         sentence_type_of(text), request.emphasis)
     yield sentence
-    emphasised = {w.lower() for w in request.emphasis}
-    words = tuple(w if w.text.lower() not in emphasised else _emphasised(w) for w in alignment.words)
-    yield from chunk_audio(samples, rate, tuple(alignment.phonemes), words)
+    words = mark_emphasised_words(tuple(alignment.words), text, request.emphasis)
+    yield from chunk_audio(samples, rate, attach_words(tuple(alignment.phonemes), words), words)
     yield Sentence(0, text, 0.0, len(samples) / rate, request.language, request.emotion, request.intensity,
                    sentence_type_of(text), request.emphasis)
-
-
-def _emphasised(word):
-    from dataclasses import replace
-
-    return replace(word, emphasised=True)
 
 
 class MotionWriter:

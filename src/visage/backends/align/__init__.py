@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import threading
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -83,8 +84,13 @@ class AutoAligner(Aligner):
     def __init__(self, **_options) -> None:
         self._english: Aligner | None = None
         self._other: Aligner | None = None
+        self._lock = threading.Lock()
 
     def _for(self, language: str) -> Aligner:
+        with self._lock:
+            return self._choose(language)
+
+    def _choose(self, language: str) -> Aligner:
         if self._other is None:
             from visage.backends.align.dtw import DTWAligner
 
@@ -102,6 +108,11 @@ class AutoAligner(Aligner):
                 self._english = english
             return self._english
         return self._other
+
+    def load(self) -> None:
+        """Load the English aligner and the espeak voice now rather than on the first sentence."""
+        self._for("en").load()
+        self._for("und").load()
 
     def align(self, samples: np.ndarray, sample_rate: int, text: str, language: str = "en") -> Alignment:
         return self._for(language).align(samples, sample_rate, text, language)

@@ -23,6 +23,7 @@ RATE = 16000
 HOP = 160  # 10 ms frames, the usual speech-feature rate
 WINDOW = 400  # 25 ms analysis window (Davis & Mermelstein 1980; HTK and Kaldi defaults)
 N_FFT = 512
+FFT_BLOCK = 2048  # frames per FFT batch
 N_MELS = 40
 N_CEPS = 8  # c0 (loudness) is dropped and c1..c7 kept (see features)
 PRE_EMPHASIS = 0.97  # first-order high-pass, HTK's default
@@ -104,20 +105,22 @@ def word_times(phonemes: list[Phoneme], words: list[Word]) -> list[tuple[float, 
     first (non-pause) phone to the end of the last phone before the next word's first phone.
     """
     starts = np.array([p.start for p in phonemes])
-    voiced = [i for i, p in enumerate(phonemes) if p.symbol != PAUSE and p.end > p.start]
+    voiced = np.array([i for i, p in enumerate(phonemes) if p.symbol != PAUSE and p.end > p.start], np.int64)
     first: list[int | None] = []
     for w in words:
-        i = int(np.searchsorted(starts, w.start - 1e-3))
-        k = next((k for k in voiced if k >= i), None)
-        first.append(k if k is not None and phonemes[k].start <= w.end + 1e-3 else None)
-    out = []
-    for n, w in enumerate(words):
-        if first[n] is None:
-            out.append((w.start, w.end))
+        v = int(np.searchsorted(voiced, np.searchsorted(starts, w.start - 1e-3)))
+        ok = v < len(voiced) and phonemes[voiced[v]].start <= w.end + 1e-3
+        first.append(int(voiced[v]) if ok else None)
+    out: list[tuple[float, float]] = [(w.start, w.end) for w in words]
+    following = len(phonemes)  # the first phone of the next word that has one
+    for n in range(len(words) - 1, -1, -1):
+        f = first[n]
+        if f is None:
             continue
-        nxt = next((f for f in first[n + 1 :] if f is not None and f > first[n]), len(phonemes))
-        last = max(k for k in voiced if first[n] <= k < nxt)
-        out.append((phonemes[first[n]].start, phonemes[last].end))
+        last = int(voiced[np.searchsorted(voiced, max(following, f + 1)) - 1])
+        out[n] = (phonemes[f].start, phonemes[last].end)
+        if f < following:
+            following = f
     return out
 
 
@@ -151,13 +154,17 @@ def features(samples: np.ndarray, rate: int) -> np.ndarray:
     """
     from scipy.fft import dct
 
-    x = resample(np.asarray(samples, np.float32), rate, RATE).astype(np.float64)
-    x = np.append(x[:1], x[1:] - PRE_EMPHASIS * x[:-1])
-    x = np.pad(x, (WINDOW // 2, WINDOW // 2 + HOP))  # frame k is centred on k * HOP
-    n = max(1, (len(x) - WINDOW) // HOP + 1)
-    frames = np.lib.stride_tricks.sliding_window_view(x, WINDOW)[::HOP][:n] * np.hanning(WINDOW)
-    power = np.abs(np.fft.rfft(frames, N_FFT)) ** 2
-    mel = power @ _mel_filterbank().T
+    x = resample(np.asarray(samples, np.float32), rate, RATE)
+    half = WINDOW // 2
+    padded = np.zeros(len(x) + WINDOW + HOP, np.float32)  # frame k is centred on k * HOP
+    padded[half : half + len(x)] = x
+    padded[half + 1 : half + len(x)] -= PRE_EMPHASIS * x[:-1]
+    n = max(1, (len(padded) - WINDOW) // HOP + 1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[::HOP][:n]
+    taper, bank = np.hanning(WINDOW), _mel_filterbank().T
+    mel = np.empty((n, N_MELS))
+    for i in range(0, n, FFT_BLOCK):  # in blocks, so long audio never holds a whole spectrogram
+        mel[i : i + FFT_BLOCK] = (np.abs(np.fft.rfft(windows[i : i + FFT_BLOCK] * taper, N_FFT)) ** 2) @ bank
     floor = max(float(mel.max()), 1e-20) * 10.0 ** (-FLOOR_DB / 10.0)
     logmel = np.log(np.maximum(mel, floor))
     ceps = _normalise(dct(logmel, type=2, norm="ortho", axis=1)[:, 1:N_CEPS])

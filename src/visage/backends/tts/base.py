@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from visage.core.timing import attach_words, mark_emphasised_words
 from visage.core.types import SpeechChunk, SpeechRequest
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,8 @@ class UntimedTTSBackend(TTSBackend):
     def stream(self, request: SpeechRequest) -> Iterator[SpeechChunk]:
         samples, rate = self.synthesize(request)
         alignment = self.aligner.align(samples, rate, request.text, request.language)
-        words = tuple(w for w in alignment.words)
-        yield from chunk_audio(samples, rate, tuple(alignment.phonemes), words)
+        words = mark_emphasised_words(tuple(alignment.words), request.text, request.emphasis)
+        yield from chunk_audio(samples, rate, attach_words(tuple(alignment.phonemes), words), words)
 
 
 def chunk_audio(samples: np.ndarray, rate: int, phonemes: tuple, words: tuple) -> Iterator[SpeechChunk]:

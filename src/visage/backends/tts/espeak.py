@@ -22,6 +22,7 @@ from visage.backends.tts.espeak_lib import (
     EVENT_PHONEME, EVENT_WORD, EspeakEngine,
 )
 from visage.core.emotion import prosody_for
+from visage.core.text import emphasis_spans
 from visage.core.types import Phoneme, SpeechChunk, SpeechRequest, Word
 from visage.errors import InputError
 
@@ -93,29 +94,6 @@ def build_ssml(text: str, emphasis_spans: list[tuple[int, int]]) -> _SsmlDocumen
     copy(pos, len(text))
     parts.append("</speak>")
     return _SsmlDocument("".join(parts), ssml_offsets, text_offsets, lengths)
-
-
-def emphasis_spans(text: str, emphasis: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Character spans of the emphasised words: whole-word, case-insensitive matches for alphabetic
-    scripts, substring matches for Chinese (which has no spaces)."""
-    spans = []
-    for target in emphasis:
-        target = target.strip()
-        if not target:
-            continue
-        if re.search(r"[\u4e00-\u9fff]", target):
-            pattern = re.escape(target)
-        else:
-            pattern = r"(?<!\w)" + re.escape(target) + r"(?!\w)"
-        for m in re.finditer(pattern, text, flags=re.IGNORECASE):
-            spans.append((m.start(), m.end()))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for a, b in spans:
-        if merged and a < merged[-1][1]:
-            continue
-        merged.append((a, b))
-    return merged
 
 
 @registry.register("espeak")
@@ -217,8 +195,10 @@ class _TimelineBuilder:
 
     def __init__(self, text: str, doc: _SsmlDocument, rate: int, emphasis: list[tuple[int, int]]) -> None:
         self.text, self.doc, self.rate, self.emphasis = text, doc, rate, emphasis
-        self._phone: tuple[str, bool, int] | None = None  # symbol, stressed, start sample
+        self._phone: tuple | None = None  # symbol, stressed, start sample, word offset, emphasised
+        self._word_char, self._word_emphasised = -1, False  # the word being spoken
         self._phones: list[Phoneme] = []
+        self._pause: tuple[int, int] | None = None  # a silence still growing (start, end samples)
         self._word_starts: list[tuple[int, int]] = []  # (char offset, start sample)
         self._word_last_voiced_end = 0
         self._words: list[Word] = []
@@ -230,23 +210,36 @@ class _TimelineBuilder:
             symbol = raw.replace("'", "").replace(",", "") or _PAUSE
             if symbol.startswith("_"):
                 symbol = _PAUSE
-            self._phone = (symbol, "'" in raw, event.sample)
+            self._phone = (symbol, "'" in raw, event.sample, self._word_char, self._word_emphasised)
         elif event.kind == EVENT_WORD:
             offset = min(len(self.text), self.doc.to_text_offset(event.text_position))
+            # the previous word's last phone ends here; any gap before the next phone is a pause
+            self._close_phone(event.sample)
             if self._word_starts:
                 self._close_word(offset)
             self._word_starts.append((offset, event.sample))
+            self._phone = (_PAUSE, False, event.sample, -1, False)
+            self._word_char = offset
+            self._word_emphasised = any(a <= offset < b for a, b in self.emphasis)
 
     def _close_phone(self, end_sample: int) -> None:
         if self._phone is None:
             return
-        symbol, stressed, start = self._phone
+        symbol, stressed, start, word_char, emphasised = self._phone
         self._phone = None
         if end_sample <= start:
             return  # espeak marks syllable boundaries with zero-length phonemes
-        self._phones.append(Phoneme(symbol, start / self.rate, end_sample / self.rate, stressed))
-        if symbol != _PAUSE:
-            self._word_last_voiced_end = end_sample
+        if symbol == _PAUSE:  # espeak splits one silence into several pauses: keep it whole
+            self._pause = (self._pause[0] if self._pause else start, end_sample)
+            return
+        self._flush_pause()
+        self._phones.append(Phoneme(symbol, start / self.rate, end_sample / self.rate, stressed, word_char, emphasised))
+        self._word_last_voiced_end = end_sample
+
+    def _flush_pause(self) -> None:
+        if self._pause:
+            self._phones.append(Phoneme(_PAUSE, self._pause[0] / self.rate, self._pause[1] / self.rate))
+            self._pause = None
 
     def _close_word(self, next_offset: int) -> None:
         """Close the text from the last word event up to the next one. espeak folds some unstressed
@@ -270,6 +263,7 @@ class _TimelineBuilder:
 
     def finish(self, total_samples: int) -> tuple[tuple[Phoneme, ...], tuple[Word, ...]]:
         self._close_phone(total_samples)
+        self._flush_pause()
         if self._word_starts:
             self._close_word(len(self.text))
         return self.closed(total_samples)

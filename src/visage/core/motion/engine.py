@@ -82,12 +82,16 @@ class MotionEngine:
         self.track.cut(self.next_time)
         self.track.end()
         self.lips.reset()
+        self.head.reset()
+        self.life.reset()
         self.state = ConversationState.LISTENING
 
     # -- output -----------------------------------------------------------------------------------
     def frames(self) -> list[FaceFrame]:
-        """Every frame the input now allows (t <= horizon - LOOK_AHEAD, or to the end of speech)."""
-        limit = self.track.horizon if self.track.ended else self.track.horizon - LOOK_AHEAD
+        """Every frame the input now allows: LOOK_AHEAD seconds of timed speech must be known past a
+        frame (a voice reports a phoneme once the next one starts), or the speech must have ended."""
+        track = self.track
+        limit = track.horizon if track.ended else min(track.horizon, track.events_horizon) - LOOK_AHEAD
         out = []
         while self.next_time <= limit + 1e-9:
             out.append(self._make_frame(self.next_time))

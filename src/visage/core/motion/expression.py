@@ -98,10 +98,13 @@ class RuleExpressionModel(ExpressionModel):
         a question (animation-facts.md: brows follow the 1-2 Hz phrase rhythm)."""
         gain = self.style.brow_amplitude
         level = 0.0
-        for w in track.words_between(t - 0.4, t + 0.4):
-            if w.emphasised:
-                peak = _stress_time(track, w.start, w.end)
-                level = max(level, _EMPHASIS_BROW * math.exp(-0.5 * ((t - peak) / 0.12) ** 2))
+        for _, peak in track.emphasis_peaks(t - 0.4, t + 0.4):
+            if t < peak:  # rise over the 150 ms before the stressed syllable (within the look-ahead)
+                x = min(1.0, max(0.0, (t - peak + 0.15) / 0.15))
+                bump = x * x * (3 - 2 * x)
+            else:
+                bump = math.exp(-0.5 * ((t - peak) / 0.15) ** 2)
+            level = max(level, _EMPHASIS_BROW * bump)
         sentence = track.sentence_at(t)
         if sentence is not None and sentence.sentence_type == SentenceType.QUESTION:
             end = sentence.end if sentence.end is not None else track.horizon
@@ -112,11 +115,3 @@ class RuleExpressionModel(ExpressionModel):
                 fade = max(0.0, 1.0 - max(0.0, t - end) / 0.6)
                 level = max(level, _QUESTION_BROW * x * fade)
         return level * gain
-
-
-def _stress_time(track: SpeechTrack, start: float, end: float) -> float:
-    """Midpoint of the stressed syllable's vowel in [start, end), else a third into the word."""
-    for p in track.phonemes_between(start, end):
-        if p.stressed and p.start >= start - 1e-6:
-            return 0.5 * (p.start + p.end)
-    return start + (end - start) / 3

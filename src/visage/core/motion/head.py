@@ -15,14 +15,13 @@ Channels are pitch, yaw, roll (degrees) and x, y, z (metres), as in `HeadPose`.
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 
 from visage.core.motion.models import HeadPoseModel
 from visage.core.motion.style import MotionStyle
 from visage.core.motion.track import SpeechTrack
-from visage.core.types import ConversationState, Emotion, HeadPose, Sentence, SentenceType, Word
+from visage.core.types import ConversationState, Emotion, HeadPose, Sentence, SentenceType
 
 # -- physics (per channel: pitch, yaw, roll in degrees; x, y, z in metres) --------------------------
 # Conversational nods of 5-10 degrees at 2-3 Hz reach ~50 deg/s, ~700 deg/s^2 and ~12,000 deg/s^3;
@@ -33,9 +32,9 @@ MAX_JERK = 30000.0  # deg/s^3
 MAX_SHIFT = 0.02  # m, translation limit on each axis
 MAX_SHIFT_VELOCITY, MAX_SHIFT_ACCEL, MAX_SHIFT_JERK = 0.1, 1.5, 30.0  # m/s, m/s^2, m/s^3
 SPRING_OMEGA = 22.0  # rad/s: the spring lags a slow target by 2/omega = 90 ms
-_VELOCITY_GAIN = 20.0  # 1/s: how fast the velocity limit pulls the speed back
 _SOFT_VELOCITY = 0.85  # the controller aims below the hard velocity limit...
-_TARGET_MARGIN = 0.9  # ...and the target stays inside the angle limits, so hard clamps stay idle
+_TARGET_MARGIN = 0.9  # ...and the target stays inside the angle limits,
+_WALL, _BRAKE = 0.98, 0.8  # ...and braking, planned at 80 % of the acceleration limit, stops short of them
 _SUBSTEP = 0.01  # s: integration step, whatever the frame rate
 
 # -- look-ahead (the engine guarantees input to t + 0.2 s) --------------------------------------------
@@ -107,8 +106,7 @@ class RuleHeadPoseModel(HeadPoseModel):
         self._drift_hz = rng.uniform(*_DRIFT_HZ, size=(6, 4))
         self._drift_phase = rng.uniform(0, 2 * np.pi, size=(6, 4))
         self._drift_amp = _DRIFT[:, None] * rng.uniform(0.5, 1.0, size=(6, 4)) / 2.0
-        limits = np.array([style.max_pitch, style.max_yaw, style.max_roll, MAX_SHIFT, MAX_SHIFT, MAX_SHIFT])
-        self._limit = limits
+        self._limit = np.array([style.max_pitch, style.max_yaw, style.max_roll, MAX_SHIFT, MAX_SHIFT, MAX_SHIFT])
         self._vmax = np.array([MAX_VELOCITY] * 3 + [MAX_SHIFT_VELOCITY] * 3)
         self._amax = np.array([MAX_ACCEL] * 3 + [MAX_SHIFT_ACCEL] * 3)
         self._jmax = np.array([MAX_JERK] * 3 + [MAX_SHIFT_JERK] * 3)
@@ -118,18 +116,18 @@ class RuleHeadPoseModel(HeadPoseModel):
         self._last_t: float | None = None
         self._mute_before = -math.inf
         self._listen_rng = np.random.default_rng([self.seed, 2])
+        self._state_w = {s: 0.0 for s in _STATE_POSE}  # cross-fade weights of the state poses
+        self._next_listen_nod: float | None = None
+        self._listen_nods: list[tuple[float, float]] = []  # (peak time, amplitude)
         self._clear()
 
     def _clear(self) -> None:
-        """Forget speech and state history (not the physical pose)."""
+        """Forget what the speech so far set in motion (not the pose, nor the conversation state)."""
         self._beat_fast = self._beat_slow = 0.0
         self._f0_fast = self._f0_slow = 0.0
         self._activity = 0.0
         self._quiet = math.inf
         self._gesture = np.zeros(3)
-        self._state_w = {s: 0.0 for s in _STATE_POSE}
-        self._next_listen_nod: float | None = None
-        self._listen_nods: list[tuple[float, float]] = []  # (peak time, amplitude)
 
     def reset(self) -> None:
         """Interruption: drop the speech heard so far; the pose itself eases back to rest."""
@@ -138,6 +136,7 @@ class RuleHeadPoseModel(HeadPoseModel):
             self._mute_before = self._last_t
 
     def pose(self, t: float, track: SpeechTrack, state: ConversationState) -> HeadPose:
+        """The head pose at `t`; reads the track up to LOOKAHEAD seconds beyond `t`."""
         if self._last_t is None:
             dt = 1.0 / self.fps
         else:
@@ -145,7 +144,7 @@ class RuleHeadPoseModel(HeadPoseModel):
             if -0.5 < dt <= 0:  # asked twice for the same frame
                 return self._output()
             if dt <= -0.5:  # a new clock started: carry on from the current pose
-                dt = 1.0 / self.fps
+                dt, self._mute_before = 1.0 / self.fps, -math.inf
         dt = min(dt, 1.0)
         self._last_t = t
         target = self._drift(t) + self._state_layer(t, dt, state)
@@ -164,10 +163,20 @@ class RuleHeadPoseModel(HeadPoseModel):
         n = max(1, math.ceil(dt / _SUBSTEP - 1e-9))
         h = dt / n
         w = SPRING_OMEGA
-        vsoft = _SOFT_VELOCITY * self._vmax
+        vsoft, jerk = _SOFT_VELOCITY * self._vmax, self._jmax
         for _ in range(n):
             want = w * w * (target - self._x) - 2 * w * self._v
-            want = np.clip(want, _VELOCITY_GAIN * (-vsoft - self._v), _VELOCITY_GAIN * (vsoft - self._v))
+            # the acceleration cannot change at once, so look one step ahead: stop accelerating before
+            # the speed limit, and brake while the head can still stop short of the angle limit
+            a1 = self._a + np.clip(want - self._a, -jerk * h, jerk * h)
+            v1 = self._v + a1 * h
+            peak_v = v1 + a1 * (np.abs(a1) / (2 * jerk) + h)
+            want = np.where(peak_v > vsoft, np.minimum(want, 0.0), want)
+            want = np.where(peak_v < -vsoft, np.maximum(want, 0.0), want)
+            ahead = np.where(v1 >= 0, 1.0, -1.0)
+            room = _WALL * self._limit - ahead * (self._x + v1 * h)
+            stop = _stopping_distance(np.abs(v1), a1 * ahead, jerk, _BRAKE * self._amax) + np.abs(v1) * h
+            want = np.where(stop >= room, -ahead * self._amax, want)
             want = np.clip(want, -self._amax, self._amax)
             self._a += np.clip(want - self._a, -self._jmax * h, self._jmax * h)
             self._v = np.clip(self._v + self._a * h, -self._vmax, self._vmax)
@@ -194,7 +203,7 @@ class RuleHeadPoseModel(HeadPoseModel):
         s = track.sentence_at(ts)
         live = s is None or s.start >= self._mute_before
         level = track.loudness(ts) if live else 0.0
-        f0, median = (track.pitch(ts), track.pitch_median()) if live else (0.0, 0.0)
+        f0, median = (track.pitch(ts), track.pitch_reference(t)) if live else (0.0, 0.0)
         voiced = level > _SPEECH_LEVEL
         if voiced and self._quiet > _MIN_PAUSE:  # a phrase begins: a new gesture, larger after long pauses
             rng = np.random.default_rng([self.seed, 3, int(abs(t) * 1000)])
@@ -242,49 +251,23 @@ class RuleHeadPoseModel(HeadPoseModel):
         return 1.0 + (_EXCLAMATION_GAIN - 1.0) * lively
 
     def _nods(self, t: float, track: SpeechTrack) -> float:
-        """Nods (or sideways yes-shakes) on the emphasised words around `t`."""
+        """Nods (or sideways yes-shakes) on the emphasised words around `t`, peaking just after each
+        word's stressed vowel; known from the word's phones as they are said (SpeechTrack)."""
         width = _SHAKE_WIDTH if self.style.shake_means_yes else _NOD_WIDTH
         gain = _NOD_DEG * self.style.nod_strength * self.style.head_amplitude
-        peaks: dict[tuple[int, int], float] = {}
-        for w in track.words_between(t - width, t + LOOKAHEAD + width):
-            s = track.sentence_at(w.start + 1e-6)
-            if w.emphasised and w.start >= self._mute_before and s is not None:
-                peaks[(_ms(s.start), w.char_start)] = _stress_time(w, track) + _NOD_PEAK_AFTER_STRESS
-        predicted = self._predicted_nod(t, track)
-        if predicted and all(abs(p - predicted[1]) > 0.25 for p in peaks.values()):
-            peaks.setdefault(predicted[0], predicted[1])
         total = 0.0
-        for key, peak in peaks.items():
-            rng = np.random.default_rng([self.seed, 4, *key])
+        for onset, stress in track.emphasis_peaks(t - width, t + LOOKAHEAD + width):
+            if onset < self._mute_before:
+                continue
+            rng = np.random.default_rng([self.seed, 4, _ms(onset)])
             if rng.random() >= self.style.nod_rate:
                 continue
+            peak = stress + _NOD_PEAK_AFTER_STRESS
             u = (t + _NOD_LEAD - peak) / width + 0.5  # 0..1 across the nod
             if 0.0 < u < 1.0:
                 size = gain * rng.uniform(0.85, 1.15)
                 total += size * (_shake(u) if self.style.shake_means_yes else _bump(u))
         return total
-
-    def _predicted_nod(self, t: float, track: SpeechTrack) -> tuple[tuple[int, int], float] | None:
-        """While streaming, a word is reported only once it has been spoken, too late for its nod; but
-        the sentence's text and emphasis arrive first, so when the next unreported word is an
-        emphasised one, its stressed phoneme (or its onset) can be found among the phonemes heard."""
-        s = track.sentence_at(t + LOOKAHEAD)
-        if s is None or not s.emphasis or s.start < self._mute_before:
-            return None
-        said = [w for w in track.words if w.start >= s.start - 1e-6 and (s.end is None or w.start < s.end)]
-        done = max((w.char_end for w in said), default=0)
-        m = re.search(r"\w+", s.text[done:])
-        wanted = {e.split()[0].lower() for e in s.emphasis if e.split()}
-        if m is None or m.group(0).lower() not in wanted:
-            return None
-        heard_from = max((w.end for w in said), default=s.start)
-        sounds = [p for p in track.phonemes_between(heard_from, t + LOOKAHEAD + 0.3)
-                  if p.symbol != "_" and p.start >= heard_from - 1e-6]
-        if not sounds:
-            return None
-        stressed = [p for p in sounds if p.stressed]
-        peak = stressed[0].start if stressed else sounds[0].start + 0.1
-        return (_ms(s.start), done + m.start()), peak + _NOD_PEAK_AFTER_STRESS
 
     def _state_layer(self, t: float, dt: float, state: ConversationState) -> np.ndarray:
         """Cross-faded state poses, and listener nods while listening."""
@@ -316,6 +299,15 @@ class RuleHeadPoseModel(HeadPoseModel):
 
 
 # -- helpers ----------------------------------------------------------------------------------------
+def _stopping_distance(speed: np.ndarray, push: np.ndarray, jerk: np.ndarray, brake: np.ndarray) -> np.ndarray:
+    """How far a head moving at `speed` and accelerating by `push` (both along its motion) travels
+    while its acceleration turns, at the jerk limit, into `brake` and then brakes to a stop."""
+    ramp = np.maximum(push + brake, 0.0) / jerk
+    speed_after = np.maximum(speed + push * ramp - jerk * ramp**2 / 2, 0.0)
+    ramping = np.maximum(speed * ramp + push * ramp**2 / 2 - jerk * ramp**3 / 6, 0.0)
+    return ramping + speed_after**2 / (2 * brake)
+
+
 def _alpha(dt: float, tau: float) -> float:
     return 1.0 - math.exp(-dt / tau)
 
@@ -337,14 +329,6 @@ def _shake(u: float) -> float:
 
 def _ms(t: float) -> int:
     return int(round(abs(t) * 1000))
-
-
-def _stress_time(word: Word, track: SpeechTrack) -> float:
-    """Onset of the word's first stressed phoneme, else a third of the way into the word."""
-    for p in track.phonemes_between(word.start, max(word.end, word.start + 1e-6)):
-        if p.stressed and word.start - 1e-6 <= p.start < word.end:
-            return p.start
-    return word.start + (word.end - word.start) / 3
 
 
 def _end_of(s: Sentence, track: SpeechTrack, t: float) -> float | None:

@@ -17,7 +17,7 @@ from visage.core.arkit import INDEX, N_BLENDSHAPES
 from visage.core.motion.models import LifeFrame, LifeModel
 from visage.core.motion.style import MotionStyle
 from visage.core.motion.track import SpeechTrack
-from visage.core.types import ConversationState, Gaze, HeadPose, Word
+from visage.core.types import ConversationState, Gaze, HeadPose, Phoneme, Word
 
 S = ConversationState
 LOOKAHEAD = 0.2  # seconds of the track beyond t that the model reads
@@ -25,13 +25,14 @@ PHRASE_PAUSE = 0.25  # a silence at least this long ends a phrase
 
 # Blinks: ~26/min in conversation and 17 at rest (the style's rate is the conversational one);
 # intervals log-normal; ~100 ms closing, faster than the opening; many partial.
-BLINK_RATE_GAIN = {S.SPEAKING: 0.92, S.LISTENING: 0.9, S.THINKING: 0.9, S.IDLE: 0.75}
-INTERVAL_SIGMA = 0.55  # log-normal spread: mean > median, a long right tail
+BLINK_RATE_GAIN = {S.SPEAKING: 0.92, S.LISTENING: 0.85, S.THINKING: 0.9, S.IDLE: 0.75}
+INTERVAL_SIGMA = 0.65  # log-normal spread: mean > median, a long right tail
 MIN_INTERVAL = 0.45
 PARTIAL_SHARE = 0.2  # partial blinks peak at 0.6-0.9, the rest close fully
 DOUBLE_SHARE = 0.07
 TURN_BLINK_GAP = 0.6  # no turn-change blink this soon after another blink
 PULL_GAP = 1.0  # no blink is pulled onto a phrase end this soon after another
+HOLD = 1.2  # a blink due mid-phrase waits this long at most for the phrase to end
 EMPHASIS_LIMIT = 0.45  # the lid stays below this during emphasised words
 SQUINT_IN_BLINK = 0.15
 GAZE_DROP_IN_BLINK = 2.0  # degrees the eyes sink while the lid is down
@@ -45,14 +46,19 @@ GAZE_BOUTS = {
     S.THINKING: (0.6, 2.6, (8.0, 15.0), (3.0, 10.0)),
 }
 BOUT_SIGMA = 0.4
+SHORTEST_GLANCE = 0.4  # seconds: a look away never flickers back sooner
+MUTUAL_AT_PHRASE_END = 1.0  # seconds of mutual gaze from a phrase end on
 SACCADE_EVERY = (0.7, 1.3)  # mean time between small saccades within a mutual / away bout
 GAZE_LIMIT = (25.0, 20.0)  # |yaw|, |pitch| in degrees
 EYE_LOOK_PER_DEGREE = 0.035  # +-20 degrees of gaze gives eyeLook* 0.7
 
-# Breathing: 12-18 breaths/min at rest; while speaking, quick inhales and long exhales.
-BREATH_PERIOD = {"rest": (3.3, 5.0), "speech": (4.0, 6.0)}
-INHALE_SHARE = {"rest": 0.4, "speech": 0.25}
-QUICK_INHALE = 0.45  # seconds for an inhale hurried before speech
+# Breathing: 12-18 breaths/min at rest, inhaling ~40 % of each breath; in speech, quick inhales at
+# pauses and long exhales. The lungs follow a critically damped spring towards full or empty, so an
+# inhale can begin anywhere in an exhale without a jump.
+INHALE_S = {"rest": (0.9, 1.9), "speech": (0.3, 0.45)}
+EXHALE_S = {"rest": (1.7, 3.5), "speech": (3.0, 5.0)}
+SPRING_SETTLE = 4.7  # a critically damped spring covers 95 % of its way in 4.7 / omega seconds
+ENOUGH_AIR = 0.8  # above this, no extra inhale before speaking
 BREATH_Y = 0.003  # metres of head rise from empty to full lungs
 BREATH_PITCH = 0.4  # degrees the head tilts back on a full breath
 
@@ -147,17 +153,18 @@ class RuleLifeModel(LifeModel):
         # blinks
         self._blinks: list[_Blink] = []
         self._last_blink = -10.0
-        self._due = self._interval(S.IDLE)
+        self._due = self._planned = self._interval(S.IDLE)  # when the next blink comes, when it was meant to
         # gaze: a saccade from `_from` to `_to` starting at `_s0`, within a bout ending at `_bout_end`
         self._away = False
         self._anchor = (0.0, 0.0)
         self._from = self._to = (0.0, 0.0)
         self._s0, self._sdur = 0.0, 1.0
-        self._bout_end = self._next_saccade = 0.0
+        self._bout_start = self._bout_end = self._next_saccade = 0.0
         # breathing and sway
-        self._phase = float(self._rng_breath.random())
-        self._period, self._inhale = self._new_breath(speech=False)
-        self._want_inhale = False
+        self._lungs, self._lungs_v = float(self._rng_breath.random()), 0.0
+        self._inhaling, self._omega = True, SPRING_SETTLE / INHALE_S["rest"][1]
+        self._inhale_at = math.inf  # when the next pause in speech begins
+        self._last_talk = -math.inf
         self._sway_gain = 1.0
 
     def reset(self) -> None:
@@ -174,24 +181,37 @@ class RuleLifeModel(LifeModel):
         if self._reset:
             self._reset = False
             self._blinks = [b for b in self._blinks if b.start < c]
-            self._due, self._want_inhale = c + self._interval(S.IDLE), False
-            self._state = S.IDLE
+            self._due = self._planned = c + self._interval(S.IDLE)
+            self._state, self._inhale_at = S.IDLE, math.inf
             self._start_bout(c, S.IDLE, away=False)
         first, changed = self._state is None, state != self._state
         self._state = state
 
         emphasised = [w for w in track.words_between(t, t + LOOKAHEAD) if w.emphasised]
-        phrase_end = _phrase_end(track, t, t + LOOKAHEAD)
-        lid = self._blink(c, off, state, changed and not first, emphasised, phrase_end)
+        # phones starting within the look-ahead, read whole (a pause's length tells a phrase end)
+        near = track.phonemes_between(t, t + LOOKAHEAD + PHRASE_PAUSE)
+        talking = any(p.symbol != "_" and p.start <= t for p in near)
+        if talking:
+            self._last_talk = c
+        # speech about to begin after a silence (pauses within speech are phrase ends)
+        onset = c - self._last_talk > PHRASE_PAUSE and any(p.symbol != "_" and p.start < t + LOOKAHEAD for p in near)
+        phrase_end = _phrase_end(track, near, t, t + LOOKAHEAD)
+        lid = self._blink(c, off, state, changed and not first, talking, emphasised, phrase_end)
         yaw, pitch = self._gaze(c, state, changed, phrase_end)
-        head, drift = self._body(c, dt, t, track, state, changed)
+        # breathe in before speech: as it is about to begin, and in each pause while speaking
+        if state == S.SPEAKING and phrase_end is not None:
+            self._inhale_at = phrase_end - off
+        inhale_now = onset or c >= self._inhale_at
+        if inhale_now:
+            self._inhale_at = math.inf
+        head, drift = self._body(c, dt, state, changed, inhale_now)
         yaw = float(np.clip(yaw + drift[0], -GAZE_LIMIT[0], GAZE_LIMIT[0]))
         pitch = float(np.clip(pitch + drift[1] - GAZE_DROP_IN_BLINK * lid, -GAZE_LIMIT[1], GAZE_LIMIT[1]))
         return LifeFrame(_eye_shapes(lid, yaw, pitch), Gaze(yaw=yaw, pitch=pitch), head)
 
     # -- blinks -----------------------------------------------------------------------------------
     def _interval(self, state: ConversationState) -> float:
-        mean = 60.0 / (self.style.blink_rate * BLINK_RATE_GAIN[state])
+        mean = 60.0 * (1.0 + DOUBLE_SHARE) / (self.style.blink_rate * BLINK_RATE_GAIN[state])
         mu = math.log(mean) - INTERVAL_SIGMA**2 / 2  # so that the mean, not the median, is `mean`
         return max(MIN_INTERVAL, float(self._rng_blink.lognormal(mu, INTERVAL_SIGMA)))
 
@@ -204,18 +224,19 @@ class RuleLifeModel(LifeModel):
         peak = float(rng.uniform(0.6, 0.9) if partial else rng.uniform(0.95, 1.0))
         return _Blink(start, close, start + close + hold, opening, peak)
 
-    def _blink(self, c: float, off: float, state: ConversationState, changed: bool,
+    def _blink(self, c: float, off: float, state: ConversationState, changed: bool, talking: bool,
                emphasised: list[Word], phrase_end: float | None) -> float:
         rng = self._rng_blink
         if changed and state in (S.SPEAKING, S.LISTENING) and c - self._last_blink > TURN_BLINK_GAP:
-            self._due = c + float(rng.uniform(0.03, 0.12))  # blinks mark turn changes
+            self._due = self._planned = c + float(rng.uniform(0.03, 0.12))  # blinks mark turn changes
         elif changed:
-            self._due = min(self._due, c + self._interval(state))
+            self._due = self._planned = min(self._due, c + self._interval(state))
         if phrase_end is not None and c - self._last_blink > PULL_GAP:
             at = max(c, phrase_end - off)
             if self._due <= at + self._pull:  # a blink due soon moves onto the phrase end
                 self._due = at + float(rng.uniform(0.0, 0.05))
-        if c >= self._due:
+        held = talking and c - self._due < HOLD  # speakers blink at phrase ends: wait for one
+        if c >= self._due and not held:
             blink = self._new_blink(c)
             clash = [w for w in emphasised if blink.highest(w.start - off, w.end - off) >= EMPHASIS_LIMIT]
             if clash:  # never during an emphasised word: wait until it is over
@@ -224,7 +245,9 @@ class RuleLifeModel(LifeModel):
                 self._blinks.append(blink)
                 if rng.random() < DOUBLE_SHARE:
                     self._blinks.append(self._new_blink(blink.hold_end + 0.7 * blink.open, full=True))
-                self._last_blink, self._due = c, c + self._interval(state)
+                # paced from when this one was planned, so moving blinks onto phrase ends keeps the rate
+                self._planned += self._interval(state)
+                self._last_blink, self._due = c, max(c + MIN_INTERVAL, self._planned)
         for w in emphasised:  # an emphasised word seen late: open the lid in time, drop what is planned
             for b in list(self._blinks):
                 if b.highest(w.start - off, w.end - off) >= EMPHASIS_LIMIT:
@@ -251,7 +274,7 @@ class RuleLifeModel(LifeModel):
         rng, (mutual, averted, yaws, pitches) = self._rng_gaze, GAZE_BOUTS[state]
         mean = averted if away else mutual
         length = float(rng.lognormal(math.log(mean) - BOUT_SIGMA**2 / 2, BOUT_SIGMA))
-        self._away, self._bout_end = away, c + max(least, length)
+        self._away, self._bout_start, self._bout_end = away, c, c + max(least, length)
         if away:  # mostly to this face's own side, often up
             side = self._side if rng.random() < 0.7 else -self._side
             gain = self.style.gaze_aversion
@@ -267,15 +290,20 @@ class RuleLifeModel(LifeModel):
         pitch = self._anchor[1] + float(rng.uniform(-2.5, 0.5) if not self._away else rng.normal(0.0, 1.0))
         self._saccade(c, (yaw, pitch))
         mean = SACCADE_EVERY[self._away]
-        self._next_saccade = c + float(rng.lognormal(math.log(mean) - 0.18, 0.6))
+        self._next_saccade = c + max(0.25, float(rng.lognormal(math.log(mean) - 0.18, 0.6)))
 
     def _gaze(self, c: float, state: ConversationState, changed: bool, phrase_end: float | None):
         if changed:  # a new turn: speakers and thinkers look away, listeners look at the speaker
             away = state in (S.SPEAKING, S.THINKING) and self.style.gaze_aversion > 0
             self._start_bout(c, state, away=away, least=0.8 if away else 0.0)
-        elif state == S.SPEAKING and phrase_end is not None and self._away:
-            self._start_bout(c, state, away=False, least=1.2)  # back to the listener as a phrase ends
-        elif c >= self._bout_end:
+        elif state == S.SPEAKING and phrase_end is not None:  # the listener is looked at as a phrase ends
+            if not self._away:
+                self._bout_end = max(self._bout_end, c + MUTUAL_AT_PHRASE_END)
+            elif c - self._bout_start >= SHORTEST_GLANCE:
+                self._start_bout(c, state, away=False, least=MUTUAL_AT_PHRASE_END)
+            else:
+                self._bout_end = min(self._bout_end, self._bout_start + SHORTEST_GLANCE)
+        if c >= self._bout_end:
             away = not self._away or (state == S.THINKING and self._rng_gaze.random() < 0.5)
             self._start_bout(c, state, away=away)
         elif c >= self._next_saccade:
@@ -283,33 +311,24 @@ class RuleLifeModel(LifeModel):
         return self._gaze_now(c)
 
     # -- breathing and sway -----------------------------------------------------------------------
-    def _new_breath(self, speech: bool) -> tuple[float, float]:
-        kind = "speech" if speech else "rest"
-        return float(self._rng_breath.uniform(*BREATH_PERIOD[kind])), INHALE_SHARE[kind]
+    def _breathe(self, dt: float, speech: bool, inhale_now: bool) -> float:
+        """Advance the lungs (0 empty, 1 full); an inhale asked for before speech starts at once."""
+        rng, kind = self._rng_breath, "speech" if speech else "rest"
+        if inhale_now and not self._inhaling and self._lungs < ENOUGH_AIR:
+            self._inhaling, self._omega = True, SPRING_SETTLE / float(rng.uniform(*INHALE_S["speech"]))
+        elif self._inhaling and self._lungs > 0.95:
+            self._inhaling, self._omega = False, SPRING_SETTLE / float(rng.uniform(*EXHALE_S[kind]))
+        elif not self._inhaling and self._lungs < 0.05:
+            self._inhaling, self._omega = True, SPRING_SETTLE / float(rng.uniform(*INHALE_S[kind]))
+        w, x, v = self._omega, self._lungs - float(self._inhaling), self._lungs_v
+        decay = math.exp(-w * dt)  # the exact step of a critically damped spring
+        self._lungs = float(self._inhaling) + (x + (v + w * x) * dt) * decay
+        self._lungs_v = (v - w * (v + w * x) * dt) * decay
+        return self._lungs
 
-    def _body(self, c: float, dt: float, t: float, track: SpeechTrack, state: ConversationState,
-              changed: bool) -> tuple[HeadPose, np.ndarray]:
-        ahead = track.phonemes_between(t, t + LOOKAHEAD)
-        onset = any(p.symbol != "_" and p.start > t for p in ahead) and not track.speaking(t)
-        if onset or (changed and state in (S.SPEAKING, S.THINKING)):
-            self._want_inhale = True  # breathe in before speaking
-        rate = 1.0 / self._period
-        if self._want_inhale:
-            if self._phase < self._inhale:
-                rate = max(rate, self._inhale / QUICK_INHALE)
-            elif self._phase > 0.65:  # lungs nearly empty: finish the exhale quickly
-                rate = max(rate, 0.35 / 0.25)
-            else:  # still enough air
-                self._want_inhale = False
-        before = self._phase
-        self._phase += rate * dt
-        if before < self._inhale <= self._phase:
-            self._want_inhale = False
-        if self._phase >= 1.0:
-            self._phase %= 1.0
-            self._period, self._inhale = self._new_breath(speech=state == S.SPEAKING)
-        p, share = self._phase, self._inhale
-        lungs = _ease(p / share) if p < share else 1.0 - _ease((p - share) / (1.0 - share))
+    def _body(self, c: float, dt: float, state: ConversationState, changed: bool,
+              inhale_now: bool) -> tuple[HeadPose, np.ndarray]:
+        lungs = self._breathe(dt, state == S.SPEAKING, inhale_now or (changed and state in (S.SPEAKING, S.THINKING)))
 
         target = SWAY_STATE_GAIN[state] * self.style.idle_amplitude
         self._sway_gain += (target - self._sway_gain) * (1.0 - math.exp(-dt / SWAY_TAU))
@@ -321,21 +340,17 @@ class RuleLifeModel(LifeModel):
         return head, EYE_DRIFT * n[5:]
 
 
-def _pause_at(track: SpeechTrack, x: float) -> bool:
-    """Whether the speech is silent for PHRASE_PAUSE from `x` on, as far as the track knows."""
-    span = track.phonemes_between(x, x + PHRASE_PAUSE)
-    if any(p.symbol != "_" for p in span):
-        return False
-    known = max([track.horizon] + [p.end for p in span])
-    return track.ended or known >= x + PHRASE_PAUSE - 1e-6
-
-
-def _phrase_end(track: SpeechTrack, a: float, b: float) -> float | None:
-    """The first phrase end in [a, b): where a sentence ends or a pause of PHRASE_PAUSE begins."""
+def _phrase_end(track: SpeechTrack, near: list[Phoneme], a: float, b: float) -> float | None:
+    """The first phrase end in [a, b): where a sentence ends or a pause of PHRASE_PAUSE begins
+    (`near` holds the phones from `a` until PHRASE_PAUSE after `b`)."""
     ends = [s.end for s in track.sentences if s.end is not None and a <= s.end < b]
-    for p in track.phonemes_between(a, b):
+    known = max([track.horizon] + [p.end for p in near])
+    for p in near:
         x = p.start if p.symbol == "_" else p.end
-        if a <= x < b and _pause_at(track, x):
+        if not a <= x < b:
+            continue
+        sounding = any(q.symbol != "_" and q.start < x + PHRASE_PAUSE and q.end > x for q in near)
+        if not sounding and (track.ended or known >= x + PHRASE_PAUSE - 1e-6):
             ends.append(x)
             break
     return min(ends, default=None)

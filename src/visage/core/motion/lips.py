@@ -78,7 +78,7 @@ class CoarticulatedLips(LipModel):
         for i, p in enumerate(phonemes):
             viseme = viseme_of(p.symbol)
             if viseme == "sil":
-                strength, rise, fall = self._pause_dominance(p)
+                strength, rise, fall = self._pause_dominance(_silence_length(phonemes, i))
             else:
                 strength, rise, fall = _DOMINANCE[_kind(viseme)]
             centre = 0.5 * (p.start + p.end)
@@ -99,8 +99,7 @@ class CoarticulatedLips(LipModel):
         return np.clip(shape, 0.0, 1.0)
 
     @staticmethod
-    def _pause_dominance(p: Phoneme) -> tuple[float, float, float]:
-        length = p.end - p.start
+    def _pause_dominance(length: float) -> tuple[float, float, float]:
         if length < _HOLD_PAUSE:
             return 0.05, 40.0, 40.0  # too short to show: neighbours hold the shape
         if length < _REST_PAUSE:
@@ -111,16 +110,25 @@ class CoarticulatedLips(LipModel):
         loud = track.loudness(t)
         sentence = track.sentence_at(t)
         emotion_gain = _EMOTION_JAW_GAIN.get(sentence.emotion, 1.0) ** (2 * sentence.intensity) if sentence else 1.0
-        emphasis = 1.0
-        for w in track.words_between(t, t + 1e-6):
-            if w.emphasised:
-                emphasis = 1.2
+        emphasis = 1.2 if track.emphasised_at(t) else 1.0
         jaw_gain = self.style.mouth_gain * emotion_gain * emphasis * (0.55 + 0.75 * loud)
         lip_gain = self.style.mouth_gain * (0.75 + 0.35 * loud)
         shape = shape * lip_gain
         shape[_JAW] *= jaw_gain / lip_gain
         shape[_LIP_OPEN] *= (0.5 + 0.5 * jaw_gain / lip_gain)
         return shape
+
+
+def _silence_length(phonemes: list[Phoneme], i: int) -> float:
+    """Length of the silence phoneme i belongs to: adjacent pauses (a sentence's last and the next
+    one's first) are one silence."""
+    a = b = i
+    while a > 0 and viseme_of(phonemes[a - 1].symbol) == "sil" and phonemes[a - 1].end >= phonemes[a].start - 1e-3:
+        a -= 1
+    while (b + 1 < len(phonemes) and viseme_of(phonemes[b + 1].symbol) == "sil"
+           and phonemes[b + 1].start <= phonemes[b].end + 1e-3):
+        b += 1
+    return phonemes[b].end - phonemes[a].start
 
 
 def _closure_amount(t: float, p: Phoneme, previous: Phoneme | None) -> float:

@@ -7,13 +7,15 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from visage.core.audio import pitch_track, rms_envelope
+from visage.core.audio import pitch_track
 from visage.core.types import Phoneme, Sentence, SpeechChunk, Word
 
 FEATURE_HOP = 0.01  # seconds between loudness/pitch values
 _RMS_WINDOW = 0.03
 _PITCH_WINDOW_S = 2 / 60.0  # YIN needs two periods of the lowest pitch (60 Hz)
 _SILENCE_RMS = 0.004  # below this (about -48 dBFS) a frame counts as silence
+_TYPICAL_STRESS_DELAY = 0.08  # s from an emphasised word's onset to its stressed vowel, when unknown
+_REF_RATE = 0.005  # per voiced hop: the pitch reference follows the speaker over ~2 s of voicing
 _PEAK_DECAY = 0.9993  # per hop: the loudness reference forgets a loud burst over ~10 s
 
 
@@ -24,15 +26,18 @@ class SpeechTrack:
         self.phonemes: list[Phoneme] = []
         self.words: list[Word] = []
         self.sentences: list[Sentence] = []
-        self.horizon = 0.0  # input is known up to this time
+        self.horizon = 0.0  # audio is known up to this time
+        self.events_horizon = 0.0  # phonemes are known up to this time (one phoneme behind the audio)
         self.ended = False
         self._rate = 0
         self._pending = np.zeros(0, np.float32)  # audio not yet turned into features
-        self._pending_start = 0.0
+        self._pending_pos = 0  # sample index (on the audio clock) of _pending[0]
         self._feat_start = 0.0  # time of the first kept feature value
         self._loud: list[float] = []
         self._f0: list[float] = []
         self._peak = 0.05
+        self._f0_ref: list[float] = []
+        self._ref_log_f0: float | None = None
 
     # -- input ------------------------------------------------------------------------------------
     def add_sentence(self, sentence: Sentence) -> None:
@@ -48,13 +53,16 @@ class SpeechTrack:
         if len(chunk.samples):
             if not self._rate:
                 self._rate = chunk.sample_rate
-                self._pending_start = self._feat_start = chunk.start
-            gap = chunk.start - (self._pending_start + len(self._pending) / self._rate)
-            if gap > 1.0 / self._rate:  # silence between streams (a new reply): fill it
-                self._pending = np.concatenate([self._pending, np.zeros(int(gap * self._rate), np.float32)])
+                self._pending_pos = int(round(chunk.start * chunk.sample_rate))
+                self._feat_start = chunk.start
+            gap = int(round(chunk.start * self._rate)) - (self._pending_pos + len(self._pending))
+            if gap > 0:  # silence between streams (a new reply): fill it
+                self._pending = np.concatenate([self._pending, np.zeros(gap, np.float32)])
             self._pending = np.concatenate([self._pending, chunk.samples.astype(np.float32)])
             self._analyse(final=False)
         self.horizon = max(self.horizon, chunk.end)
+        if chunk.phonemes:
+            self.events_horizon = max(self.events_horizon, chunk.phonemes[-1].end)
 
     def end(self) -> None:
         """No more input for now: everything known may be animated."""
@@ -71,10 +79,10 @@ class SpeechTrack:
         self.phonemes = [p if p.end <= at else Phoneme(p.symbol, p.start, at, p.stressed) for p in self.phonemes]
         self.sentences = [s for s in self.sentences if s.start < at]
         keep = max(0, int(round((at - self._feat_start) / FEATURE_HOP)))
-        self._loud, self._f0 = self._loud[:keep], self._f0[:keep]
+        self._loud, self._f0, self._f0_ref = self._loud[:keep], self._f0[:keep], self._f0_ref[:keep]
         self._pending = np.zeros(0, np.float32)
-        self._pending_start = self._feat_start + len(self._loud) * FEATURE_HOP
-        self.horizon = at
+        self._pending_pos = int(round((self._feat_start + len(self._loud) * FEATURE_HOP) * self._rate))
+        self.horizon = self.events_horizon = at
 
     def forget_before(self, t: float) -> None:
         """Drop what lies wholly before `t` (the engine keeps a few seconds of history)."""
@@ -84,39 +92,56 @@ class SpeechTrack:
         self.sentences = [s for s in self.sentences if s not in ended[:-1]]
         drop = int((t - self._feat_start) / FEATURE_HOP)
         if drop > 0:
-            del self._loud[:drop], self._f0[:drop]
+            del self._loud[:drop], self._f0[:drop], self._f0_ref[:drop]
             self._feat_start += drop * FEATURE_HOP
 
     def _analyse(self, final: bool) -> None:
+        """Turn buffered audio into loudness and pitch values centred on every FEATURE_HOP, as soon as
+        each value's window is complete. Values depend only on the audio, never on how it was cut
+        into chunks, so streamed and whole input animate identically."""
         if not self._rate:
             return
-        hop = int(round(FEATURE_HOP * self._rate))
-        need = int(_PITCH_WINDOW_S * self._rate * 2) + hop
-        n = len(self._pending)
-        if n < need and not final:
+        rate = self._rate
+        context = int(_PITCH_WINDOW_S * rate) + 2  # samples each side a value needs
+        buf_end = (self._pending_pos + len(self._pending)) / rate
+        centres = []
+        while True:
+            c = self._feat_start + (len(self._loud) + len(centres)) * FEATURE_HOP
+            if c + context / rate > buf_end and not (final and c < buf_end):
+                break
+            centres.append(c)
+        if not centres:
             return
-        frames = (n - need) // hop + 1 if n >= need else 0
-        if final and n > 0:
-            padded = np.concatenate([self._pending, np.zeros(need, np.float32)])
-            frames = int(np.ceil(n / hop))
-        else:
-            padded = self._pending
-        if frames <= 0:
-            return
-        block = padded[: (frames - 1) * hop + need]
-        offset = int(_RMS_WINDOW * self._rate / 2)
-        loud = rms_envelope(np.concatenate([np.zeros(offset, np.float32), block]), self._rate, FEATURE_HOP, _RMS_WINDOW)
-        f0 = pitch_track(block, self._rate, FEATURE_HOP, gate=_SILENCE_RMS)
-        for k in range(frames):
-            rms = float(loud[k]) if k < len(loud) else 0.0
-            self._peak = max(self._peak * _PEAK_DECAY, rms)
+        lead = context + 1
+        head = np.zeros(max(0, lead - (int(round(centres[0] * rate)) - self._pending_pos)), np.float32)
+        tail = np.zeros(context + 2, np.float32) if final else np.zeros(0, np.float32)
+        block = np.concatenate([head, self._pending, tail])
+        origin = self._pending_pos - len(head)  # sample index of block[0]
+        idx = np.round(np.array(centres) * rate).astype(int) - origin
+        half = int(_RMS_WINDOW * rate / 2)
+        sq = np.concatenate([[0.0], np.cumsum(block.astype(np.float64) ** 2)])
+        rms = np.sqrt(np.maximum(sq[idx + half] - sq[idx - half], 0.0) / (2 * half))
+        for k, c in enumerate(idx):
+            f0 = pitch_track(block[c - context : c + context], rate, hop=1.0, gate=_SILENCE_RMS)
+            pitch = float(f0[0]) if len(f0) else 0.0
+            self._f0.append(pitch)
+            if pitch > 0:  # log-domain average over ~2 s of voiced speech
+                self._ref_log_f0 = np.log(pitch) if self._ref_log_f0 is None else (
+                    self._ref_log_f0 + (np.log(pitch) - self._ref_log_f0) * _REF_RATE)
+            self._f0_ref.append(float(np.exp(self._ref_log_f0)) if self._ref_log_f0 is not None else 0.0)
+            value = float(rms[k])
+            self._peak = max(self._peak * _PEAK_DECAY, value)
             # dB scale: 30 dB below the recent peak is silence, the peak is 1 (any voice's level works)
-            level = 0.0 if rms < _SILENCE_RMS else 1.0 + 20.0 * np.log10(rms / self._peak) / 30.0
+            level = 0.0 if value < _SILENCE_RMS else 1.0 + 20.0 * np.log10(value / self._peak) / 30.0
             self._loud.append(float(np.clip(level, 0.0, 1.0)))
-            self._f0.append(float(f0[k]) if k < len(f0) else 0.0)
-        used = frames * hop
-        self._pending = self._pending[used:] if not final else np.zeros(0, np.float32)
-        self._pending_start += used / self._rate
+        keep_from = (self._feat_start + len(self._loud) * FEATURE_HOP) - lead / rate
+        drop = int(round(keep_from * rate)) - self._pending_pos
+        if drop > 0:
+            self._pending = self._pending[drop:]
+            self._pending_pos += drop
+        if final:
+            self._pending_pos += len(self._pending)
+            self._pending = np.zeros(0, np.float32)
 
     # -- queries ----------------------------------------------------------------------------------
     def loudness(self, t: float) -> float:
@@ -129,9 +154,11 @@ class SpeechTrack:
         k = int(round((t - self._feat_start) / FEATURE_HOP))
         return self._f0[k] if 0 <= k < len(self._f0) else 0.0
 
-    def pitch_median(self) -> float:
-        voiced = [f for f in self._f0 if f > 0]
-        return float(np.median(voiced)) if voiced else 0.0
+    def pitch_reference(self, t: float) -> float:
+        """The speaker's typical F0 (Hz) as heard up to `t`: a slow running average of voiced pitch, so
+        that a frame never depends on speech far ahead of it; 0 before any voiced speech."""
+        k = int(round((t - self._feat_start) / FEATURE_HOP))
+        return self._f0_ref[min(max(k, 0), len(self._f0_ref) - 1)] if self._f0_ref else 0.0
 
     def phonemes_between(self, a: float, b: float) -> list[Phoneme]:
         return _between(self.phonemes, a, b)
@@ -146,6 +173,32 @@ class SpeechTrack:
             if s.start <= t:
                 current = s
         return current
+
+    def emphasis_peaks(self, a: float, b: float) -> list[tuple[float, float]]:
+        """(onset, peak) of each emphasised word whose phones overlap [a, b): the onset of its first
+        phone and the onset of its stressed phone (else a third into what is heard of it). Known from
+        the phones as they are said, so gestures can lead the word instead of trailing it."""
+        runs: dict[tuple[float, int], list[Phoneme]] = {}
+        key = None
+        for p in self.phonemes_between(a - 1.0, b):
+            if not p.emphasised:
+                key = None
+                continue
+            if key is None or key[1] != p.word:
+                key = (p.start, p.word)
+            runs.setdefault(key, []).append(p)
+        out = []
+        for (onset, _), phones in runs.items():
+            if phones[-1].end <= a:
+                continue
+            stressed = next((p for p in phones if p.stressed), None)
+            # until the stressed phone is heard, expect it at the typical first-syllable stress
+            peak = stressed.start if stressed else onset + _TYPICAL_STRESS_DELAY
+            out.append((onset, peak))
+        return out
+
+    def emphasised_at(self, t: float) -> bool:
+        return any(p.emphasised for p in self.phonemes_between(t, t + 1e-6))
 
     def speaking(self, t: float) -> bool:
         """Whether `t` falls inside a sounding phoneme (not a pause)."""
