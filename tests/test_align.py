@@ -2,8 +2,8 @@
 
 The speech uses a voice (female3) and emotional rates (happy 1.15x, sad 0.78x) that the DTW aligner's
 reference (default voice, neutral rate) does not, so nothing is aligned against itself. Thresholds are
-about twice the errors measured (bench/bench_align.py gives the full figures), and each accuracy test
-also shows that its check rejects a misaligned result.
+two to three times the errors measured (bench/bench_align.py gives the full figures), and each accuracy
+test also shows that its check rejects a misaligned result. pocketsphinx tests skip without the extra.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ ARPABET = {p for v in ESPEAK_TO_ARPABET.values() for p in v}
 
 @pytest.fixture(scope="module")
 def pocketsphinx_aligner():
+    pytest.importorskip("pocketsphinx")
     aligner = create_aligner("pocketsphinx")
     aligner.load()
     return aligner
@@ -165,16 +166,17 @@ def test_alignment_is_well_formed(espeak, pocketsphinx_aligner, dtw_aligner):
         assert not any(a.symbol == b.symbol == PAUSE for a, b in zip(result.phonemes, result.phonemes[1:]))
 
 
-def test_pocketsphinx_falls_back_to_dtw_when_the_audio_cannot_hold_the_text(espeak, caplog):
+def test_pocketsphinx_falls_back_to_dtw_when_the_audio_cannot_hold_the_text(espeak, pocketsphinx_aligner, caplog):
     (_, samples, rate, _, _), = utterances(espeak, ["Yes."], "en")
     text = "This text has far too many words to be spoken in the short moment that the audio lasts."
     with caplog.at_level(logging.WARNING):
-        result = PocketsphinxAligner().align(samples, rate, text, "en")
+        result = pocketsphinx_aligner.align(samples, rate, text, "en")
     assert any("DTW" in r.getMessage() for r in caplog.records)
     assert result.words and result.phonemes
 
 
 def test_default_aligner_picks_by_language():
+    pytest.importorskip("pocketsphinx")
     auto = default_aligner()
     assert isinstance(auto, AutoAligner)
     assert isinstance(auto._for("en-GB"), PocketsphinxAligner)
@@ -195,29 +197,33 @@ def test_espeak_mnemonics_map_to_arpabet():
     assert espeak_to_arpabet("")[0] == []
 
 
-def test_bad_input_is_refused_clearly(dtw_aligner, pocketsphinx_aligner):
+@pytest.mark.parametrize("name", ["dtw", "pocketsphinx"])
+def test_bad_input_is_refused_clearly(name, request):
+    aligner = request.getfixturevalue(f"{name}_aligner")
     rate = 16000
     speechy = (0.1 * np.sin(np.arange(rate) * 0.1)).astype(np.float32)
-    for aligner in (dtw_aligner, pocketsphinx_aligner):
-        with pytest.raises(InputError, match="text is empty"):
-            aligner.align(speechy, rate, "   ", "en")
-        with pytest.raises(InputError, match="too short"):
-            aligner.align(np.zeros(0, np.float32), rate, "hello", "en")
-        with pytest.raises(InputError, match="too short"):
-            aligner.align(speechy[:100], rate, "hello", "en")
-        with pytest.raises(InputError, match="silent"):
-            aligner.align(np.zeros(rate, np.float32), rate, "hello", "en")
-        with pytest.raises(InputError, match="silent"):
-            aligner.align(np.full(rate, np.nan, np.float32), rate, "hello", "en")
-        with pytest.raises(InputError, match="mono"):
-            aligner.align(np.zeros((rate, 2), np.float32), rate, "hello", "en")
-        with pytest.raises(InputError, match="sample rate"):
-            aligner.align(speechy, 0, "hello", "en")
-    for aligner in (dtw_aligner, pocketsphinx_aligner):
-        with pytest.raises(InputError, match="nothing to align"):
-            aligner.align(speechy, rate, "...!", "en")
+    with pytest.raises(InputError, match="text is empty"):
+        aligner.align(speechy, rate, "   ", "en")
+    with pytest.raises(InputError, match="too short"):
+        aligner.align(np.zeros(0, np.float32), rate, "hello", "en")
+    with pytest.raises(InputError, match="too short"):
+        aligner.align(speechy[:100], rate, "hello", "en")
+    with pytest.raises(InputError, match="silent"):
+        aligner.align(np.zeros(rate, np.float32), rate, "hello", "en")
+    with pytest.raises(InputError, match="silent"):
+        aligner.align(np.full(rate, np.nan, np.float32), rate, "hello", "en")
+    with pytest.raises(InputError, match="mono"):
+        aligner.align(np.zeros((rate, 2), np.float32), rate, "hello", "en")
+    with pytest.raises(InputError, match="sample rate"):
+        aligner.align(speechy, 0, "hello", "en")
+    with pytest.raises(InputError, match="nothing to align"):
+        aligner.align(speechy, rate, "...!", "en")
+
+
+def test_unknown_names_are_refused(dtw_aligner):
+    speechy = (0.1 * np.sin(np.arange(16000) * 0.1)).astype(np.float32)
     with pytest.raises(InputError, match="unknown language"):
-        dtw_aligner.align(speechy, rate, "hello", "xx-nowhere")
+        dtw_aligner.align(speechy, 16000, "hello", "xx-nowhere")
     with pytest.raises(InputError, match="unknown aligner"):
         create_aligner("nonesuch")
 

@@ -138,11 +138,15 @@ def rms_envelope(samples: np.ndarray, sample_rate: int, hop: float = 0.01, windo
 
 def pitch_track(
     samples: np.ndarray, sample_rate: int, hop: float = 0.01, fmin: float = 60.0, fmax: float = 500.0,
-    threshold: float = 0.15, gate: float | None = None,
+    threshold: float = 0.15, gate: float | None = None, starts: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fundamental frequency every `hop` seconds by YIN (de Cheveigné & Kawahara 2002); 0 where unvoiced
-    or quieter than `gate` (RMS; by default 5 % of the signal's loud frames)."""
+    or quieter than `gate` (RMS; by default 5 % of the signal's loud frames).
+
+    `starts` (sample indices, even) replaces the regular hop: one value per start, analysing the
+    window of 2 / fmin seconds that begins there."""
     # YIN needs no more than ~11 kHz for voice pitch: halving higher rates quarters the work
+    _rate_in = sample_rate
     decimated_rate = sample_rate
     if sample_rate >= 22050:
         even = samples[: len(samples) // 2 * 2]
@@ -153,11 +157,15 @@ def pitch_track(
     tau_max = int(sample_rate / fmin)
     tau_min = max(2, int(sample_rate / fmax))
     win = tau_max
-    n = 1 + int((len(samples) - 2 * win) // hop_n) if len(samples) >= 2 * win else 0
+    if starts is not None:
+        idx = (np.asarray(starts, int) // (2 if len(samples) and decimated_rate < _rate_in else 1))[:, None]
+        n = len(idx)
+    else:
+        n = 1 + int((len(samples) - 2 * win) // hop_n) if len(samples) >= 2 * win else 0
+        idx = np.round(np.arange(max(n, 0)) * hop_n).astype(int)[:, None]
     if n <= 0:
         return np.zeros(0, np.float32)
     x = samples.astype(np.float64)
-    idx = np.round(np.arange(n) * hop_n).astype(int)[:, None]
     frames = x[idx + np.arange(2 * win)[None, :]]
     loud = np.sqrt((frames[:, :win] ** 2).mean(axis=1))
     if gate is None:

@@ -139,6 +139,8 @@ def check_input(samples: np.ndarray, sample_rate: int, text: str) -> np.ndarray:
         raise InputError(f"the aligner needs mono audio (a 1-D array); got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.number):
         raise InputError(f"audio samples must be numbers, not {x.dtype}")
+    if np.issubdtype(x.dtype, np.integer):  # PCM integers: scale to [-1, 1]
+        x = x.astype(np.float32) / float(np.iinfo(x.dtype).max + 1)
     x = np.nan_to_num(x.astype(np.float32, copy=False), nan=0.0, posinf=0.0, neginf=0.0)
     duration = len(x) / sample_rate
     if duration < MIN_AUDIO_SECONDS:

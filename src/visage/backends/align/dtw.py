@@ -100,9 +100,9 @@ class DTWAligner(Aligner):
 def word_times(phonemes: list[Phoneme], words: list[Word]) -> list[tuple[float, float]]:
     """(start, end) of each espeak word, read from its phones.
 
-    espeak raises a word's event a little before or after its first phone, and the voice closes a
-    word before its last phone has ended; lips follow phones, so a word is taken to run from its
-    first (non-pause) phone to the end of the last phone before the next word's first phone.
+    espeak's word events need not fall on phone boundaries (a word's span may include the pause
+    before it); lips follow phones, so a word is taken to run from its first (non-pause) phone to the
+    end of the last phone before the next word's first phone.
     """
     starts = np.array([p.start for p in phonemes])
     voiced = np.array([i for i, p in enumerate(phonemes) if p.symbol != PAUSE and p.end > p.start], np.int64)

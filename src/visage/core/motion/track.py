@@ -113,7 +113,9 @@ class SpeechTrack:
         if not centres:
             return
         lead = context + 1
-        head = np.zeros(max(0, lead - (int(round(centres[0] * rate)) - self._pending_pos)), np.float32)
+        head_n = max(0, lead - (int(round(centres[0] * rate)) - self._pending_pos))
+        head_n += (self._pending_pos - head_n) % 2  # an even origin: pitch_track decimates by pairs
+        head = np.zeros(head_n, np.float32)
         tail = np.zeros(context + 2, np.float32) if final else np.zeros(0, np.float32)
         block = np.concatenate([head, self._pending, tail])
         origin = self._pending_pos - len(head)  # sample index of block[0]
@@ -121,9 +123,11 @@ class SpeechTrack:
         half = int(_RMS_WINDOW * rate / 2)
         sq = np.concatenate([[0.0], np.cumsum(block.astype(np.float64) ** 2)])
         rms = np.sqrt(np.maximum(sq[idx + half] - sq[idx - half], 0.0) / (2 * half))
+        window = int(2 * rate / 60.0)  # pitch_track's analysis window (2 periods of 60 Hz)
+        pitch_starts = (idx - window // 2) // 2 * 2
+        f0s = pitch_track(block, rate, gate=_SILENCE_RMS, starts=pitch_starts)
         for k, c in enumerate(idx):
-            f0 = pitch_track(block[c - context : c + context], rate, hop=1.0, gate=_SILENCE_RMS)
-            pitch = float(f0[0]) if len(f0) else 0.0
+            pitch = float(f0s[k])
             self._f0.append(pitch)
             if pitch > 0:  # log-domain average over ~2 s of voiced speech
                 self._ref_log_f0 = np.log(pitch) if self._ref_log_f0 is None else (
