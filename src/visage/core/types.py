@@ -56,8 +56,8 @@ class SpeechRequest:
 
 @dataclass(frozen=True)
 class Phoneme:
-    """A phone as the voice produced it: `symbol` is the backend's phoneme name without stress marks
-    (espeak mnemonics for the embedded voice, ARPAbet from the aligner; "_" is a pause), times in
+    """A phone as the voice produced it: `symbol` is an espeak phoneme mnemonic without stress marks
+    (every voice and aligner speaks that alphabet; "_" is a pause), times in
     seconds, `stressed` when it carries the word's primary stress. `word` is the character offset in
     its sentence of the word it belongs to (-1 in pauses) and `emphasised` marks an emphasised word's
     phones: both arrive with the phone itself, before the word is complete, so the face can act on

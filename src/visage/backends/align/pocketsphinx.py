@@ -2,7 +2,7 @@
 
 An acoustic model trained on real speech does not depend on the voice sounding like espeak, as the DTW
 aligner does (DTW is near-exact on espeak-like voices; bench/bench_align.py measures both), so English
-uses it when the `align` extra is installed. Phones come out in ARPAbet.
+uses it when the `align` extra is installed. Phones come out as espeak mnemonics, like every voice's.
 Words the dictionary lacks (names, numbers, coinages) get a pronunciation from espeak's phonemizer
 mapped to ARPAbet, so any text aligns. If decoding fails anyway, the DTW aligner takes over.
 """
@@ -52,6 +52,14 @@ ESPEAK_TO_ARPABET: dict[str, tuple[str, ...]] = {
     "OI": ("OY",), "oU": ("OW",), "o": ("OW",), "A@": ("AA", "R"), "O@": ("AO", "R"),
     "o@": ("AO", "R"), "e@": ("EH", "R"), "i@": ("IY", "R"), "i@3": ("IH", "R"), "U@": ("UH", "R"),
     "aI@": ("AY", "ER"), "aI3": ("AY", "ER"), "aU@": ("AW", "ER"),
+}
+# ARPAbet back to espeak mnemonics: visage speaks one phoneme alphabet, espeak's, everywhere.
+ARPABET_TO_ESPEAK: dict[str, str] = {
+    "AA": "A:", "AE": "a", "AH": "V", "AO": "O:", "AW": "aU", "AY": "aI", "B": "b", "CH": "tS", "D": "d",
+    "DH": "D", "EH": "E", "ER": "3:", "EY": "eI", "F": "f", "G": "g", "HH": "h", "IH": "I", "IY": "i:",
+    "JH": "dZ", "K": "k", "L": "l", "M": "m", "N": "n", "NG": "N", "OW": "oU", "OY": "OI", "P": "p",
+    "R": "r", "S": "s", "SH": "S", "T": "t", "TH": "T", "UH": "U", "UW": "u:", "V": "v", "W": "w",
+    "Y": "j", "Z": "z", "ZH": "Z",
 }
 _VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
 _LONGEST = max(map(len, ESPEAK_TO_ARPABET))
@@ -218,7 +226,8 @@ class PocketsphinxAligner(Aligner):
             k += 1
             stressed = self._stressed_index(key, [p for p, _, _ in phones])
             for n, (phone, start, length) in enumerate(phones):
-                symbol = PAUSE if _is_silence(phone) else re.sub(r"\d", "", phone)
+                arpabet = re.sub(r"\d", "", phone)
+                symbol = PAUSE if _is_silence(phone) else ARPABET_TO_ESPEAK.get(arpabet, arpabet)
                 begin, end = offset + _time(start), offset + _time(start + length)
                 phonemes.append(Phoneme(symbol, begin, end, n == stressed))
             start, end = phones[0][1], phones[-1][1] + phones[-1][2]

@@ -1,12 +1,11 @@
 """Phonemes to visemes to mouth shapes.
 
 Visemes are the Meta/Oculus 15 (animation-facts.md: sil PP FF TH DD kk CH SS nn RR aa E I O U). Symbols
-come as espeak mnemonics (English, Mandarin and the other espeak languages); ARPAbet, which some
-aligners speak, is read too when a symbol is given in its upper-case form with `arpabet=True`.
+are espeak mnemonics (English, Mandarin and the other espeak languages), the one phoneme alphabet
+visage uses: aligners translate theirs into it.
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import numpy as np
@@ -48,13 +47,6 @@ _ESPEAK_EXACT = {
     "iE": "I", "i.": "RR", "i[": "SS", "ts": "SS", "tsh": "SS", "ts.": "CH", "ts.h": "CH", "s.": "CH",
     "r.": "RR", "tS;": "CH", "tS;h": "CH", "S;": "CH", "ph": "PP", "th": "DD", "kh": "kk", "?": "sil",
 }
-_ARPABET = {
-    "AA": "aa", "AE": "aa", "AH": "E", "AO": "O", "AW": "aa", "AY": "aa", "B": "PP", "CH": "CH", "D": "DD",
-    "DH": "TH", "EH": "E", "ER": "RR", "EY": "E", "F": "FF", "G": "kk", "HH": "kk", "IH": "I", "IY": "I",
-    "JH": "CH", "K": "kk", "L": "nn", "M": "PP", "N": "nn", "NG": "kk", "OW": "O", "OY": "O", "P": "PP",
-    "R": "RR", "S": "SS", "SH": "CH", "T": "DD", "TH": "TH", "UH": "U", "UW": "U", "V": "FF", "W": "U",
-    "Y": "I", "Z": "SS", "ZH": "CH", "SIL": "sil", "SP": "sil",
-}
 _FIRST_LETTER = {
     **dict.fromkeys("pbm", "PP"), **dict.fromkeys("fv", "FF"), **dict.fromkeys("tdn", "DD"),
     **dict.fromkeys("sz", "SS"), **dict.fromkeys("kgqcCGN", "kk"), "a": "aa", "e": "E", "E": "E", "i": "I",
@@ -63,12 +55,10 @@ _FIRST_LETTER = {
 
 
 @lru_cache(maxsize=4096)
-def viseme_of(symbol: str, arpabet: bool = False) -> str:
-    """The viseme for a phoneme symbol; pauses and unknown symbols are silence."""
+def viseme_of(symbol: str) -> str:
+    """The viseme for an espeak phoneme mnemonic; pauses and unknown symbols are silence."""
     if not symbol or symbol.startswith("_"):
         return "sil"
-    if arpabet:
-        return _ARPABET.get(re.sub(r"\d", "", symbol.upper()), "sil")
     if symbol in _ESPEAK_EXACT:
         return _ESPEAK_EXACT[symbol]
     bare = symbol.rstrip(":;.#[0123456789")
