@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         request = SpeechRequest(args.transcript, language=args.lang, emotion=args.emotion,
                                 intensity=args.intensity, emphasis=tuple(emphasis))
         stream = recording_stream(samples, rate, request, default_aligner())
-        total = len(samples) / rate
+        total = round(len(samples) / rate, 1)
     else:
         if args.text is None:
             raise InputError("give TEXT to speak, or --audio with --text")
@@ -70,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
         stream = narrate(build_voice(args), requests)
         total = None
     with tqdm(total=total, unit="s", desc="animating", disable=args.quiet, leave=False,
-              bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} s" if total else "{desc}: {n:.1f} s") as bar:
+              bar_format="{l_bar}{bar}| {n:.1f}/{total} s" if total else "{desc}: {n:.1f} s of speech") as bar:
         def progress(t: float) -> None:
-            bar.update(t - bar.n)
+            t = min(t, total) if total else t
+            bar.update(round(t - bar.n, 3))
 
         summary = animate_to_file(stream, args.output, fps=args.fps, style=args.style, seed=args.seed,
                                   wav_path=args.wav, on_progress=progress)

@@ -2,7 +2,8 @@
 
 The speech comes from the voice (text) or from a recording and its transcript (through the aligner).
 `motion.json` is one JSON object; `.jsonl` is JSON Lines, one record per line as frames are made, for
-clients that want to start playing before the file is complete.
+clients that want to start playing before the file is complete: each line has a "kind" (header, frame,
+phoneme, word, sentence) and that record's fields.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ class MotionWriter:
         if self.lines:
             self._atomic = AtomicPath(path)
             self._file = open(self._atomic.tmp, "w", encoding="utf-8")
-            self._write_line({"type": "header", "fps": fps, "blendshape_names": list(BLENDSHAPE_NAMES)})
+            self._write_line({"kind": "header", "fps": fps, "blendshape_names": list(BLENDSHAPE_NAMES)})
         else:
             self._json = SpooledJsonWriter(path, ("frames", "phonemes", "words", "sentences"))
 
@@ -74,7 +75,7 @@ class MotionWriter:
 
     def _add(self, kind: str, record: dict) -> None:
         if self.lines:
-            self._write_line({"type": kind, **record})
+            self._write_line({"kind": kind, **record})
         else:
             self._json.append(kind + "s", record)
 

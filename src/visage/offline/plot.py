@@ -20,7 +20,7 @@ def read_motion(path: str | os.PathLike) -> dict:
     with open(path, encoding="utf-8") as f:
         for line in f:
             record = json.loads(line)
-            kind = record.pop("type")
+            kind = record.pop("kind")
             if kind == "header":
                 motion.update(record)
             else:
@@ -31,7 +31,14 @@ def read_motion(path: str | os.PathLike) -> dict:
 def plot_motion(motion_path: str | os.PathLike, png_path: str | os.PathLike) -> Path:
     matplotlib = require("matplotlib", "plot", "plot")
     matplotlib.use("Agg")
+    import warnings
+
     import matplotlib.pyplot as plt
+
+    # Chinese words need a CJK font (Debian: fonts-wqy-microhei); without one they show as boxes
+    plt.rcParams["font.family"] = ["DejaVu Sans", "WenQuanYi Micro Hei", "Noto Sans CJK SC", "Droid Sans Fallback"]
+    warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+    warnings.filterwarnings("ignore", message="findfont: Font family", category=UserWarning)
 
     m = read_motion(motion_path)
     names = m["blendshape_names"]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from visage.backends.tts.base import TTSBackend
-from visage.core.emotion import clamp_intensity
+from visage.core.emotion import clamp_intensity, parse_emotion
 from visage.core.text import iter_sentences, sentence_type_of
 from visage.core.types import Emotion, PitchStyle, Sentence, SpeechChunk, SpeechRequest
 
@@ -36,7 +36,7 @@ def requests_for_text(
             text=sentence,
             language=language,
             voice=voice,
-            emotion=emotion,
+            emotion=parse_emotion(emotion),
             intensity=clamp_intensity(intensity),
             emphasis=present,
             pitch=pitch,

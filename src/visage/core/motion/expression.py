@@ -50,6 +50,7 @@ _SPEAKING_SMOOTH = 0.12  # seconds: how fast the mouth softening follows speech 
 _BROWS_UP = weights({"browInnerUp": 1.0, "browOuterUp": 1.0})
 _EMPHASIS_BROW = 0.3
 _QUESTION_BROW = 0.3
+_QUESTION_RELEASE = 0.6  # s: brows come down after a question ends
 _SMILE = weights({"mouthSmile": 1.0, "cheekSquint": 0.3})
 
 
@@ -105,13 +106,19 @@ class RuleExpressionModel(ExpressionModel):
             else:
                 bump = math.exp(-0.5 * ((t - peak) / 0.15) ** 2)
             level = max(level, _EMPHASIS_BROW * bump)
-        sentence = track.sentence_at(t)
-        if sentence is not None and sentence.sentence_type == SentenceType.QUESTION:
+        for sentence in track.sentences:  # a question's raise outlasts it by a moment
+            if sentence.sentence_type != SentenceType.QUESTION or sentence.start > t:
+                continue
             end = sentence.end if sentence.end is not None else track.horizon
             length = max(0.3, end - sentence.start)
             ramp_start = sentence.start + 0.6 * length
-            if t >= ramp_start:
+            if ramp_start <= t <= end + _QUESTION_RELEASE:
                 x = min(1.0, (t - ramp_start) / (0.4 * length))
-                fade = max(0.0, 1.0 - max(0.0, t - end) / 0.6)
+                fade = 1.0 - _smoothstep(max(0.0, t - end) / _QUESTION_RELEASE)
                 level = max(level, _QUESTION_BROW * x * fade)
         return level * gain
+
+
+def _smoothstep(x: float) -> float:
+    x = min(1.0, max(0.0, x))
+    return x * x * (3 - 2 * x)
