@@ -26,6 +26,8 @@ test-slow: setup
 bench: setup
 	$(PY) bench/bench_tts.py --long
 	$(PY) bench/bench_align.py
+	$(PY) bench/bench_motion.py
+	$(PY) bench/bench_motion_quality.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

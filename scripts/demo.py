@@ -1,4 +1,5 @@
-"""The demo: speak a few sentences with different feelings, in English and Mandarin, into out/.
+"""The demo: speak and animate a few sentences with different feelings, in English and Mandarin, into
+out/: a WAV, its timings, the face's motion (JSON) and a plot of it for each.
 
 Run with `make demo` (sets up first) or `.venv/bin/python scripts/demo.py`.
 """
@@ -12,7 +13,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 from visage.backends.tts import create_tts  # noqa: E402
 from visage.backends.tts.narration import requests_for_text  # noqa: E402
 from visage.core.types import Emotion  # noqa: E402
-from visage.offline.speak import speak_to_files  # noqa: E402
+from visage.backends.tts.narration import narrate  # noqa: E402
+from visage.offline.animate import animate_to_file  # noqa: E402
+from visage.offline.plot import plot_motion  # noqa: E402
 
 LINES = [
     ("en", Emotion.HAPPY, "Hello! I am visage. It is so nice to meet you!", ["nice"]),
@@ -30,12 +33,12 @@ def main() -> None:
     tts = create_tts("espeak")
     for i, (language, emotion, text, emphasis) in enumerate(LINES):
         stem = os.path.join(out, f"demo-{i}-{language}-{emotion.value}")
-        summary = speak_to_files(
-            tts, requests_for_text(text, language=language, emotion=emotion, intensity=0.8, emphasis=emphasis),
-            stem + ".wav", stem + ".json",
-        )
-        print(f"{os.path.relpath(summary.wav_path)}  {summary.duration:4.1f} s  [{emotion.value}] {text}")
-    print("\nListen to the WAV files; the JSON files beside them hold the phoneme and word timings.")
+        requests = requests_for_text(text, language=language, emotion=emotion, intensity=0.8, emphasis=emphasis)
+        summary = animate_to_file(narrate(tts, requests), stem + ".motion.json", wav_path=stem + ".wav")
+        plot_motion(summary.motion_path, stem + ".png")
+        print(f"{os.path.relpath(stem)}.wav/.motion.json/.png  {summary.duration:4.1f} s  [{emotion.value}] {text}")
+    print("\nListen to the WAV files; the .motion.json files hold the face's ARKit-52 weights, head pose and")
+    print("gaze per frame with the phoneme timings, and the PNGs show that motion over time.")
 
 
 if __name__ == "__main__":
