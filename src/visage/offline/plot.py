@@ -11,6 +11,9 @@ import numpy as np
 from visage.errors import require
 
 
+_CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Droid Sans Fallback")
+
+
 def read_motion(path: str | os.PathLike) -> dict:
     """Load motion.json or motion.jsonl into one dict of the motion.json shape."""
     path = Path(path)
@@ -35,10 +38,12 @@ def plot_motion(motion_path: str | os.PathLike, png_path: str | os.PathLike) -> 
 
     import matplotlib.pyplot as plt
 
+    from matplotlib import font_manager
+
     # Chinese words need a CJK font (Debian: fonts-wqy-microhei); without one they show as boxes
-    plt.rcParams["font.family"] = ["DejaVu Sans", "WenQuanYi Micro Hei", "Noto Sans CJK SC", "Droid Sans Fallback"]
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    plt.rcParams["font.family"] = ["DejaVu Sans"] + [f for f in _CJK_FONTS if f in installed]
     warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
-    warnings.filterwarnings("ignore", message="findfont: Font family", category=UserWarning)
 
     m = read_motion(motion_path)
     names = m["blendshape_names"]
