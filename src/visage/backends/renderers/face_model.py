@@ -1,0 +1,260 @@
+"""How a face moves: ARKit blendshapes, gaze and head pose as displacements of face-mesh landmarks.
+
+This is the portrait renderer's model of the face. Each blendshape moves a group of MediaPipe
+landmarks by a fraction of the face height H (forehead to chin), along the face's own axes, so the
+model fits any photo's scale and roll. The magnitudes are chosen so that a weight of 1 is a full
+expression (FACS intensity E); they were tuned by eye on the default portrait and are checked by the
+round-trip test, which reads the rendered face back with the landmark detector.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from visage.core.arkit import INDEX, N_BLENDSHAPES
+from visage.core.types import Gaze, HeadPose
+
+# MediaPipe face-mesh landmark groups (canonical topology). "R" is the subject's right, on the image's
+# left for a portrait facing the camera; ARKit's "Left" shapes act on the subject's left (image right).
+UPPER_OUTER = [185, 40, 39, 37, 0, 267, 269, 270, 409]
+LOWER_OUTER = [146, 91, 181, 84, 17, 314, 405, 321, 375]
+UPPER_INNER = [191, 80, 81, 82, 13, 312, 311, 310, 415]
+LOWER_INNER = [95, 88, 178, 87, 14, 317, 402, 318, 324]
+CORNERS = [61, 291, 78, 308]  # outer right, outer left, inner right, inner left
+EYE_UPPER = {"R": [246, 161, 160, 159, 158, 157, 173], "L": [466, 388, 387, 386, 385, 384, 398]}
+EYE_LOWER = {"R": [7, 163, 144, 145, 153, 154, 155], "L": [249, 390, 373, 374, 380, 381, 382]}
+EYE_CORNERS = {"R": [33, 133], "L": [263, 362]}
+IRIS = {"R": [468, 469, 470, 471, 472], "L": [473, 474, 475, 476, 477]}
+BROW_INNER = {"R": [107, 66, 55, 65], "L": [336, 296, 285, 295]}
+BROW_MID = {"R": [105, 52], "L": [334, 282]}
+BROW_OUTER = {"R": [70, 63, 46, 53], "L": [300, 293, 276, 283]}
+FOREHEAD = [10, 151, 9, 108, 337, 69, 299, 67, 297, 109, 338]
+NOSE = [1, 4, 5, 195, 197, 6, 168, 2, 98, 327, 129, 358, 49, 279, 64, 294]
+CHEEKS = {"R": [50, 205, 101, 117, 123, 187, 147], "L": [280, 425, 330, 346, 352, 411, 376]}
+CHIN = [152, 175, 199, 200, 18]
+JAW = {"R": [148, 176, 149, 150, 136, 172, 58, 132], "L": [377, 400, 378, 379, 365, 397, 288, 361]}
+FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+             148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
+UNDER_EYE = {"R": [111, 31, 228, 229, 230, 231, 232], "L": [340, 261, 448, 449, 450, 451, 452]}
+
+MESH_LANDMARKS = sorted(set(
+    UPPER_OUTER + LOWER_OUTER + UPPER_INNER + LOWER_INNER + CORNERS + FOREHEAD + NOSE + CHIN + FACE_OVAL
+    + [i for side in "RL" for group in (EYE_UPPER, EYE_LOWER, EYE_CORNERS, IRIS, BROW_INNER, BROW_MID,
+                                         BROW_OUTER, CHEEKS, JAW, UNDER_EYE) for i in group[side]]
+))
+
+
+@dataclass(frozen=True)
+class FaceGeometry:
+    """Where the face is in the portrait: its axes, size and key points (image pixels)."""
+
+    centre: np.ndarray  # between the eyes and the mouth
+    axis_u: np.ndarray  # unit vector along the eye line, towards the image's right
+    axis_v: np.ndarray  # unit vector down the face
+    height: float  # forehead (landmark 10) to chin (152)
+    mouth: np.ndarray  # centre of the lips
+    mouth_half_width: float
+
+    def to_face(self, points: np.ndarray) -> np.ndarray:
+        """(u, v) face coordinates of image points, in units of the face height, mouth at the origin."""
+        rel = points[:, :2] - self.mouth
+        return np.stack([rel @ self.axis_u, rel @ self.axis_v], axis=1) / self.height
+
+    def to_image(self, du: np.ndarray, dv: np.ndarray) -> np.ndarray:
+        """Image displacement (pixels) of face-axis displacements given in face heights."""
+        return (np.outer(du, self.axis_u) + np.outer(dv, self.axis_v)) * self.height
+
+
+def face_geometry(landmarks: np.ndarray) -> FaceGeometry:
+    eye_r = landmarks[EYE_UPPER["R"] + EYE_LOWER["R"], :2].mean(axis=0)
+    eye_l = landmarks[EYE_UPPER["L"] + EYE_LOWER["L"], :2].mean(axis=0)
+    axis_u = (eye_l - eye_r) / np.linalg.norm(eye_l - eye_r)
+    if axis_u[0] < 0:  # the subject's left eye is on the image's right in a portrait
+        axis_u = -axis_u
+    axis_v = np.array([-axis_u[1], axis_u[0]])
+    mouth = landmarks[[13, 14, 0, 17], :2].mean(axis=0)
+    height = float(np.linalg.norm(landmarks[10, :2] - landmarks[152, :2]))
+    half = float(np.linalg.norm(landmarks[291, :2] - landmarks[61, :2])) / 2
+    centre = (eye_r + eye_l) / 2 * 0.5 + mouth * 0.5
+    return FaceGeometry(centre, axis_u, axis_v, height, mouth, half)
+
+
+class FaceMotionModel:
+    """Precomputed per-vertex displacement bases; `displace` combines them for one frame."""
+
+    def __init__(self, vertices: np.ndarray, landmark_ids: np.ndarray, geometry: FaceGeometry) -> None:
+        """`vertices` (V, 3) are the mesh vertices in image pixels (landmarks first, then anchors);
+        `landmark_ids[i]` is the MediaPipe index of vertex i, or -1 for an anchor."""
+        self.vertices = vertices
+        self.g = geometry
+        self.ids = landmark_ids
+        self.pos = {int(lm): i for i, lm in enumerate(landmark_ids) if lm >= 0}
+        uv = geometry.to_face(vertices)
+        self.u, self.v = uv[:, 0], uv[:, 1]
+        n = len(vertices)
+        self.basis = np.zeros((N_BLENDSHAPES, n, 2), np.float32)
+        self.rest = np.zeros((n, 2), np.float32)
+        self.close_lips = np.zeros((n, 2), np.float32)  # scaled by jawOpen * mouthClose
+        self.gaze_basis = np.zeros((2, n, 2), np.float32)  # per degree of gaze yaw, pitch
+        self._build()
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _idx(self, landmarks) -> np.ndarray:
+        return np.array([self.pos[i] for i in landmarks if i in self.pos], int)
+
+    def _add(self, shape: str, idx, du, dv) -> None:
+        idx = np.atleast_1d(idx)
+        disp = self.g.to_image(np.broadcast_to(du, idx.shape).astype(float), np.broadcast_to(dv, idx.shape).astype(float))
+        self.basis[INDEX[shape], idx] += disp
+
+    def _side(self, side: str) -> np.ndarray:
+        """Landmark vertices on one side of the face (L: the subject's left, the image's right)."""
+        lm = self.ids >= 0
+        return np.nonzero(lm & ((self.u > 0) if side == "L" else (self.u < 0)))[0]
+
+    # -- the model ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        u, v = self.u, self.v
+        is_lm = self.ids >= 0
+        hw = self.g.mouth_half_width / self.g.height
+        lower_lip = self._idx(LOWER_INNER + LOWER_OUTER)
+        upper_lip = self._idx(UPPER_INNER + UPPER_OUTER)
+        corners = self._idx([61, 291, 78, 308])
+
+        # rest: close the photo's mouth (many portraits smile with parted lips); opening starts from there
+        for up, low in zip(UPPER_INNER, LOWER_INNER):
+            if up in self.pos and low in self.pos:
+                gap = self.vertices[self.pos[low], :2] - self.vertices[self.pos[up], :2]
+                # a little past the midline: the photo's teeth hide behind lips that just meet
+                self.rest[self.pos[up]] += gap * 0.62
+                self.rest[self.pos[low]] -= gap * 0.62
+        centre_gap = (self.vertices[self.pos[14], :2] - self.vertices[self.pos[13], :2]) if 13 in self.pos else 0
+        for up, low in zip(UPPER_OUTER, LOWER_OUTER):
+            self.rest[self.pos[up]] += 0.55 * centre_gap
+            self.rest[self.pos[low]] -= 0.55 * centre_gap
+
+        # jaw: the lower lip, chin and jaw line drop; less towards the mouth corners and jaw angles
+        lateral = np.clip(1.0 - (np.abs(u) - 0.6 * hw) / (2.0 * hw), 0.25, 1.0)
+        below = is_lm & (v > 0.03)
+        jaw = np.zeros(len(u))
+        jaw[below] = lateral[below] * np.clip((v[below] - 0.03) / 0.08, 0.3, 1.0)
+        jaw[lower_lip] = lateral[lower_lip]
+        jaw[corners] = 0.45
+        for i in np.nonzero(jaw)[0]:
+            self._add("jawOpen", i, 0.0, 0.2 * jaw[i])
+        self._add("jawOpen", upper_lip, 0.0, -0.008)
+        self.close_lips[lower_lip] = self.g.to_image(np.zeros(len(lower_lip)), -0.2 * jaw[lower_lip])
+
+        inner_up, inner_low = self._idx(UPPER_INNER), self._idx(LOWER_INNER)
+        outer_up, outer_low = self._idx(UPPER_OUTER), self._idx(LOWER_OUTER)
+        # lips pressed, rolled, closed: thinner lips pulled together
+        for shape, k in (("mouthPressLeft", 0.5), ("mouthPressRight", 0.5), ("mouthRollLower", 1), ("mouthRollUpper", 1)):
+            side = "L" if shape.endswith("Left") else ("R" if shape.endswith("Right") else None)
+            keep = (lambda idx: idx[np.isin(idx, self._side(side))]) if side else (lambda idx: idx)
+            if shape != "mouthRollLower":
+                self._add(shape, keep(outer_up), 0.0, 0.012 * k)
+            if shape != "mouthRollUpper":
+                self._add(shape, keep(outer_low), 0.0, -0.014 * k)
+        # rounding: corners in, lips pushed open a little (funnel) or tight (pucker)
+        for shape, inward, open_ in (("mouthFunnel", 0.22, 0.025), ("mouthPucker", 0.32, 0.006)):
+            for idx in (self._idx(UPPER_OUTER + UPPER_INNER + LOWER_OUTER + LOWER_INNER + CORNERS),):
+                self._add(shape, idx, -inward * hw * np.sign(u[idx]) * np.clip(np.abs(u[idx]) / hw, 0, 1), 0.0)
+            self._add(shape, outer_up, 0.0, -open_)
+            self._add(shape, outer_low, 0.0, open_)
+            self._add(shape, inner_up, 0.0, -open_ * 0.6)
+            self._add(shape, inner_low, 0.0, open_ * 0.6)
+        for side, sign in (("L", 1.0), ("R", -1.0)):
+            mouth_side = np.intersect1d(self._idx(UPPER_OUTER + UPPER_INNER + LOWER_OUTER + LOWER_INNER + CORNERS),
+                                        self._side(side))
+            near_corner = np.clip(np.abs(u[mouth_side]) / hw, 0, 1) ** 2
+            corner = np.intersect1d(corners, self._side(side))
+            cheeks = self._idx(CHEEKS[side])
+            self._add(f"mouthSmile{'Left' if side == 'L' else 'Right'}", mouth_side, sign * 0.035 * near_corner, -0.045 * near_corner)
+            self._add(f"mouthSmile{'Left' if side == 'L' else 'Right'}", cheeks, sign * 0.008, -0.02)
+            self._add(f"mouthFrown{'Left' if side == 'L' else 'Right'}", mouth_side, 0.0, 0.04 * near_corner)
+            self._add(f"mouthStretch{'Left' if side == 'L' else 'Right'}", mouth_side, sign * 0.04 * near_corner, 0.008 * near_corner)
+            self._add(f"mouthDimple{'Left' if side == 'L' else 'Right'}", corner, sign * 0.015, 0.0)
+            self._add(f"mouthLowerDown{'Left' if side == 'L' else 'Right'}", np.intersect1d(outer_low, self._side(side)), 0.0, 0.03)
+            self._add(f"mouthLowerDown{'Left' if side == 'L' else 'Right'}", np.intersect1d(inner_low, self._side(side)), 0.0, 0.03)
+            self._add(f"mouthUpperUp{'Left' if side == 'L' else 'Right'}", np.intersect1d(outer_up, self._side(side)), 0.0, -0.025)
+            self._add(f"mouthUpperUp{'Left' if side == 'L' else 'Right'}", np.intersect1d(inner_up, self._side(side)), 0.0, -0.025)
+            self._add(f"cheekSquint{'Left' if side == 'L' else 'Right'}", cheeks, 0.0, -0.02)
+            self._add(f"cheekSquint{'Left' if side == 'L' else 'Right'}", self._idx(UNDER_EYE[side]), 0.0, -0.012)
+            self._add(f"noseSneer{'Left' if side == 'L' else 'Right'}", self._idx([98, 129, 64, 49] if side == "R" else [327, 358, 294, 279]), 0.0, -0.018)
+            self._add(f"noseSneer{'Left' if side == 'L' else 'Right'}", np.intersect1d(outer_up, self._side(side)), 0.0, -0.01)
+            self._build_eye(side)
+            self._build_brow(side)
+        mouth_all = self._idx(UPPER_OUTER + UPPER_INNER + LOWER_OUTER + LOWER_INNER + CORNERS)
+        self._add("mouthLeft", mouth_all, 0.03, 0.0)
+        self._add("mouthRight", mouth_all, -0.03, 0.0)
+        self._add("mouthShrugLower", np.concatenate([outer_low, inner_low]), 0.0, -0.015)
+        self._add("mouthShrugUpper", np.concatenate([outer_up, inner_up]), 0.0, -0.01)
+        chin = self._idx(CHIN + JAW["R"][:3] + JAW["L"][:3])
+        self._add("jawLeft", np.concatenate([chin, lower_lip]), 0.03, 0.0)
+        self._add("jawRight", np.concatenate([chin, lower_lip]), -0.03, 0.0)
+        self._add("jawForward", chin, 0.0, 0.01)
+        for side, sign in (("L", 1.0), ("R", -1.0)):
+            self._add("cheekPuff", self._idx(CHEEKS[side]), sign * 0.02, 0.0)
+
+    def _build_eye(self, side: str) -> None:
+        name = "Left" if side == "L" else "Right"
+        upper, lower = self._idx(EYE_UPPER[side]), self._idx(EYE_LOWER[side])
+        lower_xy = self.vertices[lower, :2]
+        order = np.argsort(lower_xy[:, 0])
+        for i in upper:  # the upper lid travels down to the lower lid at the same x
+            x, y = self.vertices[i, :2]
+            target_y = np.interp(x, lower_xy[order, 0], lower_xy[order, 1])
+            gap = max(0.0, target_y - y)
+            self.basis[INDEX[f"eyeBlink{name}"], i] += self.g.axis_v * gap * 0.92
+            self.basis[INDEX[f"eyeSquint{name}"], i] += self.g.axis_v * gap * 0.15
+            self.basis[INDEX[f"eyeWide{name}"], i] -= self.g.axis_v * gap * 0.25
+        eye_height = 0.035
+        self._add(f"eyeBlink{name}", lower, 0.0, -0.06 * eye_height)
+        self._add(f"eyeSquint{name}", lower, 0.0, -0.25 * eye_height)
+        brows = self._idx(BROW_INNER[side] + BROW_MID[side] + BROW_OUTER[side])
+        self._add(f"eyeWide{name}", brows, 0.0, -0.01)
+        # gaze: the iris slides inside the eye; about a third of the eye's width at 30 degrees
+        corners = self.vertices[self._idx(EYE_CORNERS[side]), :2]
+        eye_width = float(np.linalg.norm(corners[0] - corners[1])) / self.g.height
+        iris = self._idx(IRIS[side])
+        self.gaze_basis[0, iris] = self.g.to_image(np.full(len(iris), eye_width * 0.33 / 30.0), np.zeros(len(iris)))
+        self.gaze_basis[1, iris] = self.g.to_image(np.zeros(len(iris)), np.full(len(iris), -eye_height * 0.5 / 20.0))
+
+    def _build_brow(self, side: str) -> None:
+        name = "Left" if side == "L" else "Right"
+        inner, mid, outer = self._idx(BROW_INNER[side]), self._idx(BROW_MID[side]), self._idx(BROW_OUTER[side])
+        forehead = np.intersect1d(self._idx(FOREHEAD), self._side(side))
+        sign = 1.0 if side == "L" else -1.0
+        self._add("browInnerUp", inner, 0.0, -0.055)
+        self._add("browInnerUp", mid, 0.0, -0.03)
+        self._add("browInnerUp", forehead, 0.0, -0.02)
+        self._add(f"browOuterUp{name}", outer, 0.0, -0.05)
+        self._add(f"browOuterUp{name}", mid, 0.0, -0.03)
+        self._add(f"browDown{name}", np.concatenate([inner, mid, outer]), 0.0, 0.03)
+        self._add(f"browDown{name}", inner, -sign * 0.015, 0.01)
+
+    # -- per frame ------------------------------------------------------------------------------------
+    def displace(self, blendshapes: np.ndarray, gaze: Gaze) -> np.ndarray:
+        """Vertex displacements (V, 2) in pixels for the expression, before head pose."""
+        w = np.asarray(blendshapes, np.float32)
+        d = np.tensordot(w, self.basis, axes=1) + self.rest
+        d += (w[INDEX["jawOpen"]] * w[INDEX["mouthClose"]]) * self.close_lips
+        d += gaze.yaw * self.gaze_basis[0] + gaze.pitch * self.gaze_basis[1]
+        return d
+
+
+def head_displacement(points: np.ndarray, pivot: np.ndarray, pose: HeadPose, scale: float) -> np.ndarray:
+    """Displacement (N, 2) of 3D points (x, y image pixels, z MediaPipe depth, camera looks along +z)
+    rotated rigidly about `pivot` by the head pose, projected orthographically. `scale` converts the
+    pose's translation in metres to pixels."""
+    yaw, pitch, roll = np.radians([pose.yaw, pose.pitch, pose.roll])
+    rel = points - pivot
+    x, y, z = rel[:, 0], rel[:, 1], rel[:, 2]
+    x1 = x * np.cos(yaw) - z * np.sin(yaw)          # yaw: the nose (z < 0) moves to the avatar's left
+    z1 = x * np.sin(yaw) + z * np.cos(yaw)
+    y1 = y * np.cos(pitch) - z1 * np.sin(pitch)     # pitch: the nose moves down (a nod)
+    x2 = x1 * np.cos(roll) - y1 * np.sin(roll)      # roll: the crown moves to the avatar's left
+    y2 = x1 * np.sin(roll) + y1 * np.cos(roll)
+    out = np.stack([x2 - x + pose.x * scale, y2 - y - pose.y * scale], axis=1)
+    return out.astype(np.float32)

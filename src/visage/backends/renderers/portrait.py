@@ -1,0 +1,107 @@
+"""The portrait renderer: one photo, animated on the CPU by a landmark-driven warp.
+
+The photo's face mesh (from the avatar) and rings of anchor points around the head form a mesh. Each
+frame, the face model turns blendshapes, gaze and head pose into vertex displacements; the warp pulls
+the photo through them; the mouth's inside is painted where the lips part. The head moves with its hair
+while the anchors fade the motion out towards the neck, shoulders and background, which stay still.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from visage.backends.renderers import registry
+from visage.backends.renderers.avatar import Avatar
+from visage.backends.renderers.base import DEFAULT_SIZE, SIZES, Renderer
+from visage.backends.renderers.face_model import MESH_LANDMARKS, FaceMotionModel, face_geometry, head_displacement
+from visage.backends.renderers.mouth import MouthInterior
+from visage.backends.renderers.warp import MeshWarp
+from visage.core.arkit import INDEX
+from visage.core.types import FaceFrame
+from visage.errors import InputError, require
+
+# Anchor rings around the face oval: (scale of the oval, share of the head's motion they follow).
+# Inner rings carry hair and ears with the head; outer ones hold the background still. Below the chin
+# the share drops faster, so the neck bends instead of sliding with the head.
+_RINGS = ((1.22, 1.0), (1.55, 0.85), (2.0, 0.4), (2.7, 0.0))
+_RING_POINTS = 28
+_NECK_FOLLOW = 0.3
+_METRES_PER_FACE_HEIGHT = 0.2  # a head is ~20 cm from brow to chin: converts pose translation
+
+
+@registry.register("portrait")
+class PortraitRenderer(Renderer):
+    name = "portrait"
+
+    def __init__(self, avatar: Avatar | None = None, size: int = DEFAULT_SIZE, **_options) -> None:
+        if not SIZES[0] <= int(size) <= SIZES[1]:
+            raise InputError(f"size must be between {SIZES[0]} and {SIZES[1]} pixels, got {size}")
+        self.size = int(size)
+        self.avatar = avatar
+        self._ready = False
+
+    def load(self) -> None:
+        if self._ready:
+            return
+        cv2 = require("cv2", "portrait renderer", "portrait")
+        if self.avatar is None:
+            from visage.backends.renderers.avatar_store import default_avatar
+
+            self.avatar = default_avatar()
+        avatar = self.avatar
+        scale = self.size / avatar.image.shape[0]
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        self.image = cv2.resize(avatar.image, (self.size, self.size), interpolation=interpolation)
+        landmarks = avatar.landmarks.astype(np.float32) * scale
+        geometry = face_geometry(landmarks)
+        ids = np.array(MESH_LANDMARKS, int)
+        face_points = landmarks[ids]
+        anchors, follow = self._anchors(landmarks, geometry)
+        vertices = np.concatenate([face_points, anchors])
+        self.ids = np.concatenate([ids, np.full(len(anchors), -1)])
+        self.follow = np.concatenate([np.ones(len(ids), np.float32), follow]).astype(np.float32)[:, None]
+        self.vertices = vertices
+        self.model = FaceMotionModel(vertices, self.ids, geometry)
+        self.warp = MeshWarp(vertices[:, :2], self.size, active=(self.follow[:, 0] > 0) | (self.ids >= 0))
+        self.mouth = MouthInterior(self.model.pos, geometry.height)
+        chin = landmarks[152]
+        self.pivot = np.array([geometry.mouth[0], chin[1] + 0.25 * geometry.height, 0.6 * geometry.height], np.float32)
+        self.metres = geometry.height / _METRES_PER_FACE_HEIGHT
+        self._ready = True
+
+    def _anchors(self, landmarks: np.ndarray, geometry) -> tuple[np.ndarray, np.ndarray]:
+        """Rings of anchors around the face oval, and the image's border, with their follow shares."""
+        from visage.backends.renderers.face_model import FACE_OVAL
+
+        oval = landmarks[FACE_OVAL, :2]
+        centre = oval.mean(axis=0)
+        rel = oval - centre
+        angles = np.arctan2(rel[:, 1], rel[:, 0])
+        radii = np.linalg.norm(rel, axis=1)
+        order = np.argsort(angles)
+        points, follow = [], []
+        for k in range(_RING_POINTS):
+            a = -np.pi + 2 * np.pi * k / _RING_POINTS
+            r = np.interp(a, angles[order], radii[order], period=2 * np.pi)
+            down = max(0.0, np.sin(a)) ** 2  # 1 straight below the chin
+            for scale, share in _RINGS:
+                p = centre + r * scale * np.array([np.cos(a), np.sin(a)])
+                points.append([p[0], p[1], 0.0])
+                follow.append(share * (1 - (1 - _NECK_FOLLOW) * down) if share < 1 or down < 0.5 else share * _NECK_FOLLOW)
+        edge = np.linspace(0, self.size - 1, 9)
+        for e in edge:
+            for p in ((e, 0), (e, self.size - 1), (0, e), (self.size - 1, e)):
+                points.append([p[0], p[1], 0.0])
+                follow.append(0.0)
+        points = np.array(points, np.float32)
+        inside = (points[:, 0] >= 0) & (points[:, 0] <= self.size - 1) & (points[:, 1] >= 0) & (points[:, 1] <= self.size - 1)
+        return points[inside], np.array(follow, np.float32)[inside]
+
+    def render(self, frame: FaceFrame) -> np.ndarray:
+        self.load()
+        d = self.model.displace(frame.blendshapes, frame.gaze)
+        moved = self.vertices.copy()
+        moved[:, :2] += d
+        d += self.follow * head_displacement(moved, self.pivot, frame.head, self.metres)
+        out = self.warp.warp(self.image, d)
+        self.mouth.draw(out, self.vertices[:, :2] + d, tongue_out=float(frame.blendshapes[INDEX["tongueOut"]]))
+        return out
