@@ -23,3 +23,11 @@ def speak(tts, request: SpeechRequest):
     phonemes = [p for c in chunks for p in c.phonemes]
     words = [w for c in chunks for w in c.words]
     return samples, rate, phonemes, words
+
+
+@pytest.fixture(scope="session")
+def default_avatar(tmp_path_factory):
+    """The built-in avatar (the public-domain astronaut portrait), analysed into a temporary store."""
+    from visage.backends.renderers.avatar_store import AvatarStore
+
+    return AvatarStore(tmp_path_factory.mktemp("avatars")).default()
