@@ -77,3 +77,12 @@ def test_broken_audio_is_a_clear_error(tmp_path, capsys):
     assert main(["animate", "--audio", str(bad), "--text", "hello", "-o", str(tmp_path / "m.json")]) == 2
     assert "WAV" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.wav"]
+
+
+def test_emotion_auto_tags_each_sentence_from_its_words(tmp_path):
+    out = tmp_path / "auto.json"
+    assert main(["animate", "I am so happy, this is wonderful! I am sorry, this is terrible news.",
+                 "--emotion", "auto", "-o", str(out), "--quiet"]) == 0
+    m = json.loads(out.read_text())
+    assert [s["emotion"] for s in m["sentences"]] == ["happy", "sad"]
+    assert oct(out.stat().st_mode & 0o777) != oct(0o600)  # an ordinary file, not a private temp file

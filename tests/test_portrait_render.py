@@ -8,7 +8,7 @@ from visage.backends.renderers import create_renderer
 from visage.backends.vision.face_mesh import FaceMeshDetector
 from visage.core.arkit import weights
 from visage.core.motion.visemes import viseme_of
-from visage.core.types import Emotion, FaceFrame, Gaze, HeadPose
+from visage.core.types import FaceFrame, Gaze, HeadPose
 from visage.errors import InputError
 
 SPEECH = "Bob bought a big map. Please, maybe pass the pepper to me. What a wonderful morning it was."

@@ -5,14 +5,10 @@ import argparse
 
 from tqdm import tqdm
 
-from visage.backends.tts.narration import narrate, requests_for_text
-from visage.cli.options import add_voice_options, build_voice, emphasis_words, read_text_argument
-from visage.core.audio import read_wav
+from visage.cli.options import add_speech_source_options, add_voice_options, speech_stream
 from visage.core.motion.engine import ALLOWED_FPS
 from visage.core.motion.style import style_names
-from visage.core.types import PitchStyle, SpeechRequest
-from visage.errors import InputError
-from visage.offline.animate import animate_to_file, recording_stream
+from visage.offline.animate import animate_to_file
 
 EXAMPLES = """\
 examples:
@@ -34,10 +30,8 @@ def add_parser(commands) -> None:
         description="Speak TEXT (or align a recording) and write the face's motion, frame by frame.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("text", metavar="TEXT", nargs="?", help="what to say ('-' reads standard input)")
+    add_speech_source_options(p)
     p.add_argument("-o", "--output", required=True, help="motion file: .json (one object) or .jsonl (streamed lines)")
-    p.add_argument("--audio", help="animate this recorded speech (WAV) instead of speaking TEXT; needs --text")
-    p.add_argument("--text", dest="transcript", help="what is said in --audio")
     p.add_argument("--fps", type=int, default=25, choices=ALLOWED_FPS, help="frames per second (default 25)")
     p.add_argument("--style", default="friendly",
                    help=f"motion style: {', '.join(style_names())}, or a .yaml file (default friendly)")
@@ -50,25 +44,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    emphasis = emphasis_words(args.emphasis)
-    if args.audio:
-        if not args.transcript:
-            raise InputError("--audio needs --text with what is said in the recording")
-        samples, rate = read_wav(args.audio)
-        from visage.backends.align import default_aligner
-
-        request = SpeechRequest(args.transcript, language=args.lang, emotion=args.emotion,
-                                intensity=args.intensity, emphasis=tuple(emphasis))
-        stream = recording_stream(samples, rate, request, default_aligner())
-        total = round(len(samples) / rate, 1)
-    else:
-        if args.text is None:
-            raise InputError("give TEXT to speak, or --audio with --text")
-        text = read_text_argument(args.text)
-        requests = requests_for_text(text, language=args.lang, voice=args.voice, emotion=args.emotion,
-                                     intensity=args.intensity, emphasis=emphasis, pitch=PitchStyle(args.pitch))
-        stream = narrate(build_voice(args), requests)
-        total = None
+    stream, total = speech_stream(args)
     with tqdm(total=total, unit="s", desc="animating", disable=args.quiet, leave=False,
               bar_format="{l_bar}{bar}| {n:.1f}/{total} s" if total else "{desc}: {n:.1f} s of speech") as bar:
         def progress(t: float) -> None:

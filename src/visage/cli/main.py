@@ -25,7 +25,7 @@ Run `visage COMMAND --help` for the details of a command.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from visage.cli import animate, speak, voices
+    from visage.cli import animate, avatar, say, speak, voices
 
     parser = argparse.ArgumentParser(
         prog="visage", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     speak.add_parser(commands)
     animate.add_parser(commands)
+    say.add_parser(commands)
     voices.add_parser(commands)
+    avatar.add_parser(commands)
     return parser
 
 

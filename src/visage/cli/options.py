@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 
 from visage.backends.tts import TTSBackend, create_tts, tts_names
+from visage.backends.tts.narration import narrate, requests_for_text, with_detected_emotion
 from visage.core.emotion import parse_emotion_strict
-from visage.core.types import Emotion, PitchStyle
+from visage.core.types import Emotion, PitchStyle, Sentence, SpeechChunk, SpeechRequest
 from visage.errors import InputError
 
-MAX_TEXT_ARG_CHARS = 100_000
+AUTO = "auto"
+DEFAULT_INTENSITY = 0.6
 
 
 def add_voice_options(p: argparse.ArgumentParser) -> None:
@@ -17,8 +20,11 @@ def add_voice_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lang", default="en", help="language code: en, zh, or any espeak code (see `visage voices`)")
     g.add_argument("--voice", default=None, help="voice name (default, male1..male4, female1..female4 for espeak)")
     g.add_argument("--emotion", default="neutral", type=_emotion,
-                   help="neutral, happy, sad, angry, surprised, fearful or disgusted (default: neutral)")
-    g.add_argument("--intensity", default=0.6, type=_unit_float, help="emotion strength from 0 to 1 (default: 0.6)")
+                   help="neutral, happy, sad, angry, surprised, fearful, disgusted, or auto: read each "
+                        "sentence's emotion from its words (default: neutral)")
+    g.add_argument("--intensity", default=DEFAULT_INTENSITY, type=_unit_float,
+                   help="emotion strength from 0 to 1 (default: 0.6; with --emotion auto it scales the "
+                        "strength found, 0.6 keeping it as found)")
     g.add_argument("--emphasis", default="", help="comma-separated words to stress, e.g. 'never,always'")
     g.add_argument("--pitch", default="normal", choices=[s.value for s in PitchStyle], help="pitch register")
     g.add_argument("--tts", default="espeak", help="voice backend: espeak (embedded), piper, openai, gpt-sovits, cosyvoice")
@@ -28,11 +34,13 @@ def add_voice_options(p: argparse.ArgumentParser) -> None:
                    help="voice that keeps speaking if the --tts backend fails ('none' to fail instead)")
 
 
-def _emotion(value: str) -> Emotion:
+def _emotion(value: str) -> Emotion | str:
+    if value.strip().lower() == AUTO:
+        return AUTO
     try:
         return parse_emotion_strict(value)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(f"{exc} (or auto)") from None
 
 
 def _unit_float(value: str) -> float:
@@ -78,3 +86,40 @@ def read_text_argument(text: str) -> str:
 
 def emphasis_words(value: str) -> list[str]:
     return [w.strip() for w in value.replace("，", ",").split(",") if w.strip()]
+
+
+def add_speech_source_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("text", metavar="TEXT", nargs="?", help="what to say ('-' reads standard input)")
+    p.add_argument("--audio", help="use this recorded speech (WAV) instead of speaking TEXT; needs --text")
+    p.add_argument("--text", dest="transcript", help="what is said in --audio")
+
+
+def speech_stream(args: argparse.Namespace) -> tuple[Iterator[SpeechChunk | Sentence], float | None]:
+    """The speech the options ask for, as a stream: TEXT spoken by the voice, or --audio timed by the
+    aligner against --text; with --emotion auto each sentence is tagged from its words. Also returns
+    the speech's length in seconds when it is known up front (a recording)."""
+    from visage.core.audio import read_wav
+    from visage.offline.animate import recording_stream
+
+    auto = args.emotion == AUTO
+    emotion = Emotion.NEUTRAL if auto else args.emotion
+    emphasis = emphasis_words(args.emphasis)
+    if args.audio:
+        if not args.transcript:
+            raise InputError("--audio needs --text with what is said in the recording")
+        samples, rate = read_wav(args.audio)
+        from visage.backends.align import default_aligner
+
+        requests = [SpeechRequest(args.transcript, language=args.lang, emotion=emotion, intensity=args.intensity,
+                                  emphasis=tuple(emphasis))]
+        if auto:
+            requests = list(with_detected_emotion(requests, args.intensity / DEFAULT_INTENSITY))
+        return recording_stream(samples, rate, requests[0], default_aligner()), round(len(samples) / rate, 1)
+    if args.text is None:
+        raise InputError("give TEXT to say, or --audio with --text")
+    text = read_text_argument(args.text)
+    requests = requests_for_text(text, language=args.lang, voice=args.voice, emotion=emotion,
+                                 intensity=args.intensity, emphasis=emphasis, pitch=PitchStyle(args.pitch))
+    if auto:
+        requests = with_detected_emotion(requests, args.intensity / DEFAULT_INTENSITY)
+    return narrate(build_voice(args), requests), None

@@ -23,6 +23,9 @@ class AtomicPath:
         self.tmp = Path(tmp)
 
     def commit(self) -> Path:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp made it private; the output is an ordinary file
         os.replace(self.tmp, self.target)
         return self.target
 

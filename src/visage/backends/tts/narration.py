@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from visage.backends.tts.base import TTSBackend
 from visage.core.emotion import clamp_intensity, parse_emotion
+from visage.core.sentiment import classify_emotion
 from visage.core.text import iter_sentences, sentence_type_of
 from visage.core.types import Emotion, PitchStyle, Sentence, SpeechChunk, SpeechRequest
 
@@ -75,3 +76,12 @@ def narrate(tts: TTSBackend, requests: Iterable[SpeechRequest]) -> Iterator[Spee
             clock = max(clock, shifted.end)
             yield shifted
         yield replace(started, end=clock)
+
+
+def with_detected_emotion(requests: Iterable[SpeechRequest], scale: float = 1.0) -> Iterator[SpeechRequest]:
+    """Tag each sentence with the emotion its words show (`--emotion auto`), its strength times `scale`."""
+    for request in requests:
+        emotion, intensity = classify_emotion(request.text)
+        if emotion != Emotion.NEUTRAL:
+            intensity = clamp_intensity(intensity * scale)
+        yield replace(request, emotion=emotion, intensity=intensity)

@@ -1,0 +1,107 @@
+"""`visage say`: text (or a recording) to a talking-portrait video with subtitles, on the CPU."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
+from visage.cli.options import add_speech_source_options, add_voice_options, speech_stream
+from visage.core.motion.engine import ALLOWED_FPS
+from visage.core.motion.style import style_names
+from visage.errors import InputError
+from visage.offline.say import say_to_files
+
+EXAMPLES = """\
+examples:
+  visage say "Hello! Nice to meet you." -o hello.mp4
+  visage say "I am so happy to see you! Sadly, I have to leave soon." --emotion auto -o mixed.mp4
+  visage say "Welcome to the show." --portrait me.jpg --size 768 --style lively -o welcome.mp4
+  visage say "你好，很高兴见到你。" --lang zh --avatar anna --fps 30 -o nihao.mp4
+  visage say --audio speech.wav --text "what is said in it" -o speech.mp4
+  visage say - -o chapter.mp4 < chapter.txt        (long text streams with bounded memory)
+
+Beside OUT.mp4 (H.264 + AAC, plays in browsers) come OUT.srt and OUT.vtt (subtitles) and
+OUT.motion.json (the face's motion, as `visage animate` writes it). The portrait is the default avatar,
+a saved one (--avatar, see `visage avatar`) or any photo of a face (--portrait, analysed on the fly).
+--emotion auto reads each sentence's emotion from its words (English and Chinese keywords); --intensity
+then scales the strength it finds (the default 0.6 keeps it as found).
+"""
+
+
+def _size(value: str) -> int:
+    try:
+        size = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of pixels") from None
+    if not SIZES[0] <= size <= SIZES[1] or size % 2:
+        raise argparse.ArgumentTypeError(f"{size} is not an even number from {SIZES[0]} to {SIZES[1]}")
+    return size
+
+
+def add_parser(commands) -> None:
+    p = commands.add_parser(
+        "say", help="turn text or a recording into a talking-portrait video (MP4 + subtitles)",
+        description="Speak TEXT (or use a recording) and render a portrait saying it into an MP4 video.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_speech_source_options(p)
+    p.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="the video to write")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--avatar", metavar="NAME", help="a saved avatar (default: the built-in portrait)")
+    who.add_argument("--portrait", metavar="PHOTO", help="a photo of a face, analysed now and not saved")
+    p.add_argument("--size", type=_size, default=DEFAULT_SIZE,
+                   help=f"video width and height in pixels, even, {SIZES[0]}..{SIZES[1]} (default {DEFAULT_SIZE})")
+    p.add_argument("--fps", type=int, default=25, choices=ALLOWED_FPS, help="frames per second (default 25)")
+    p.add_argument("--style", default="friendly",
+                   help=f"motion style: {', '.join(style_names())}, or a .yaml file (default friendly)")
+    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and idle motion (deterministic)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_voice_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    began = time.perf_counter()
+    if Path(args.output).suffix.lower() != ".mp4":  # before any voice or photo work
+        raise InputError(f"the video must be an .mp4 file, got {Path(args.output).name!r}")
+    stream, total = speech_stream(args)
+    renderer = build_renderer(args)
+    with tqdm(total=total, unit="s", desc="rendering", disable=args.quiet, leave=False,
+              bar_format="{l_bar}{bar}| {n:.1f}/{total} s" if total else "{desc}: {n:.1f} s of video") as bar:
+        def progress(t: float) -> None:
+            t = min(t, total) if total else t
+            bar.update(round(t - bar.n, 3))
+
+        summary = say_to_files(stream, args.output, renderer, fps=args.fps, style=args.style, seed=args.seed,
+                               progress=progress)
+    wall = time.perf_counter() - began
+    if not args.quiet:
+        o = summary.outputs
+        print(f"wrote {o.video} with {o.srt.name}, {o.vtt.name} and {o.motion.name}: {summary.duration:.2f} s "
+              f"of speech, {summary.sentences} sentence(s), {summary.frames} frames at {args.size}x{args.size}, "
+              f"{args.fps} fps, in {wall:.1f} s ({wall / summary.duration:.2f}x real time)")
+    return 0
+
+
+def build_renderer(args: argparse.Namespace):
+    """The portrait renderer for --portrait (analysed now), --avatar (from the store) or the default."""
+    from visage.backends.renderers import create_renderer
+
+    avatar = None
+    if args.portrait:
+        if not Path(args.portrait).is_file():
+            raise InputError(f"no such photo: {args.portrait}")
+        from visage.backends.renderers.analysis import analyse_portrait
+
+        avatar, warnings = analyse_portrait(args.portrait)
+        for warning in warnings:
+            print(f"visage: warning: {warning}", file=sys.stderr)
+    elif args.avatar:
+        from visage.backends.renderers.avatar_store import AvatarStore
+
+        avatar = AvatarStore().load(args.avatar)
+    return create_renderer("portrait", avatar=avatar, size=args.size)
