@@ -20,8 +20,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 from visage.backends.renderers import create_renderer  # noqa: E402
 from visage.backends.tts import create_tts  # noqa: E402
-from visage.backends.tts.narration import narrate, requests_for_text  # noqa: E402
-from visage.offline.say import STAGES, say_to_files, with_detected_emotion  # noqa: E402
+from visage.backends.tts.narration import narrate, requests_for_text, with_detected_emotion  # noqa: E402
+from visage.offline.say import STAGES, say_to_files  # noqa: E402
 
 TEXT = ("Good morning, and thank you for coming. Today I would like to tell you about our new garden project. "
         "Last spring, we planted more than two hundred trees along the river. Some of them did not survive the "
