@@ -28,6 +28,8 @@ bench: setup
 	$(PY) bench/bench_align.py
 	$(PY) bench/bench_motion.py
 	$(PY) bench/bench_motion_quality.py
+	$(PY) bench/bench_render.py
+	$(PY) bench/bench_say.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

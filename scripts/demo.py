@@ -17,6 +17,8 @@ from visage.backends.tts.narration import narrate  # noqa: E402
 from visage.offline.animate import animate_to_file  # noqa: E402
 from visage.offline.plot import plot_motion  # noqa: E402
 
+VIDEO_TEXT = ("Hello! I am visage, and I run on an ordinary computer. Isn't that wonderful? "
+              "Give me a photo and a sentence, and I will say it for you.")
 LINES = [
     ("en", Emotion.HAPPY, "Hello! I am visage. It is so nice to meet you!", ["nice"]),
     ("en", Emotion.SAD, "I am sorry. I could not find the answer this time.", ["sorry"]),
@@ -37,8 +39,16 @@ def main() -> None:
         summary = animate_to_file(narrate(tts, requests), stem + ".motion.json", wav_path=stem + ".wav")
         plot_motion(summary.motion_path, stem + ".png")
         print(f"{os.path.relpath(stem)}.wav/.motion.json/.png  {summary.duration:4.1f} s  [{emotion.value}] {text}")
-    print("\nListen to the WAV files; the .motion.json files hold the face's ARKit-52 weights, head pose and")
-    print("gaze per frame with the phoneme timings, and the PNGs show that motion over time.")
+    video = os.path.join(out, "demo.mp4")
+    from visage.backends.renderers import create_renderer
+    from visage.offline.say import say_to_files
+
+    requests = requests_for_text(VIDEO_TEXT, emotion=Emotion.HAPPY, intensity=0.7, emphasis=["wonderful", "you"])
+    summary = say_to_files(narrate(tts, requests), video, create_renderer("portrait"))
+    print(f"{os.path.relpath(video)} (+ .srt, .vtt, .motion.json)  {summary.duration:4.1f} s  the default avatar speaking")
+    print("\nWatch out/demo.mp4 (any browser plays it). The WAV files beside it are the voice alone; the")
+    print(".motion.json files hold the face's ARKit-52 weights, head pose and gaze per frame with the phoneme")
+    print("timings, and the PNGs show that motion over time.")
 
 
 if __name__ == "__main__":
