@@ -25,7 +25,7 @@ Run `visage COMMAND --help` for the details of a command.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from visage.cli import animate, avatar, say, speak, voices
+    from visage.cli import animate, avatar, chat, say, serve, speak, voices
 
     parser = argparse.ArgumentParser(
         prog="visage", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -36,8 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     speak.add_parser(commands)
     animate.add_parser(commands)
     say.add_parser(commands)
+    chat.add_parsers(commands)
+    chat.add_ask_parser(commands)
     voices.add_parser(commands)
     avatar.add_parser(commands)
+    serve.add_parser(commands)
     return parser
 
 

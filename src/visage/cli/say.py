@@ -49,6 +49,12 @@ def add_parser(commands) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_speech_source_options(p)
+    add_video_options(p)
+    p.set_defaults(run=run)
+
+
+def add_video_options(p: argparse.ArgumentParser) -> None:
+    """-o, avatar, size, fps, style, seed, quiet and the voice: shared by `say` and `ask`."""
     p.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="the video to write")
     who = p.add_mutually_exclusive_group()
     who.add_argument("--avatar", metavar="NAME", help="a saved avatar (default: the built-in portrait)")
@@ -61,14 +67,22 @@ def add_parser(commands) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and idle motion (deterministic)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     add_voice_options(p)
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    began = time.perf_counter()
+    check_output(args)
+    stream, total = speech_stream(args)
+    return render_video(args, stream, total)
+
+
+def check_output(args: argparse.Namespace) -> None:
     if Path(args.output).suffix.lower() != ".mp4":  # before any voice or photo work
         raise InputError(f"the video must be an .mp4 file, got {Path(args.output).name!r}")
-    stream, total = speech_stream(args)
+
+
+def render_video(args: argparse.Namespace, stream, total: float | None) -> int:
+    """Render a speech stream into the video the options ask for, with a progress bar and a summary."""
+    began = time.perf_counter()
     renderer = build_renderer(args)
     with tqdm(total=total, unit="s", desc="rendering", disable=args.quiet, leave=False,
               bar_format="{l_bar}{bar}| {n:.1f}/{total} s" if total else "{desc}: {n:.1f} s of video") as bar:

@@ -1,109 +1,305 @@
-"""A small rule-based emotion guess for one sentence (`--emotion auto`), English and Chinese.
+"""The emotion a sentence shows, English and Chinese, without model weights.
 
-Why rules: it runs instantly on any CPU, explains itself, and is good enough to put a smile on "I am so
-happy!" and a frown on "I am sorry for your loss." It is not a model: it sees keywords, a negation just
-before them ("not happy" leans sad, "not afraid" cancels), intensifiers ("so", "very", 太, 非常) and the
-punctuation ("!" strengthens, "?!" hints surprise). Irony, context and anything subtle are out of its
-reach; a fuller classifier comes with the conversation model, which tags its own sentences.
+Used for `--emotion auto`, for an LLM's untagged sentences and to read the user's mood. Why rules and a
+lexicon: they run in tens of microseconds on any CPU, need no download, and can be read and fixed by a
+person. How a sentence is read: it is cut into tokens (English words; Chinese by longest match against
+the lexicon, so 不错 and 没想到 stay words), and each token is an emotion cue with a weight, a negator, a
+modifier, a contrast or concessive word, or a clause break. Cues add up per emotion, and
+
+- a negator up to a few tokens before a cue, in the same clause, turns "happy" into sad and cancels any
+  other cue ("not afraid" is calm); two negators cancel out ("没有不开心"; "not unhappy", where un- is one);
+- modifiers just before a cue scale it: "very", "非常" strengthen, "a bit", "有点" soften;
+- a contrast ("but", "但是") shrinks what came before, so the clause after it dominates, and a concessive
+  clause ("although", "虽然") counts less;
+- emoji and emoticons are cues of their own, "?!" hints surprise and a trailing "…" sadness; "!" and
+  words in capitals raise the intensity, not the label.
+
+The strongest emotion wins; under MIN_SCORE the sentence is neutral. Irony and world knowledge are out
+of reach. The lexicons live in visage/data/sentiment; accuracy is measured by tests/test_sentiment.py.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+import yaml
 
 from visage.core.types import Emotion
 
-E = Emotion
-_EN_WORDS: dict[Emotion, tuple[str, ...]] = {
-    E.HAPPY: ("happy", "glad", "great", "wonderful", "love", "lovely", "awesome", "fantastic", "excellent",
-              "delighted", "joy", "fun", "beautiful", "nice", "thanks", "thank", "congratulations", "yay",
-              "excited", "enjoy", "enjoyed", "pleased", "perfect", "brilliant", "hooray", "good", "cheerful"),
-    E.SAD: ("sad", "sorry", "unfortunately", "terrible", "awful", "miss", "lost", "lonely", "cry", "crying",
-            "tears", "died", "death", "unhappy", "depressed", "disappointed", "disappointing", "regret",
-            "heartbroken", "grief", "alas", "tragic", "tragedy", "sadly"),
-    E.ANGRY: ("angry", "furious", "hate", "outraged", "unacceptable", "annoyed", "annoying", "mad", "rage",
-              "ridiculous", "damn", "outrageous", "infuriating"),
-    E.SURPRISED: ("wow", "whoa", "surprised", "surprise", "unbelievable", "incredible", "amazing", "suddenly",
-                  "unexpected", "shocking", "shocked", "astonishing"),
-    E.FEARFUL: ("afraid", "scared", "fear", "terrified", "worried", "worry", "nervous", "anxious", "danger",
-                "dangerous", "panic", "frightened", "frightening", "scary"),
-    E.DISGUSTED: ("disgusting", "disgusted", "gross", "yuck", "ew", "eww", "revolting", "nasty", "sickening",
-                  "vile", "repulsive"),
-}
-_EN_PHRASES: dict[Emotion, tuple[str, ...]] = {
-    E.SURPRISED: ("no way", "can't believe", "cannot believe", "oh my god", "oh my"),
-    E.ANGRY: ("how dare", "fed up", "sick of"),
-    E.SAD: ("passed away",),
-}
-_EN_NEGATIONS = {"not", "no", "never", "nothing", "without", "hardly", "barely", "neither", "nor"}
-_EN_INTENSIFIERS = {"so", "very", "really", "extremely", "incredibly", "totally", "absolutely", "such", "too",
-                    "truly", "deeply", "terribly", "super", "most"}
-
-_ZH_WORDS: dict[Emotion, tuple[str, ...]] = {
-    E.HAPPY: ("高兴", "开心", "快乐", "太好了", "喜欢", "爱", "棒", "幸福", "哈哈", "谢谢", "感谢", "恭喜", "美好",
-              "精彩", "兴奋", "愉快", "满意", "好极了"),
-    E.SAD: ("难过", "伤心", "悲伤", "遗憾", "对不起", "抱歉", "可惜", "失望", "痛苦", "哭", "去世", "孤独", "不幸",
-            "糟糕"),
-    E.ANGRY: ("生气", "愤怒", "气死", "讨厌", "可恶", "混蛋", "受够", "岂有此理", "太过分"),
-    E.SURPRISED: ("哇", "天哪", "天啊", "竟然", "居然", "没想到", "惊讶", "不敢相信", "真的吗", "难以置信"),
-    E.FEARFUL: ("害怕", "担心", "恐怖", "可怕", "紧张", "危险", "吓", "恐惧", "不安"),
-    E.DISGUSTED: ("恶心", "作呕", "反感", "呸"),
-}
-_ZH_NEGATIONS = ("不", "没", "别", "未", "无")
-_ZH_INTENSIFIERS = ("太", "非常", "很", "特别", "真", "超", "极", "十分", "好", "多么")
-
-# A negated cue: "not happy" leans sad, "not sad" or "not afraid" only removes the cue.
-_NEGATED_AS = {E.HAPPY: E.SAD}
-INTENSIFIER_GAIN = 1.6
+MIN_SCORE = 0.5  # a label needs one plain cue or two hints
 BASE_INTENSITY = 0.4  # a sentence with one plain cue
-STEP = 0.15  # per extra unit of evidence and per "!"
+STEP = 0.15  # intensity per extra unit of evidence and per "!"
+CAPS_STEP = 0.1  # intensity per cue written in capitals ("I am SO HAPPY")
+CAPS_GAIN = 1.3  # and the weight of that cue
+NEGATED_HAPPY_AS_SAD = 0.7  # "not happy" is sad, but less than "sad"
+BEFORE_CONTRAST = 0.4  # what was said before "but" still counts a little
+CONCESSIVE = 0.4  # "although it rained, ..." is background
+MODIFIER_SCOPE = 2  # tokens between a modifier and its cue
+NEGATION_SCOPE = {"en": 3, "zh": 4}  # Chinese tokens are often single characters
+PUNCT_CUES = {"?!": (Emotion.SURPRISED, 0.6), "…": (Emotion.SAD, 0.5)}
+
+_TOKEN_RE = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z]+(?:['’][A-Za-z]+)*|[.!?;:,，。！？；：、…—]+")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_STEMS = (("ies", "y"), ("ied", "y"), ("ily", "y"), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"),
+          ("es", ""), ("s", ""), ("ly", ""), ("d", ""))
+
+# A token: (kind, payload). Kinds: cue (tuple of (emotion, weight)), negcue (a cue with its own
+# negation, "unhappy"), neg (its scope), mod (a gain), contrast, concessive, break, word.
+Token = tuple[str, object]
+
+
+@dataclass(frozen=True)
+class UserMood:
+    """How the user seems to feel, and whether they are complaining (about the product, the service)."""
+
+    emotion: Emotion
+    intensity: float
+    complaint: bool
 
 
 def classify_emotion(text: str) -> tuple[Emotion, float]:
     """The emotion a sentence most plainly shows, and how strongly (0..1); (NEUTRAL, 0.5) without cues."""
-    scores = dict.fromkeys(Emotion, 0.0)
-    _score_english(text, scores)
-    _score_chinese(text, scores)
-    exclaims = min(text.count("!") + text.count("！"), 3)
-    if re.search(r"[?？][!！]|[!！][?？]", text):
-        scores[E.SURPRISED] += 0.5
+    scores, strength = _score(text)
     best = max(scores, key=lambda e: scores[e])
-    if scores[best] < 0.5:
-        return E.NEUTRAL, 0.5
-    intensity = BASE_INTENSITY + STEP * (scores[best] - 1.0) + STEP * exclaims
+    if scores[best] < MIN_SCORE:
+        return Emotion.NEUTRAL, 0.5
+    intensity = BASE_INTENSITY + STEP * (scores[best] - 1.0) + strength
     return best, round(min(1.0, max(0.2, intensity)), 2)
 
 
-def _score_english(text: str, scores: dict[Emotion, float]) -> None:
+def classify_user_mood(text: str) -> UserMood:
+    """The user's mood for the brain: their emotion, and a complaint flag. A complaint with no clear
+    emotion ("it doesn't work") reads as mild anger: the reply should be calm and helpful."""
+    emotion, intensity = classify_emotion(text)
+    lex = _lexicon()
     lowered = text.lower().replace("’", "'")
-    for emotion, phrases in _EN_PHRASES.items():
-        for phrase in phrases:
-            scores[emotion] += len(re.findall(r"(?<![a-z'])" + re.escape(phrase) + r"(?![a-z'])", lowered))
-    tokens = re.findall(r"[a-z]+(?:'[a-z]+)?", lowered)
-    lookup = {w: e for e, words in _EN_WORDS.items() for w in words}
-    for i, token in enumerate(tokens):
-        emotion = lookup.get(token)
-        if emotion is None:
-            continue
-        before = tokens[max(0, i - 3):i]
-        if any(t in _EN_NEGATIONS or t.endswith("n't") for t in before):
-            if emotion in _NEGATED_AS:
-                scores[_NEGATED_AS[emotion]] += 0.6
-            continue
-        gain = INTENSIFIER_GAIN if any(t in _EN_INTENSIFIERS for t in before[-2:]) else 1.0
-        scores[emotion] += gain
+    complaint = bool(lex.complaint_en.search(lowered) or lex.complaint_zh.search(text))
+    if complaint and emotion in (Emotion.NEUTRAL, Emotion.SURPRISED, Emotion.HAPPY):
+        emotion, intensity = Emotion.ANGRY, 0.5 if emotion == Emotion.NEUTRAL else 0.4
+    complaint = complaint or emotion in (Emotion.ANGRY, Emotion.DISGUSTED)
+    return UserMood(emotion, intensity, complaint)
 
 
-def _score_chinese(text: str, scores: dict[Emotion, float]) -> None:
-    if not re.search(r"[\u4e00-\u9fff]", text):
-        return
-    for emotion, words in _ZH_WORDS.items():
-        for word in words:
-            for m in re.finditer(re.escape(word), text):
-                # the three characters before the cue, within its clause
-                before = re.split(r"[，,。！？!?、；;：:\s]", text[max(0, m.start() - 3):m.start()])[-1]
-                if any(ch in _ZH_NEGATIONS for ch in before):
-                    if emotion in _NEGATED_AS:
-                        scores[_NEGATED_AS[emotion]] += 0.6
-                    continue
-                gain = INTENSIFIER_GAIN if any(before.endswith(w) for w in _ZH_INTENSIFIERS) else 1.0
-                scores[emotion] += gain
+def _score(text: str) -> tuple[dict[Emotion, float], float]:
+    """Per-emotion evidence, and the intensity added by "!" and capitals."""
+    lex = _lexicon()
+    scores = dict.fromkeys(Emotion, 0.0)
+    caps = _add_token_cues(_tokens(text), scores)
+    for emotion, weight in _symbol_cues(text):
+        scores[emotion] += weight
+    lowered = text.lower()
+    for pattern, emotion, weight in lex.patterns:
+        if pattern.search(lowered):
+            scores[emotion] += weight
+    if re.search(r"[?？][!！]|[!！][?？]", text):
+        emotion, weight = PUNCT_CUES["?!"]
+        scores[emotion] += weight
+    if re.search(r"(\.\.\.|…)\s*$", text):
+        emotion, weight = PUNCT_CUES["…"]
+        scores[emotion] += weight
+    exclaims = min(len(re.findall(r"[!！]", text)), 3)
+    return scores, STEP * exclaims + CAPS_STEP * min(caps, 2)
+
+
+def _add_token_cues(tokens: list[Token], scores: dict[Emotion, float]) -> int:
+    """Sum the cues into `scores`, applying negation, modifiers and contrast; returns the capitalised cues."""
+    negs: list[tuple[int, int]] = []  # (position, scope) of the negators in this clause
+    mods: list[tuple[int, float]] = []
+    concessive = False
+    caps = 0
+    for pos, (kind, payload) in enumerate(tokens):
+        if kind == "break":
+            negs, mods, concessive = [], [], False
+        elif kind == "neg":
+            negs.append((pos, payload))
+        elif kind == "mod":
+            mods.append((pos, payload))
+        elif kind == "contrast":
+            if payload == "initial" and pos > 0 and tokens[pos - 1][0] != "break":
+                continue  # 考不过 is "cannot pass", not "however"
+            for emotion in scores:
+                scores[emotion] *= BEFORE_CONTRAST
+            negs, mods, concessive = [], [], False
+        elif kind == "concessive":
+            concessive = True
+        elif kind in ("cue", "negcue"):
+            cues, upper = payload
+            caps += upper
+            negations = sum(1 for p, scope in negs if pos - p <= scope) + (kind == "negcue")
+            gain = 1.0
+            for p, g in mods:
+                if pos - p <= MODIFIER_SCOPE:
+                    gain *= g
+            gain *= CAPS_GAIN if upper else 1.0
+            clause = CONCESSIVE if concessive else 1.0
+            for emotion, weight in cues:
+                if negations % 2 == 0:
+                    scores[emotion] += weight * gain * clause
+                elif emotion == Emotion.HAPPY:  # "not very happy" is only a little sad
+                    scores[Emotion.SAD] += weight * NEGATED_HAPPY_AS_SAD * clause / max(1.0, gain)
+    return caps
+
+
+def _tokens(text: str) -> list[Token]:
+    lex = _lexicon()
+    out: list[Token] = []
+    words: list[str] = []  # the pending run of English words, for phrase matching
+
+    def flush_words() -> None:
+        out.extend(_english_tokens(words))
+        words.clear()
+
+    for m in _TOKEN_RE.finditer(text):
+        piece = m.group()
+        if _CJK_RE.match(piece):
+            flush_words()
+            out.extend(_chinese_tokens(piece, lex))
+        elif piece[0].isalpha():
+            words.append(piece.replace("’", "'"))
+        else:
+            flush_words()
+            out.append(("break", None))
+    flush_words()
+    return out
+
+
+def _english_tokens(words: list[str]) -> list[Token]:
+    lex = _lexicon()
+    lowered = [w.lower() for w in words]
+    out: list[Token] = []
+    i = 0
+    while i < len(words):
+        for phrase, entry in lex.en_phrases.get(lowered[i], ()):
+            if tuple(lowered[i:i + len(phrase)]) == phrase:
+                out.append(_with_caps(entry, words[i:i + len(phrase)]))
+                i += len(phrase)
+                break
+        else:
+            entry = _english_entry(lowered[i])
+            out.append(_with_caps(entry, [words[i]]) if entry else ("word", None))
+            i += 1
+    return out
+
+
+def _with_caps(entry: Token, words: list[str]) -> Token:
+    kind, payload = entry
+    if kind in ("cue", "negcue"):
+        upper = bool(words) and all(w.isupper() and len(w) > 1 for w in words)
+        return kind, (payload, upper)
+    return entry
+
+
+@lru_cache(maxsize=4096)
+def _english_entry(word: str) -> Token | None:
+    """The lexicon entry of a word, trying light stems, squeezed repeats ("sooo") and an un- prefix."""
+    lex = _lexicon()
+    if word.endswith("n't"):
+        return lex.en_words.get(word, ("neg", NEGATION_SCOPE["en"]))
+    candidates = [word, re.sub(r"(.)\1{2,}", r"\1\1", word), re.sub(r"(.)\1{2,}", r"\1", word)]
+    for candidate in candidates:
+        if candidate in lex.en_words:
+            return lex.en_words[candidate]
+        for suffix, repl in _STEMS:
+            base = candidate[: -len(suffix)] + repl
+            if candidate.endswith(suffix) and len(base) >= 3:
+                for b in (base, base[:-1] if len(base) > 3 and base[-1] == base[-2] else None):
+                    entry = lex.en_words.get(b) if b else None
+                    if entry and entry[0] == "cue":
+                        return entry
+    if word.startswith("un") and len(word) > 5:
+        entry = _english_entry(word[2:])
+        if entry and entry[0] == "cue":
+            return "negcue", entry[1]
+    return None
+
+
+def _chinese_tokens(run: str, lex: _Lexicon) -> list[Token]:
+    out: list[Token] = []
+    i = 0
+    while i < len(run):
+        for length in range(min(lex.zh_longest, len(run) - i), 0, -1):
+            entry = lex.zh_words.get(run[i:i + length])
+            if entry is not None:
+                out.append(_with_caps(entry, []) if entry[0] == "cue" else entry)
+                i += length
+                break
+        else:
+            out.append(("word", None))
+            i += 1
+    return out
+
+
+def _symbol_cues(text: str) -> list[tuple[Emotion, float]]:
+    lex = _lexicon()
+    found = [lex.emoji[ch] for ch in text if ch in lex.emoji]
+    rest = text
+    for emotion, pattern in lex.emoticons:
+        hits = pattern.findall(rest)
+        found.extend((emotion, 0.8) for _ in hits)
+        rest = pattern.sub(" ", rest)
+    return found
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    en_words: dict[str, Token]
+    en_phrases: dict[str, list[tuple[tuple[str, ...], Token]]]
+    zh_words: dict[str, Token]
+    zh_longest: int
+    patterns: list[tuple[re.Pattern, Emotion, float]]
+    emoji: dict[str, tuple[Emotion, float]]
+    emoticons: list[tuple[Emotion, re.Pattern]]
+    complaint_en: re.Pattern
+    complaint_zh: re.Pattern
+
+
+@cache
+def _lexicon() -> _Lexicon:
+    """Load the lexicons once (on first use, so importing this module stays free)."""
+    folder = resources.files("visage") / "data" / "sentiment"
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    en, zh, symbols = (yaml.load((folder / f"{n}.yaml").read_text(encoding="utf-8"), Loader=loader)
+                       for n in ("en", "zh", "symbols"))
+    en_entries, zh_entries = _entries(en, "en"), _entries(zh, "zh")
+    for word in zh.get("plain", ()):
+        zh_entries[word] = ("word", None)
+    en_words = {k: v for k, v in en_entries.items() if " " not in k}
+    en_phrases: dict[str, list] = {}
+    for key, entry in sorted(en_entries.items(), key=lambda kv: -len(kv[0].split())):
+        if " " in key:
+            parts = tuple(key.split())
+            en_phrases.setdefault(parts[0], []).append((parts, entry))
+    patterns = [(re.compile(p), Emotion(e), float(w)) for src in (en, zh)
+                for e, table in src.get("patterns", {}).items() for p, w in table.items()]
+    emoji = {ch: (Emotion(e), 1.0) for e, chars in symbols["emoji"].items() for ch in chars}
+    emoticons = [(Emotion(e), re.compile(p)) for e, p in symbols["emoticons"].items()]
+    words_en = "|".join(re.escape(w) for w in sorted(en["complaint"], key=len, reverse=True))
+    return _Lexicon(en_words, en_phrases, zh_entries, max(map(len, zh_entries)), patterns, emoji, emoticons,
+                    re.compile(rf"(?<![a-z']){'(?:' + words_en + ')'}(?![a-z'])"),
+                    re.compile("|".join(map(re.escape, zh["complaint"]))))
+
+
+def _entries(data: dict, language: str) -> dict[str, Token]:
+    """word -> token entry. A word listed under several emotions carries all of them."""
+    cues: dict[str, list[tuple[Emotion, float]]] = {}
+    for emotion, groups in data["words"].items():
+        for weight, words in groups.items():
+            for word in words:
+                cues.setdefault(str(word), []).append((Emotion(emotion), float(weight)))
+    for emotion, table in data.get("phrases", {}).items():
+        for phrase, weight in table.items():
+            cues.setdefault(phrase, []).append((Emotion(emotion), float(weight)))
+    entries: dict[str, Token] = {w: ("cue", tuple(c)) for w, c in cues.items()}
+    for word in data["negators"]:
+        entries.setdefault(word, ("neg", NEGATION_SCOPE[language]))
+    for word, gain in data["modifiers"].items():
+        entries.setdefault(word, ("mod", float(gain)))
+    for word in data["contrast"]:
+        entries.setdefault(word, ("contrast", None))
+    for word in data.get("contrast_initial", ()):
+        entries.setdefault(word, ("contrast", "initial"))
+    for word in data["concessive"]:
+        entries.setdefault(word, ("concessive", None))
+    return entries

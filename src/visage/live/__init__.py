@@ -1,0 +1,1 @@
+"""The live path: asyncio and WebRTC around the synchronous core. A LiveSession per connection."""

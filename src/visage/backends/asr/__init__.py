@@ -1,0 +1,68 @@
+"""Speech recognisers. `registry` names every one; `create_asr(name)` builds one."""
+from __future__ import annotations
+
+import numpy as np
+
+from visage.backends.asr.base import ASRStream, SpeechRecognizer, Transcript
+from visage.backends.registry import Registry
+from visage.errors import InputError
+
+registry: Registry[SpeechRecognizer] = Registry("speech recogniser")
+
+_PROVIDER_MODULES = ("pocketsphinx", "faster_whisper", "funasr")
+
+__all__ = ["ASRStream", "SpeechRecognizer", "Transcript", "asr_names", "create_asr", "registry"]
+
+
+def _import_providers() -> None:
+    """Provider modules register themselves on import; their heavy dependencies load in load()."""
+    import importlib
+
+    for name in _PROVIDER_MODULES:
+        try:
+            importlib.import_module(f"visage.backends.asr.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"visage.backends.asr.{name}":
+                raise
+
+
+def create_asr(name: str = "pocketsphinx", **options) -> SpeechRecognizer:
+    """`pocketsphinx` (default; English, bundled model), `faster-whisper` or `funasr` (extras, weights)."""
+    _import_providers()
+    return registry.create(name, **options)
+
+
+def asr_names() -> list[str]:
+    _import_providers()
+    return registry.names()
+
+
+def mono_float32(samples) -> np.ndarray:
+    """Check and convert one chunk of 16 kHz mono audio; non-finite samples become silence."""
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim != 1:
+        raise InputError(f"speech recognition takes mono audio (one dimension), not shape {x.shape}")
+    return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def as_pcm16(samples: np.ndarray) -> bytes:
+    """Float audio in [-1, 1] as the little-endian 16-bit PCM that classic decoders read."""
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words without punctuation, the form transcripts are compared in."""
+    import re
+
+    return re.findall(r"[^\W_]+(?:'[^\W_]+)*", text.lower().replace("’", "'"))
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(substitutions + deletions + insertions, reference word count): word error rate's two terms."""
+    ref, hyp = words_of(reference), words_of(hypothesis)
+    row = list(range(len(hyp) + 1))  # edit distance, one reference word at a time
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[:], i
+        for j, h in enumerate(hyp, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (r != h))
+    return row[-1], len(ref)

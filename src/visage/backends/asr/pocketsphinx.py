@@ -1,0 +1,147 @@
+"""The default recogniser: pocketsphinx 5 with its bundled en-US acoustic model, language model and
+dictionary, so English speech recognition works with no download and on any CPU.
+
+It is far less accurate than a neural recogniser (bench/bench_asr.py measures it), but it streams:
+the decoder searches as audio arrives, so a partial hypothesis is ready at any time and the final one
+within milliseconds of the end of speech. Other languages need faster-whisper or FunASR.
+
+Cepstral mean normalisation (CMN) is what adapts the model to a voice and a microphone, and
+pocketsphinx only re-estimates it at the end of an utterance: starting from the model's generic
+estimate, espeak's speech was recognised with 85% word errors, and with 58-64% once one utterance
+had adapted it. So a recogniser carries its latest estimate from utterance to utterance (one recogniser
+per conversation, then) and every stream starts from it, whichever pooled decoder it gets, which
+also makes a stream's result independent of how its audio was chunked.
+"""
+from __future__ import annotations
+
+import threading
+
+from visage.backends.asr import as_pcm16, mono_float32, registry
+from visage.backends.asr.base import SAMPLE_RATE, ASRStream, SpeechRecognizer, Transcript
+from visage.errors import BackendError, InputError, MissingExtraError
+
+PARTIAL_EVERY = 0.1  # seconds of audio between partial hypotheses (each is a search backtrace)
+
+
+def is_english(language: str | None) -> bool:
+    code = (language or "en").strip().lower().replace("_", "-")
+    return code in ("en", "english") or code.startswith("en-")
+
+
+@registry.register("pocketsphinx")
+class PocketsphinxRecognizer(SpeechRecognizer):
+    """Streams share nothing: each takes a decoder from a pool for its utterance and gives it back when
+    it finishes, so decoders (0.35 s to load) are reused across utterances and concurrent streams each
+    decode alone. `decoder_options` go to pocketsphinx's Decoder (e.g. hmm, lm, dict, beam)."""
+
+    name = "pocketsphinx"
+
+    def __init__(self, partial_every: float = PARTIAL_EVERY, adapt: bool = True, **decoder_options) -> None:
+        self.partial_every = partial_every
+        self.adapt = adapt  # carry the CMN estimate across utterances (False: every stream starts afresh)
+        self.decoder_options = {"loglevel": "FATAL", **decoder_options}
+        self._idle: list = []  # decoders not in use by a stream
+        self._lock = threading.Lock()
+        self._cmn: str | None = None  # the CMN estimate new streams start from
+
+    def load(self) -> None:
+        if self._cmn is not None:
+            return
+        decoder = self._new_decoder()
+        self._cmn = self._initial_cmn = decoder.get_cmn(False)
+        self._release(decoder)
+
+    def reset(self) -> None:
+        """Forget the adapted CMN estimate (a new speaker or microphone)."""
+        with self._lock:
+            if self._cmn is not None:
+                self._cmn = self._initial_cmn
+
+    def _new_decoder(self):
+        try:
+            from pocketsphinx import Decoder
+        except ImportError:
+            raise MissingExtraError(self.name, "align", "pocketsphinx") from None
+        try:
+            return Decoder(**self.decoder_options)
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise BackendError(f"pocketsphinx could not start a decoder with {self.decoder_options}: {exc}") from exc
+
+    def _acquire(self):
+        with self._lock:
+            decoder = self._idle.pop() if self._idle else None
+            cmn = self._cmn
+        decoder = decoder or self._new_decoder()
+        decoder.set_cmn(cmn)
+        return decoder
+
+    def _release(self, decoder, cmn: str | None = None) -> None:
+        with self._lock:
+            self._idle.append(decoder)
+            if cmn is not None and self.adapt:
+                self._cmn = cmn
+
+    def stream(self, language: str = "en") -> ASRStream:
+        if not is_english(language):
+            raise InputError(
+                f"pocketsphinx has an English (en-US) model only and cannot recognise {language!r}; "
+                "for other languages use faster-whisper (pip install 'visage[whisper]', "
+                "create_asr('faster-whisper')) or FunASR/SenseVoice (pip install 'visage[funasr]', "
+                "create_asr('funasr'))"
+            )
+        self.load()
+        return PocketsphinxStream(self, self._acquire())
+
+
+class PocketsphinxStream(ASRStream):
+    """One utterance on one decoder; feed and finish may come from different threads."""
+
+    def __init__(self, recognizer: PocketsphinxRecognizer, decoder) -> None:
+        self._recognizer = recognizer
+        self._decoder = decoder
+        self._lock = threading.Lock()
+        self._since_partial = 0  # samples fed since the last partial hypothesis
+        self._partial_samples = max(1, int(recognizer.partial_every * SAMPLE_RATE))
+        self._text = ""
+        self._final: Transcript | None = None
+        decoder.start_utt()
+
+    def feed(self, samples) -> Transcript | None:
+        x = mono_float32(samples)
+        with self._lock:
+            if self._final is not None:
+                raise InputError("this utterance has finished; start a new stream for the next one")
+            if not len(x):
+                return None
+            try:
+                self._decoder.process_raw(as_pcm16(x), no_search=False, full_utt=False)
+            except RuntimeError as exc:
+                raise BackendError(f"pocketsphinx failed to decode audio: {exc}") from exc
+            self._since_partial += len(x)
+            if self._since_partial < self._partial_samples:
+                return None
+            self._since_partial = 0
+            text = _text(self._decoder.hyp())
+            if text == self._text or not text:
+                return None
+            self._text = text
+            return Transcript(text, final=False, language="en")
+
+    def finish(self) -> Transcript:
+        with self._lock:
+            if self._final is None:
+                decoder, self._decoder = self._decoder, None
+                try:
+                    decoder.end_utt()
+                except RuntimeError as exc:  # the decoder is in an unknown state: drop it
+                    self._final = Transcript("", final=True, language="en")
+                    raise BackendError(f"pocketsphinx failed to finish the utterance: {exc}") from exc
+                self._final = Transcript(_text(decoder.hyp()), final=True, language="en")
+                # audio without words (silence, noise) would pull the estimate away from the voice
+                self._recognizer._release(decoder, decoder.get_cmn(False) if self._final.text else None)
+            return self._final
+
+
+def _text(hypothesis) -> str:
+    """pocketsphinx's best words so far ("" when none); hypstr holds words only, no fillers."""
+    return " ".join(hypothesis.hypstr.split()) if hypothesis is not None else ""

@@ -1,0 +1,123 @@
+"""Conversations that persist: SQLite holds each session's persona, turns and summary.
+
+Sessions are isolated by id and deletable. A session loads with its most recent turns only; older
+turns are folded into a short extractive summary, so what a brain sees stays within a budget however
+long the conversation has run, while the full record stays in the database until deleted.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from visage.backends.llm.base import ChatTurn, Conversation
+from visage.core.emotion import parse_emotion
+from visage.core.text import split_sentences
+from visage.errors import InputError
+
+RECENT_TURNS = 16  # turns loaded verbatim; older ones reach the brain through the summary
+SUMMARY_CHARS = 1200  # the summary keeps its most recent part within this length
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, persona TEXT NOT NULL, language TEXT NOT NULL, summary TEXT NOT NULL DEFAULT '',
+    summarised_until INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS turns (
+    session TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE, seq INTEGER NOT NULL,
+    role TEXT NOT NULL, text TEXT NOT NULL, emotion TEXT, time REAL NOT NULL, PRIMARY KEY (session, seq));
+"""
+
+
+def default_path() -> Path:
+    home = os.environ.get("VISAGE_HOME")
+    if home:
+        return Path(home) / "sessions.sqlite"
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(data) / "visage" / "sessions.sqlite"
+
+
+class SessionStore:
+    """One SQLite file shared by every session of a process; safe to use from several threads."""
+
+    def __init__(self, path: str | os.PathLike | None = None) -> None:
+        self.path = Path(path) if path else default_path()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def create(self, persona: str = "", language: str = "en", session_id: str | None = None) -> Conversation:
+        sid = session_id or uuid.uuid4().hex
+        now = time.time()
+        with self._lock:
+            try:
+                self._db.execute("INSERT INTO sessions (id, persona, language, created, updated) VALUES (?,?,?,?,?)",
+                                 (sid, persona, language, now, now))
+            except sqlite3.IntegrityError:
+                raise InputError(f"a session {sid!r} exists already") from None
+        return Conversation(sid, persona, [], "", language)
+
+    def load(self, session_id: str) -> Conversation:
+        """The session with its recent turns verbatim and older ones in the summary."""
+        with self._lock:
+            row = self._db.execute("SELECT persona, language, summary FROM sessions WHERE id = ?",
+                                   (session_id,)).fetchone()
+            if row is None:
+                raise InputError(f"no session {session_id!r}")
+            turns = self._db.execute(
+                "SELECT role, text, emotion, time FROM turns WHERE session = ? ORDER BY seq DESC LIMIT ?",
+                (session_id, RECENT_TURNS)).fetchall()
+        history = [ChatTurn(r, t, parse_emotion(e) if e else None, tm) for r, t, e, tm in reversed(turns)]
+        return Conversation(session_id, row[0], history, row[2], row[1])
+
+    def append(self, session_id: str, turn: ChatTurn) -> None:
+        """Record a turn; turns that fall out of the recent window are folded into the summary."""
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise InputError(f"no session {session_id!r}")
+            seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE session = ?",
+                                   (session_id,)).fetchone()[0]
+            self._db.execute("INSERT INTO turns VALUES (?,?,?,?,?,?)", (
+                session_id, seq, turn.role, turn.text, turn.emotion.value if turn.emotion else None, turn.time))
+            self._db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (time.time(), session_id))
+            self._fold(session_id, seq)
+
+    def _fold(self, session_id: str, last_seq: int) -> None:
+        summary, until = self._db.execute("SELECT summary, summarised_until FROM sessions WHERE id = ?",
+                                          (session_id,)).fetchone()
+        oldest_recent = last_seq - RECENT_TURNS + 1
+        if oldest_recent - 1 <= until:
+            return
+        rows = self._db.execute("SELECT role, text FROM turns WHERE session = ? AND seq > ? AND seq < ? ORDER BY seq",
+                                (session_id, until, oldest_recent)).fetchall()
+        summary = (summary + " " + " ".join(_gist(role, text) for role, text in rows)).strip()[-SUMMARY_CHARS:]
+        self._db.execute("UPDATE sessions SET summary = ?, summarised_until = ? WHERE id = ?",
+                         (summary, oldest_recent - 1, session_id))
+
+    def delete(self, session_id: str) -> None:
+        with self._lock:
+            deleted = self._db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount
+        if not deleted:
+            raise InputError(f"no session {session_id!r}")
+
+    def list(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM sessions ORDER BY updated DESC")]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _gist(role: str, text: str) -> str:
+    """A turn in a few words: its first sentence, shortened (an extractive summary needs no model)."""
+    first = (split_sentences(text) or [text])[0]
+    if len(first) > 120:
+        first = first[:117] + "..."
+    return f"{'User' if role == 'user' else 'Assistant'}: {first}"

@@ -1,0 +1,133 @@
+"""`visage chat`, `visage emotion` and `visage ask`: the brain from the terminal."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from visage.cli.brain_options import add_brain_options, build_brain
+
+CHAT_EXAMPLES = """\
+examples:
+  visage chat                                   the offline brain, answering about visage itself
+  visage chat --kb my_faq.yaml --lang zh        your own knowledge base, in Chinese
+  visage chat --brain openai --base-url http://127.0.0.1:11434/v1 --model qwen2.5:7b
+  visage chat --session demo                    continue (or start) the saved session "demo"
+
+Each reply sentence is printed with its tags: [emotion intensity type] text {emphasised words}.
+Type /quit (or Ctrl-D) to leave, /new for a fresh session.
+"""
+
+
+def add_parsers(commands) -> None:
+    p = commands.add_parser("chat", help="talk with the brain in the terminal (tags shown)",
+                            description="A terminal conversation with the brain; each reply sentence with its tags.",
+                            epilog=CHAT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_brain_options(p)
+    p.add_argument("--lang", default="en", help="conversation language (en, zh, ...)")
+    p.add_argument("--session", default=None, help="a session id to continue or create (saved in SQLite)")
+    p.add_argument("--persona", default="", help="who the avatar is (used by --brain openai)")
+    p.set_defaults(run=run_chat)
+
+    e = commands.add_parser("emotion", help="print the emotion of a text as JSON",
+                            description="Classify TEXT's emotion (English and Chinese, no model weights).",
+                            epilog='example:\n  visage emotion "I am so happy to see you!"\n'
+                                   '  -> {"emotion": "happy", "intensity": 0.8}',
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("text", metavar="TEXT", help="the text ('-' reads standard input)")
+    e.set_defaults(run=run_emotion)
+
+
+def format_sentence(s) -> str:
+    emphasis = " {" + ", ".join(s.emphasis) + "}" if s.emphasis else ""
+    return f"[{s.emotion.value} {s.intensity:.2f} {s.sentence_type.value}] {s.text}{emphasis}"
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    from visage.backends.llm.base import ChatTurn
+    from visage.backends.llm.sessions import SessionStore
+    from visage.core.sentiment import classify_emotion
+
+    brain = build_brain(args, args.lang)
+    store = SessionStore()
+    if args.session and args.session in store.list():
+        conversation = store.load(args.session)
+    else:
+        conversation = store.create(persona=args.persona, language=args.lang, session_id=args.session)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"visage chat ({args.brain} brain, session {conversation.session_id}); /quit to leave")
+    while True:
+        try:
+            line = input("you> " if interactive else "")
+        except EOFError:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            break
+        if line == "/new":
+            conversation = store.create(persona=args.persona, language=args.lang)
+            print(f"(new session {conversation.session_id})")
+            continue
+        mood = classify_emotion(line)[0]
+        said = []
+        for sentence in brain.reply(conversation, line, mood):
+            print(format_sentence(sentence), flush=True)
+            said.append(sentence.text)
+        for turn in (ChatTurn("user", line, mood), ChatTurn("assistant", " ".join(said))):
+            conversation.history.append(turn)
+            store.append(conversation.session_id, turn)
+    return 0
+
+
+def run_emotion(args: argparse.Namespace) -> int:
+    from visage.cli.options import read_text_argument
+    from visage.core.sentiment import classify_emotion
+
+    emotion, intensity = classify_emotion(read_text_argument(args.text))
+    print(json.dumps({"emotion": emotion.value, "intensity": round(intensity, 3)}))
+    return 0
+
+
+ASK_EXAMPLES = """\
+examples:
+  visage ask "What can you do?" -o reply.mp4
+  visage ask "门票多少钱？" --lang zh -o reply.mp4
+  visage ask "Tell me a joke" --brain openai --model qwen2.5:7b -o joke.mp4 --avatar me
+"""
+
+
+def add_ask_parser(commands) -> None:
+    from visage.cli.say import add_video_options
+
+    p = commands.add_parser("ask", help="ask the brain and get its answer as a talking-portrait video",
+                            description="brain -> voice -> motion -> video in one step: the reply to TEXT as an MP4.",
+                            epilog=ASK_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("text", metavar="TEXT", help="the question or message ('-' reads standard input)")
+    add_video_options(p)
+    add_brain_options(p)
+    p.set_defaults(run=run_ask)
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    from visage.backends.llm.base import Conversation
+    from visage.backends.tts.narration import narrate
+    from visage.cli.options import build_voice, read_text_argument
+    from visage.cli.say import check_output, render_video
+    from visage.core.sentiment import classify_emotion
+
+    check_output(args)
+    text = read_text_argument(args.text)
+    brain = build_brain(args, args.lang)
+    conversation = Conversation("ask", language=args.lang)
+    sentences = brain.reply(conversation, text, classify_emotion(text)[0])
+
+    def requests():
+        for sentence in sentences:
+            if not args.quiet:
+                print(format_sentence(sentence), file=sys.stderr)
+            yield sentence.to_request(args.voice)
+
+    return render_video(args, narrate(build_voice(args), requests()), None)

@@ -1,0 +1,115 @@
+"""`visage serve`: the web page and API where people talk with the avatar (see visage.server.app)."""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+
+from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
+from visage.core.motion.engine import ALLOWED_FPS
+from visage.errors import InputError
+
+EXAMPLES = """\
+examples:
+  visage serve                                   then open http://127.0.0.1:8000 and press Start
+  visage serve --avatar anna --style lively --size 384
+  visage serve --brain openai --base-url http://127.0.0.1:11434/v1 --model qwen2.5
+  visage serve --host 0.0.0.0 --ssl-certfile cert.pem --ssl-keyfile key.pem    (phones on the LAN)
+
+The page needs a secure origin for the microphone: http://localhost / 127.0.0.1 on the same machine,
+or https:// from other devices (give --ssl-certfile and --ssl-keyfile); without it, people can still
+type. Media flows over direct WebRTC connections (UDP, no STUN or TURN), so browsers must reach this
+machine directly: the same machine or the same network.
+
+Besides the page: GET /health (state), GET /api/options, POST /api/avatars (photo upload),
+and WS /ws/motion, which streams face frames (ARKit-52 blendshapes, head, gaze) and audio as JSON
+for clients that draw their own avatar (three.js, VRM, game engines).
+"""
+
+
+def _size(value: str) -> int:
+    try:
+        size = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of pixels") from None
+    if not SIZES[0] <= size <= SIZES[1] or size % 2:
+        raise argparse.ArgumentTypeError(f"{size} is not an even number from {SIZES[0]} to {SIZES[1]}")
+    return size
+
+
+def add_parser(commands) -> None:
+    p = commands.add_parser(
+        "serve", help="start the web page where people talk with the avatar (WebRTC), and its API",
+        description="Serve the conversation page, WebRTC sessions, motion streaming and avatar uploads.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    net = p.add_argument_group("network")
+    net.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine "
+                                                         "only; 0.0.0.0 for every network)")
+    net.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    net.add_argument("--ssl-certfile", metavar="PEM", help="TLS certificate: serve https (needed for microphones "
+                                                           "on other devices)")
+    net.add_argument("--ssl-keyfile", metavar="PEM", help="the certificate's private key")
+    net.add_argument("--max-sessions", type=int, default=0, metavar="N",
+                     help="refuse new conversations while N run, so the running ones stay real time (default: no limit)")
+    d = p.add_argument_group("defaults for each conversation (the page's settings override them)")
+    d.add_argument("--brain", choices=["embedded", "openai"], default="embedded",
+                   help="embedded (offline, built in) or openai (any OpenAI-compatible server)")
+    d.add_argument("--base-url", help="the OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1")
+    d.add_argument("--model", help="the model on that server, e.g. qwen2.5")
+    d.add_argument("--api-key", default=None, help="its API key (default: $OPENAI_API_KEY); never sent to pages")
+    d.add_argument("--knowledge", metavar="FILE", help="a knowledge-base file for the embedded brain")
+    d.add_argument("--persona", help="who the avatar is, in a sentence or two, for the brain")
+    d.add_argument("--avatar", metavar="NAME", help="a saved avatar (see `visage avatar`; default: the built-in one)")
+    d.add_argument("--lang", dest="language", help="language of the conversation: en or zh (default en)")
+    d.add_argument("--voice", help="voice name (default, male1..male4, female1..female4 for espeak)")
+    d.add_argument("--style", help="motion style: calm, friendly, lively, serious (default friendly)")
+    d.add_argument("--size", type=_size, help=f"video width and height in pixels, even, {SIZES[0]}..{SIZES[1]} "
+                                              f"(default {DEFAULT_SIZE})")
+    d.add_argument("--fps", type=int, choices=[f for f in ALLOWED_FPS if f <= 30],
+                   help="video frames per second (default 25)")
+    p.set_defaults(run=run)
+
+
+def defaults_from(args: argparse.Namespace) -> dict:
+    """The LiveOptions fields the flags set (unset flags keep LiveOptions' own defaults)."""
+    fields = ("brain", "base_url", "model", "api_key", "knowledge", "persona", "avatar", "language", "voice",
+              "style", "size", "fps")
+    chosen = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
+    if args.brain == "openai" and "api_key" not in chosen and os.environ.get("OPENAI_API_KEY"):
+        chosen["api_key"] = os.environ["OPENAI_API_KEY"]
+    return chosen
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from visage.server.app import create_app
+    except ImportError as exc:
+        raise InputError(f"visage serve needs the server packages ({exc.name} is missing); "
+                         "install them with: pip install 'visage[server]'") from None
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        raise InputError("give both --ssl-certfile and --ssl-keyfile for https, or neither")
+    try:
+        app = create_app(defaults=defaults_from(args), max_sessions=max(0, args.max_sessions))
+    except ValueError as exc:  # LiveOptions refused a flag's value
+        raise InputError(f"invalid setting: {exc}") from None
+    scheme = "https" if args.ssl_certfile else "http"
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"visage: open {scheme}://{shown}:{args.port} in a browser (Ctrl+C stops the server)")
+    if scheme == "http" and not _is_loopback(args.host):
+        print("visage: note: browsers allow the microphone only on https or localhost; other devices can "
+              "type, or serve with --ssl-certfile/--ssl-keyfile")
+    uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
+                log_level="info" if logging.getLogger().isEnabledFor(logging.INFO) else "warning",
+                timeout_graceful_shutdown=5)
+    return 0
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -1,0 +1,79 @@
+"""Motion for clients that draw their own avatar (game engines, three.js, VRM): text in, face frames
+and audio out as JSON-ready messages, streamed as they are made (the WebSocket endpoint's source)."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+from collections.abc import AsyncIterator
+
+import numpy as np
+
+from visage.backends.tts.narration import narrate, requests_for_text, with_detected_emotion
+from visage.core.arkit import BLENDSHAPE_NAMES
+from visage.core.motion.engine import MotionEngine
+from visage.core.records import frame_record, sentence_record
+from visage.core.types import Sentence, SpeechChunk
+from visage.live.options import LiveOptions
+from visage.live.services import LiveServices
+
+_END = object()
+
+
+async def stream_motion(text: str, options: LiveOptions, services: LiveServices) -> AsyncIterator[dict]:
+    """Speak `text` with the options' voice and stream {"type": "header" | "sentence" | "audio" | "frame"
+    | "end"} messages. Audio is 16-bit mono PCM in base64 with its start time; frames carry the 52 ARKit
+    weights, head pose and gaze at their time on the same clock."""
+    loop = asyncio.get_running_loop()
+    out: asyncio.Queue = asyncio.Queue(maxsize=64)
+    stop = threading.Event()
+    tts = services.tts(options)
+
+    def put(message) -> None:
+        future = asyncio.run_coroutine_threadsafe(out.put(message), loop)
+        future.result()
+
+    def produce() -> None:
+        try:
+            engine = MotionEngine(fps=options.fps, style=options.style)
+            requests = requests_for_text(text, language=options.language, voice=options.voice)
+            if options.emotion_auto:
+                requests = with_detected_emotion(requests)
+            for item in narrate(tts, requests):
+                if stop.is_set():
+                    return
+                engine.push(item)
+                if isinstance(item, SpeechChunk) and len(item.samples):
+                    pcm = (np.clip(item.samples, -1, 1) * 32767).astype("<i2").tobytes()
+                    put({"type": "audio", "t": round(item.start, 4), "sample_rate": item.sample_rate,
+                         "pcm16_base64": base64.b64encode(pcm).decode()})
+                elif isinstance(item, Sentence) and item.end is not None:
+                    record = sentence_record(item)
+                    record["sentence_type"] = record.pop("type")  # "type" names the message
+                    put({"type": "sentence", **record})
+                for frame in engine.frames():
+                    put({"type": "frame", **frame_record(frame)})
+            engine.end_of_speech()
+            for frame in engine.frames() + engine.frames_until(engine.track.horizon + 0.5):
+                put({"type": "frame", **frame_record(frame)})
+            put({"type": "end", "duration": round(engine.track.horizon, 4)})
+        except Exception as exc:  # reported to the client, never raised into the server
+            put({"type": "error", "message": str(exc)})
+        finally:
+            put(_END)
+
+    yield {"type": "header", "fps": options.fps, "blendshape_names": list(BLENDSHAPE_NAMES)}
+    worker = loop.run_in_executor(None, produce)
+    try:
+        while True:
+            message = await out.get()
+            if message is _END:
+                break
+            yield message
+    finally:
+        stop.set()
+        while not worker.done():  # let a blocked producer finish its put
+            try:
+                out.get_nowait()
+            except asyncio.QueueEmpty:
+                await asyncio.sleep(0.01)

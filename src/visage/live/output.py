@@ -1,0 +1,143 @@
+"""The avatar's output on one clock: speech scheduled ahead, audio and video made as playback reaches it.
+
+Everything the avatar says is placed on the output clock (seconds since the session started) a little
+ahead of now. The audio ring holds those samples at their times; the video side feeds the same items
+to the motion engine and renders whatever frame the clock has reached. Both tracks read from here, so
+lips and voice are together by construction; when the CPU falls behind, video frames are skipped to
+catch up with the clock (a lower frame rate), never delayed (drift).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+import numpy as np
+
+from visage.core.audio import resample
+from visage.core.motion.engine import MotionEngine
+from visage.core.types import ConversationState, FaceFrame, Sentence, SpeechChunk
+
+AUDIO_RATE = 48000  # WebRTC's Opus runs at 48 kHz
+LEAD = 0.12  # s: speech is scheduled this far ahead of now, room for the motion engine's look-ahead
+
+
+class AudioRing:
+    """Samples placed at times on the output clock; reads return silence where nothing was placed."""
+
+    def __init__(self, rate: int = AUDIO_RATE, seconds: float = 120.0) -> None:
+        self.rate = rate
+        self._buf = np.zeros(int(rate * seconds), np.float32)
+        self._lock = threading.Lock()
+        self._written_until = 0  # absolute sample index after the last placed sample
+        self._read_until = 0
+
+    def place(self, start: float, samples: np.ndarray) -> None:
+        i = int(round(start * self.rate))
+        with self._lock:
+            i = max(i, self._read_until)  # never write into the past
+            n = len(samples)
+            idx = np.arange(i, i + n) % len(self._buf)
+            self._buf[idx] = samples[: n]
+            self._written_until = max(self._written_until, i + n)
+
+    def read(self, start_index: int, n: int) -> np.ndarray:
+        with self._lock:
+            idx = np.arange(start_index, start_index + n) % len(self._buf)
+            out = self._buf[idx].copy()
+            self._buf[idx] = 0.0
+            self._read_until = max(self._read_until, start_index + n)
+            return out
+
+    def clear_from(self, t: float) -> None:
+        i = int(round(t * self.rate))
+        with self._lock:
+            end = self._written_until
+            if end > i:
+                self._buf[np.arange(i, end) % len(self._buf)] = 0.0
+            self._written_until = min(end, i)
+
+    @property
+    def playing_until(self) -> float:
+        return self._written_until / self.rate
+
+
+class AvatarOutput:
+    """Owns the motion engine and the renderer of one session; thread-safe `schedule` for producers."""
+
+    def __init__(self, engine: MotionEngine, renderer, fps: int) -> None:
+        self.engine = engine
+        self.renderer = renderer
+        self.fps = fps
+        self.audio = AudioRing()
+        self.t0 = time.monotonic()
+        self._items: queue.SimpleQueue = queue.SimpleQueue()
+        self._clear = threading.Event()
+        self._frame: FaceFrame | None = None
+        self.first_speech_frame: float | None = None  # wall time of the first frame of the current reply
+        self.frames_made = self.frames_skipped = 0
+        self.engine.set_state(ConversationState.LISTENING)
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def start_time(self) -> float:
+        """Where the next reply may start: after what is already scheduled, and a little ahead of now."""
+        return max(self.now() + LEAD, self.audio.playing_until)
+
+    def schedule(self, item: SpeechChunk | Sentence, offset: float) -> None:
+        """Put a voice item (times from the reply's start) on the output clock at `offset`."""
+        if isinstance(item, Sentence):
+            from dataclasses import replace
+
+            item = replace(item, start=item.start + offset, end=None if item.end is None else item.end + offset)
+        else:
+            item = item.shifted(offset)
+            if len(item.samples):
+                self.audio.place(item.start, resample(item.samples, item.sample_rate, AUDIO_RATE))
+        self._items.put(item)
+
+    def interrupt(self) -> None:
+        """Stop speaking now: future audio is dropped, the face returns to listening."""
+        self.audio.clear_from(self.now())
+        self._clear.set()
+
+    def set_state(self, state: ConversationState) -> None:
+        self._items.put(state)
+
+    # -- the video side (one caller: the video track) -------------------------------------------
+    def frame_at(self, t: float) -> FaceFrame:
+        """The face at output time `t`, advancing the engine as far as its input allows."""
+        engine = self.engine
+        if self._clear.is_set():
+            self._clear.clear()
+            self._drain(discard=True)
+            engine.clear()
+        self._drain()
+        frames = engine.frames()
+        if engine.next_time <= t:
+            frames += engine.frames_until(t)  # between replies, or the voice fell behind: never freeze
+        if engine.state == ConversationState.IDLE:
+            engine.set_state(ConversationState.LISTENING)
+        if frames:
+            self._frame = frames[-1] if frames[-1].t <= t + 1e-6 else min(frames, key=lambda f: abs(f.t - t))
+            if engine.state == ConversationState.SPEAKING and self.first_speech_frame is None:
+                self.first_speech_frame = time.time()
+        return self._frame if self._frame is not None else engine.frames_until(t)[-1]
+
+    def _drain(self, discard: bool = False) -> None:
+        while True:
+            try:
+                item = self._items.get_nowait()
+            except queue.Empty:
+                return
+            if discard and not isinstance(item, ConversationState):
+                continue
+            if isinstance(item, ConversationState):
+                self.engine.set_state(item)
+            else:
+                self.engine.push(item)
+
+    def render(self, frame: FaceFrame) -> np.ndarray:
+        self.frames_made += 1
+        return self.renderer.render(frame)

@@ -1,0 +1,97 @@
+"""What every live session of a server process shares: loaded models, the session store, avatars.
+
+Loading is done once (MediaPipe, pocketsphinx, the voice's library, the knowledge base); per-session
+state (VAD, ASR stream, motion engine, renderer buffers, conversation) lives in each LiveSession, so
+one session's failure cannot reach another's.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from visage import __version__
+from visage.backends.llm.base import Brain
+from visage.backends.llm.sessions import SessionStore
+from visage.live.options import LiveOptions
+
+log = logging.getLogger(__name__)
+
+
+class LiveServices:
+    def __init__(self, sessions: SessionStore | None = None) -> None:
+        self._lock = threading.Lock()
+        self._brains: dict[tuple, Brain] = {}
+        self._tts: dict[str, object] = {}
+        self._avatars: dict[str | None, object] = {}
+        self._asr = None
+        self.sessions = sessions or SessionStore()
+        self.active: set = set()
+        self.started = time.time()
+        self.loaded = False
+
+    def load(self) -> None:
+        """Load the default models up front, so the first user does not wait for them."""
+        self.brain(LiveOptions())
+        self.tts(LiveOptions())
+        self.asr()
+        self.avatar(None)
+        self.loaded = True
+
+    def brain(self, options: LiveOptions) -> Brain:
+        from visage.backends.llm import create_brain
+
+        if options.brain == "openai":
+            key = ("openai", options.base_url, options.model, options.api_key)
+            make = lambda: create_brain("openai", base_url=options.base_url or "http://127.0.0.1:11434/v1",  # noqa: E731
+                                        model=options.model or "qwen2.5", api_key=options.api_key,
+                                        language=options.language)
+        else:
+            key = ("embedded", options.knowledge, options.language)
+            make = lambda: create_brain("embedded", knowledge=options.knowledge, language=options.language)  # noqa: E731
+        with self._lock:
+            if key not in self._brains:
+                brain = make()
+                brain.load()
+                self._brains[key] = brain
+            return self._brains[key]
+
+    def tts(self, options: LiveOptions):
+        from visage.backends.tts import create_tts
+        from visage.backends.tts.fallback import with_fallback
+
+        with self._lock:
+            if options.tts not in self._tts:
+                tts = create_tts(options.tts)
+                tts.load()
+                self._tts[options.tts] = tts if options.tts == "espeak" else with_fallback(tts, create_tts("espeak"))
+            return self._tts[options.tts]
+
+    def asr(self):
+        from visage.backends.asr import create_asr
+
+        with self._lock:
+            if self._asr is None:
+                self._asr = create_asr("pocketsphinx")
+                self._asr.load()
+            return self._asr
+
+    def avatar(self, name: str | None):
+        from visage.backends.renderers.avatar_store import AvatarStore
+
+        with self._lock:
+            if name not in self._avatars:
+                store = AvatarStore()
+                self._avatars[name] = store.load(name) if name else store.default_avatar()
+            return self._avatars[name]
+
+    def forget_avatar(self, name: str) -> None:
+        with self._lock:
+            self._avatars.pop(name, None)
+
+    def status(self) -> dict:
+        load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        return {"status": "ok", "version": __version__, "sessions": len(self.active), "loaded": self.loaded,
+                "uptime_s": round(time.time() - self.started, 1), "cpu_load_1m": load1,
+                "cpu_count": os.cpu_count()}

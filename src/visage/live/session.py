@@ -1,0 +1,251 @@
+"""One live conversation: microphone or text in, an avatar that listens, thinks and answers out.
+
+User audio runs through voice activity detection and streaming recognition; a finished utterance (or
+a typed message) starts a turn: the brain streams tagged sentences, the voice speaks each as it comes,
+and the output schedules the speech on its clock, where the motion engine and the renderer pick it up.
+Speaking over the avatar (barge-in) or the stop button cancels the brain's stream and silences the
+avatar at once. Everything blocking runs in worker threads; the asyncio side only routes.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from visage.backends.llm.base import ChatTurn
+from visage.backends.tts.narration import narrate
+from visage.core.audio import resample
+from visage.core.motion.engine import MotionEngine
+from visage.core.sentiment import classify_emotion
+from visage.core.types import ConversationState, Sentence, SpeechChunk
+from visage.live.options import LiveOptions
+from visage.live.output import AvatarOutput
+from visage.live.services import LiveServices
+from visage.live.tracks import AvatarAudioTrack, AvatarVideoTrack
+
+log = logging.getLogger(__name__)
+
+PRE_ROLL = 0.3  # s of audio before the detected speech start, so the first word is not clipped
+ASR_RATE = 16000
+
+
+class LiveSession:
+    def __init__(self, options: LiveOptions, services: LiveServices) -> None:
+        from visage.backends.renderers import create_renderer
+        from visage.backends.vad import create_vad
+
+        self.options, self.services = options, services
+        self.brain = services.brain(options)
+        self.tts = services.tts(options)
+        self.asr = services.asr()
+        self.vad = create_vad("webrtc", silence=options.vad_silence)
+        renderer = create_renderer("portrait", avatar=services.avatar(options.avatar), size=options.size)
+        renderer.load()
+        self.output = AvatarOutput(MotionEngine(fps=options.fps, style=options.style), renderer, options.fps)
+        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="visage-session")
+        self.video = AvatarVideoTrack(self.output, self.executor)
+        self.audio = AvatarAudioTrack(self.output)
+        store = services.sessions
+        if options.session_id and options.session_id in store.list():
+            self.conversation = store.load(options.session_id)
+        else:
+            self.conversation = store.create(persona=options.persona, language=options.language)
+        self._events: asyncio.Queue = asyncio.Queue()
+        self._tasks: set[asyncio.Task] = set()
+        self._cancel = threading.Event()
+        self._turn: asyncio.Future | None = None
+        self._closed = False
+        self.state = "listening"
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.services.active.add(self)
+        self._emit({"type": "state", "state": self.state})
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.interrupt()
+        for task in list(self._tasks):
+            task.cancel()
+        self.video.stop()
+        self.audio.stop()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.services.active.discard(self)
+
+    async def events(self) -> AsyncIterator[dict]:
+        while not self._closed:
+            yield await self._events.get()
+
+    def _emit(self, event: dict) -> None:
+        """Thread-safe: queue an event for the page."""
+        try:
+            loop = self.loop
+        except AttributeError:
+            return
+        if _in_loop(loop):
+            self._events.put_nowait(event)
+        else:
+            loop.call_soon_threadsafe(self._events.put_nowait, event)
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- input ----------------------------------------------------------------------------------------
+    async def add_microphone(self, track) -> None:
+        self._spawn(self._listen(track))
+
+    async def say_text(self, text: str) -> None:
+        text = text.strip()[:2000]
+        if text:
+            self._emit({"type": "user", "text": text, "final": True})
+            self._start_turn(text, {"typed": time.time()})
+
+    def interrupt(self) -> None:
+        """Stop the avatar now: cancel the brain and voice, drop scheduled speech, listen."""
+        self._cancel.set()
+        self.output.interrupt()
+        self._set_state("listening")
+
+    async def _listen(self, track) -> None:
+        """Microphone frames -> VAD -> ASR -> turns. Runs until the track ends or the session closes."""
+        pre = deque(maxlen=int(PRE_ROLL * 50))
+        stream = None
+        heard = 0.0  # seconds of microphone audio so far (the VAD's clock)
+        wall_at = {}
+        try:
+            while not self._closed:
+                frame = await track.recv()
+                audio = to_mono_16k(frame)
+                now = time.time()
+                heard += len(audio) / ASR_RATE
+                wall_at[round(heard, 2)] = now
+                for event in self.vad.process(audio):
+                    if event.kind == "start":
+                        if self.state in ("speaking", "thinking"):
+                            self.interrupt()  # barge-in
+                            self._emit({"type": "state", "state": "listening", "barge_in": True})
+                        stream = self.asr.stream(self.options.language)
+                        for chunk in pre:
+                            stream.feed(chunk)
+                    elif event.kind == "end" and stream is not None:
+                        marks = {"speech_end": now - (heard - event.time), "vad_end": now}
+                        final = await self.loop.run_in_executor(self.executor, stream.finish)
+                        marks["asr_final"] = time.time()
+                        stream = None
+                        self._emit({"type": "user", "text": final.text, "final": True})
+                        if final.text.strip():
+                            self._start_turn(final.text, marks)
+                if stream is not None:
+                    partial = await self.loop.run_in_executor(self.executor, stream.feed, audio)
+                    if partial is not None and partial.text:
+                        self._emit({"type": "user", "text": partial.text, "final": False})
+                pre.append(audio)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the track ended (client left) or a backend failed: this session only
+            if not self._closed:
+                log.info("microphone stopped: %s", exc)
+
+    # -- a turn ---------------------------------------------------------------------------------------
+    def _start_turn(self, text: str, marks: dict) -> None:
+        if self.state in ("speaking", "thinking"):
+            self.interrupt()
+        self._cancel = cancel = threading.Event()
+        self._set_state("thinking")
+        self.output.set_state(ConversationState.THINKING)
+        self._turn = self.loop.run_in_executor(self.executor, self._reply, text, marks, cancel)
+        self._turn.add_done_callback(lambda f: f.exception() and log.error("turn failed: %s", f.exception()))
+
+    def _reply(self, text: str, marks: dict, cancel: threading.Event) -> None:
+        """Worker thread: brain -> voice -> output, sentence by sentence, until done or cancelled."""
+        store, conv = self.services.sessions, self.conversation
+        user_emotion = classify_emotion(text)[0]
+        conv.history.append(ChatTurn("user", text, user_emotion))
+        store.append(conv.session_id, conv.history[-1])
+        said = []
+        offset = None
+        try:
+            for sentence in self.brain.reply(conv, text, user_emotion, cancel):
+                if cancel.is_set():
+                    break
+                marks.setdefault("first_sentence", time.time())
+                said.append(sentence.text)
+                self._emit({"type": "reply", "text": sentence.text, "emotion": sentence.emotion.value,
+                            "intensity": sentence.intensity, "sentence_type": sentence.sentence_type.value})
+                self._emit({"type": "emotion", "emotion": sentence.emotion.value})
+                start = self.output.start_time() if offset is None else max(offset, self.output.start_time())
+                for item in narrate(self.tts, [sentence.to_request(self.options.voice)]):
+                    if cancel.is_set():
+                        break
+                    if isinstance(item, SpeechChunk) and "first_voice" not in marks:
+                        marks["first_voice"] = time.time()
+                        marks["playout"] = time.time() + (start - self.output.now())
+                        self.output.first_speech_frame = None
+                        self.audio.first_sound = None
+                        self._set_state("speaking")
+                    if isinstance(item, Sentence) and item.end is not None:
+                        offset = start + item.end
+                    self.output.schedule(item, start)
+        finally:
+            if said:
+                conv.history.append(ChatTurn("assistant", " ".join(said)))
+                store.append(conv.session_id, conv.history[-1])
+        if not cancel.is_set() and "first_voice" in marks:
+            deadline = time.time() + 3.0
+            while self.audio.first_sound is None and time.time() < deadline and not cancel.is_set():
+                time.sleep(0.01)
+            self._report_latency(marks)
+            # back to listening when the scheduled speech has played
+            remaining = self.output.audio.playing_until - self.output.now()
+            if cancel.wait(max(0.0, remaining)) is False and self._cancel is cancel:
+                self._set_state("listening")
+                self.output.set_state(ConversationState.LISTENING)
+
+    def _report_latency(self, marks: dict) -> None:
+        """Stages from the end of the user's speech (or the typed message) to the first sound sent."""
+        origin = marks.get("speech_end", marks.get("typed"))
+        if origin is None or "first_voice" not in marks:
+            return
+        end = self.audio.first_sound or marks["playout"]
+        stages = {"silence_detection": marks.get("vad_end", origin) - origin,
+                  "asr": marks.get("asr_final", origin) - marks.get("vad_end", origin),
+                  "brain_first_sentence": marks["first_sentence"] - marks.get("asr_final", origin),
+                  "first_voice_chunk": marks["first_voice"] - marks["first_sentence"],
+                  "scheduled_playout": marks["playout"] - marks["first_voice"],
+                  "total_to_first_sound_sent": end - origin}
+        self._emit({"type": "latency", **{k: round(v, 4) for k, v in stages.items()}})
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._emit({"type": "state", "state": state})
+
+
+def to_mono_16k(frame) -> np.ndarray:
+    """A WebRTC audio frame (s16, packed or planar, any channel count and rate) as 16 kHz mono float."""
+    pcm = frame.to_ndarray().astype(np.float32) / 32768.0
+    channels = len(frame.layout.channels)
+    if frame.format.is_planar:
+        mono = pcm.reshape(channels, -1).mean(axis=0)
+    else:
+        mono = pcm.reshape(-1, channels).mean(axis=1)
+    return resample(mono, frame.sample_rate, ASR_RATE)
+
+
+def _in_loop(loop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

@@ -1,0 +1,74 @@
+"""WebRTC tracks that play an AvatarOutput in real time: video frames and 20 ms audio frames, each
+timestamped from the output clock and sent when the wall clock reaches it."""
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+
+import numpy as np
+from aiortc import MediaStreamTrack
+from av import AudioFrame, VideoFrame
+
+from visage.live.output import AUDIO_RATE, AvatarOutput
+
+AUDIO_PTIME = 0.02
+VIDEO_CLOCK = 90000
+
+
+class AvatarVideoTrack(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self, output: AvatarOutput, executor=None) -> None:
+        super().__init__()
+        self.output = output
+        self.executor = executor
+        self._index = 0
+
+    async def recv(self) -> VideoFrame:
+        out = self.output
+        t = self._index / out.fps
+        wait = out.t0 + t - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        elif -wait > 2.0 / out.fps:  # behind by more than two frames: skip to now (fewer frames, no drift)
+            skipped = int(-wait * out.fps)
+            out.frames_skipped += skipped
+            self._index += skipped
+            t = self._index / out.fps
+        face = out.frame_at(t)
+        loop = asyncio.get_running_loop()
+        image = await loop.run_in_executor(self.executor, out.render, face)
+        frame = VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        frame.pts = int(round(t * VIDEO_CLOCK))
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self._index += 1
+        return frame
+
+
+class AvatarAudioTrack(MediaStreamTrack):
+    kind = "audio"
+
+    def __init__(self, output: AvatarOutput) -> None:
+        super().__init__()
+        self.output = output
+        self._index = 0
+        self.samples_per_frame = int(AUDIO_RATE * AUDIO_PTIME)
+        self.first_sound: float | None = None  # wall time the current reply's first audible frame was sent
+
+    async def recv(self) -> AudioFrame:
+        out = self.output
+        start = self._index * self.samples_per_frame
+        wait = out.t0 + start / AUDIO_RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        samples = out.audio.read(start, self.samples_per_frame)
+        if self.first_sound is None and np.abs(samples).max() > 0.01:
+            self.first_sound = time.time()
+        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
+        frame = AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = start
+        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
+        self._index += 1
+        return frame

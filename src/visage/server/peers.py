@@ -1,0 +1,254 @@
+"""Browser connections: one RTCPeerConnection and one LiveSession per page, and the glue between them.
+
+The session makes the avatar's video and voice tracks and takes the browser's microphone track; the
+page and the session talk over a data channel named "events" (JSON text messages both ways). Each
+connection is a `Peer`, and everything a peer holds is released in one idempotent `close()`, whatever
+ends it: the page closing (DTLS close or the channel closing), ICE failing, a connection that never
+completes, the session failing, or the server shutting down. A peer's failure is caught and logged
+inside that peer, so one conversation's crash never reaches another.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 30.0  # s from the answer to a working connection; then the page has given up too
+CLOSE_TIMEOUT = 5.0  # s a session or a peer connection may take to close before it is abandoned
+MAX_MESSAGE = 16_000  # characters in one message from the page (a typed turn is far shorter)
+
+
+class Peer:
+    """One browser connection: the peer connection, its live session, and the tasks that link them."""
+
+    def __init__(self, peers: "Peers", pc: RTCPeerConnection, session, options) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.peers, self.pc, self.session, self.options = peers, pc, session, options
+        self.created = time.monotonic()
+        self.channel = None
+        self.microphone = None
+        self.started = False
+        self.closed = asyncio.Event()
+        self._closing: asyncio.Task | None = None
+        self._pending: list[str] = []  # events made before the data channel opened
+        self._tasks: set[asyncio.Task] = set()
+        pc.on("track", self._on_track)
+        pc.on("datachannel", self._on_datachannel)
+        pc.on("connectionstatechange", self._on_connection_state)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    async def answer(self, sdp: str, kind: str) -> RTCSessionDescription:
+        """Apply the page's offer, attach the session's tracks, start the session and answer."""
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+        shorten_audio_jitter_buffer(self.pc)
+        self.pc.addTrack(self.session.video)
+        self.pc.addTrack(self.session.audio)
+        await self.session.start()
+        self.started = True
+        if self.microphone is not None:
+            self._spawn(self._add_microphone(self.microphone), "microphone")
+        self._spawn(self._pump_events(), "events")
+        self._spawn(self._watch_connect(), "connect watchdog")
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return self.pc.localDescription
+
+    def close(self, reason: str = "closed") -> asyncio.Task:
+        """Release everything the peer holds; idempotent, safe from any callback. Returns the task that
+        does it, so callers that must wait (shutdown, tests) can."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close(reason))
+        return self._closing
+
+    async def _close(self, reason: str) -> None:
+        log.info("session %s closing: %s", self.id, reason)
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        # the peer connection first: its senders stop pulling frames from the session's tracks
+        for what, close in (("peer connection", self.pc.close), ("session", self.session.close)):
+            try:
+                await asyncio.wait_for(close(), CLOSE_TIMEOUT)
+            except Exception as exc:  # a stuck or failing close must not keep the rest alive
+                log.warning("session %s: closing the %s failed: %r", self.id, what, exc)
+        self.peers.forget(self)
+        self.closed.set()
+
+    # -- aiortc callbacks ----------------------------------------------------------------------------
+    def _on_track(self, track) -> None:
+        if track.kind != "audio":
+            return  # the page sends no video; a stray track is simply not read
+        self.microphone = track
+        if self.started:  # a microphone added by renegotiation after the start
+            self._spawn(self._add_microphone(track), "microphone")
+
+    def _on_datachannel(self, channel) -> None:
+        if channel.label != "events" or self.channel is not None:
+            return
+        self.channel = channel
+        channel.on("message", self._on_message)
+        channel.on("open", self._flush)
+        channel.on("close", lambda: self.close("the page closed the events channel"))
+        self._flush()
+
+    def _on_connection_state(self) -> None:
+        state = self.pc.connectionState
+        log.info("session %s: connection %s", self.id, state)
+        if state == "failed":
+            self.close("the connection failed (ICE or DTLS)")
+        elif state == "closed":
+            self.close("the connection closed")
+
+    # -- page -> session -----------------------------------------------------------------------------
+    def _on_message(self, message) -> None:
+        try:
+            if not isinstance(message, str) or len(message) > MAX_MESSAGE:
+                raise ValueError(f"messages are JSON text of at most {MAX_MESSAGE} characters")
+            data = json.loads(message)
+            if not isinstance(data, dict):
+                raise ValueError("a message is a JSON object with a 'type'")
+        except ValueError as exc:
+            self.send({"type": "error", "message": f"unreadable message: {exc}"})
+            return
+        kind = data.get("type")
+        if kind == "text":
+            text = str(data.get("text", "")).strip()
+            if text:
+                self._spawn(self.session.say_text(text), "typed turn")
+        elif kind == "stop":
+            self._guard(self.session.interrupt, "stop")
+        elif kind == "ping":  # the page estimates the clock offset and the round trip from these
+            self.send({"type": "pong", "t": data.get("t"), "server_time": time.time()})
+        elif kind == "settings":
+            self.send({"type": "error", "message": "settings change with a new connection; the page reconnects"})
+        else:
+            self.send({"type": "error", "message": f"unknown message type {kind!r}"})
+
+    async def _add_microphone(self, track) -> None:
+        await self.session.add_microphone(track)
+
+    # -- session -> page -----------------------------------------------------------------------------
+    async def _pump_events(self) -> None:
+        self.send({"type": "ready", "session": self.id, "server_time": time.time()})
+        async for event in self.session.events():
+            self.send(event)
+        self.close("the session ended")
+
+    def send(self, event: dict) -> None:
+        """Send an event to the page as JSON, stamped with the server's clock; kept until the channel opens."""
+        event = dict(event)
+        event.setdefault("server_time", time.time())
+        text = json.dumps(event, ensure_ascii=False, default=_jsonable)
+        if self.channel is not None and self.channel.readyState == "open":
+            self._flush()
+            self.channel.send(text)
+        elif self.channel is None or self.channel.readyState == "connecting":
+            self._pending.append(text)
+
+    def _flush(self) -> None:
+        if self.channel is not None and self.channel.readyState == "open":
+            pending, self._pending = self._pending, []
+            for text in pending:
+                self.channel.send(text)
+
+    # -- helpers -------------------------------------------------------------------------------------
+    async def _watch_connect(self) -> None:
+        await asyncio.sleep(CONNECT_TIMEOUT)
+        if self.pc.connectionState != "connected":
+            self.close(f"no connection within {CONNECT_TIMEOUT:.0f} s")
+
+    def _spawn(self, coroutine, what: str) -> None:
+        """Run a coroutine for this peer; its failure becomes an error event, never a server crash."""
+        task = asyncio.ensure_future(self._reporting(coroutine, what))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reporting(self, coroutine, what: str) -> None:
+        try:
+            await coroutine
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("session %s: %s failed", self.id, what)
+            self.send({"type": "error", "message": f"{what} failed: {exc}"})
+            if what == "events":  # without events the page is blind: end the conversation
+                self.close(f"the session failed: {exc!r}")
+
+    def _guard(self, call, what: str) -> None:
+        try:
+            call()
+        except Exception as exc:
+            log.exception("session %s: %s failed", self.id, what)
+            self.send({"type": "error", "message": f"{what} failed: {exc}"})
+
+
+class Peers:
+    """The open connections of one server, with counts for /health and a limit to protect the CPU."""
+
+    def __init__(self, max_sessions: int = 0) -> None:
+        self.max_sessions = max_sessions  # 0: no limit
+        self.active: dict[str, Peer] = {}
+        self.opened = 0
+        self.failed = 0
+
+    def full(self) -> bool:
+        return bool(self.max_sessions) and len(self.active) >= self.max_sessions
+
+    async def connect(self, sdp: str, kind: str, session, options) -> tuple[Peer, RTCSessionDescription]:
+        """Answer an offer with a new peer for `session` (no STUN: host candidates only, see ice.py)."""
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        peer = Peer(self, pc, session, options)
+        self.active[peer.id] = peer
+        self.opened += 1
+        try:
+            answer = await peer.answer(sdp, kind)
+        except BaseException:
+            self.failed += 1
+            with contextlib.suppress(Exception):
+                await peer.close("the offer could not be answered")
+            raise
+        return peer, answer
+
+    def forget(self, peer: Peer) -> None:
+        self.active.pop(peer.id, None)
+
+    async def close_all(self, reason: str = "the server is shutting down") -> None:
+        tasks = [peer.close(reason) for peer in list(self.active.values())]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def status(self) -> dict:
+        return {"active": len(self.active), "max": self.max_sessions or None, "opened": self.opened,
+                "failed_to_open": self.failed}
+
+
+def shorten_audio_jitter_buffer(pc: RTCPeerConnection) -> None:
+    """Decode the microphone one packet behind instead of four.
+
+    aiortc holds four 20 ms audio packets before it decodes the first, to reorder late packets. On the
+    networks visage serves (the same machine or a LAN) packets arrive in order, and those 80 ms come
+    straight on top of every reply's latency: the server hears the end of a question that much later.
+    One packet is the least its jitter buffer can hold (the next packet is how it knows a frame ended).
+    A private attribute of aiortc 1.x; when it is not there this does nothing and only latency is lost.
+    """
+    for transceiver in pc.getTransceivers():
+        if transceiver.kind == "audio":
+            buffer = getattr(transceiver.receiver, "_RTCRtpReceiver__jitter_buffer", None)
+            if buffer is not None and getattr(buffer, "_prefetch", 0) > 1:
+                buffer._prefetch = 1
+
+
+def _jsonable(value):
+    """json.dumps fallback for the odd numpy scalar or enum in an event."""
+    for attr in ("item", "value"):
+        if hasattr(value, attr):
+            v = getattr(value, attr)
+            return v() if callable(v) else v
+    return str(value)

@@ -1,0 +1,101 @@
+"""The page in a real browser: headless Chromium with a spoken question (a WAV file) as its microphone
+talks to a real server, and the answer must arrive as moving video, audible sound and subtitles.
+
+With VISAGE_UPDATE_SCREENSHOT=1 the test also writes docs/screenshot.png (desktop, while the avatar
+answers) and docs/screenshot-phone.png (390x844), the images the README shows.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from browser_harness import Chromium, ServerThread, chromium_available, question_wav
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not chromium_available(), reason="needs /usr/bin/chromium and /usr/bin/chromedriver "
+                                                        "(apt-get install chromium chromium-driver)"),
+]
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+UPDATE_SCREENSHOT = os.environ.get("VISAGE_UPDATE_SCREENSHOT") == "1"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VISAGE_HOME", str(tmp_path_factory.mktemp("home")))
+    from visage.live.services import LiveServices
+    from visage.server.app import create_app
+
+    with ServerThread(create_app(LiveServices())) as running:
+        deadline = time.monotonic() + 180
+        while httpx.get(running.url + "/health").json()["status"] == "loading":
+            assert time.monotonic() < deadline, "the services did not load"
+            time.sleep(0.2)
+        yield running
+    mp.undo()
+
+
+def text_of(browser, element_id: str) -> str:
+    return browser.js(f"return document.getElementById('{element_id}').textContent;")
+
+
+def test_a_spoken_question_is_answered_with_video_voice_and_subtitles(server, tmp_path):
+    wav = tmp_path / "question.wav"
+    question_wav(wav, lead=2.5, tail=12.0)
+    with Chromium(wav, size=(1280, 1000)) as browser:
+        browser.driver.get(server.url)
+        browser.wait("document.getElementById('opt-style').options.length > 0", 15, "the settings load")
+        browser.driver.find_element("id", "start").click()
+
+        browser.wait("visageStats.video.frames > 10 && document.getElementById('avatar').videoWidth > 0", 30,
+                     "the video plays")
+        frames = browser.js("return visageStats.video.frames;")
+        time.sleep(1.0)
+        assert browser.js("return visageStats.video.frames;") >= frames + 15, "the video does not advance"
+        assert browser.js("return [visageStats.video.width, visageStats.video.height];") == [512, 512]
+
+        browser.wait("visageStats.events.some(([, e]) => e.type === 'user' && e.final && e.text)", 30,
+                     "the question is recognised")
+        browser.wait("document.getElementById('sub-avatar').textContent.length > 0", 30, "the reply subtitle shows")
+        browser.wait("visageStats.turns.some((t) => t.latencyMs !== null)", 30, "the reply is heard")
+        if UPDATE_SCREENSHOT:
+            browser.driver.find_element("id", "settings-toggle").click()
+            time.sleep(0.8)  # mid-sentence, lips apart
+            DOCS.mkdir(exist_ok=True)
+            browser.driver.save_screenshot(str(DOCS / "screenshot.png"))
+
+        heard = browser.js("return visageStats.events.find(([, e]) => e.type === 'user' && e.final)[1].text;")
+        assert any(word in heard.lower() for word in ("hello", "what", "can", "do")), heard
+        assert text_of(browser, "sub-user").strip(), "no user subtitle"
+        browser.wait("visageStats.audio.audibleWindows > 100", 10, "half a second of the reply is heard")
+        turn = browser.js("return visageStats.turns.find((t) => t.latencyMs !== null);")
+        assert 0 < turn["latencyMs"] < 5000, turn
+        assert browser.js("return visageStats.errors;") == []
+        assert text_of(browser, "state") in ("listening", "thinking", "speaking")
+        assert browser.js("return document.getElementById('notice').hidden;")
+
+
+def test_the_page_fits_a_phone_and_falls_back_to_text_without_a_microphone(server):
+    with Chromium(None, size=(390, 844), mobile=True, deny_microphone=True) as browser:
+        browser.driver.get(server.url)
+        browser.wait("document.getElementById('opt-style').options.length > 0", 15, "the settings load")
+        browser.driver.find_element("id", "start").click()
+        browser.wait("visageStats.video.frames > 5", 30, "the video plays")
+        assert "denied" in text_of(browser, "notice") and browser.js("return document.activeElement.id;") == "text"
+        layout = browser.js("""
+            const r = (id) => document.getElementById(id).getBoundingClientRect();
+            return {width: document.documentElement.scrollWidth, video: r('avatar'), text: r('text'),
+                    stop: r('stop'), viewport: window.innerWidth};""")
+        assert layout["width"] <= layout["viewport"] + 1, "the page scrolls sideways on a phone"
+        assert layout["video"]["width"] >= 300 and layout["video"]["right"] <= layout["viewport"] + 1
+        assert layout["text"]["bottom"] <= 844 and layout["stop"]["bottom"] <= 844, "controls below the fold"
+        browser.js("window.visage.say('Hello!');")
+        browser.wait("document.getElementById('sub-avatar').textContent.length > 0", 30, "the typed turn is answered")
+        if UPDATE_SCREENSHOT:
+            time.sleep(0.5)
+            browser.driver.save_screenshot(str(DOCS / "screenshot-phone.png"))
