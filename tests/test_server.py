@@ -224,8 +224,10 @@ def test_a_failing_session_does_not_disturb_another(server):
         bad = Client(server.url)
         refused = await bad.connect({"avatar": "nobody-by-this-name"})
         assert refused["status"] == 422 and "nobody-by-this-name" in refused["error"]
-        garbage = httpx.post(server.url + "/api/offer", json={"sdp": "v=0 nonsense", "type": "offer"})
-        assert garbage.status_code == 422, garbage.text
+        async with httpx.AsyncClient(timeout=30) as http:
+            for sdp in ("v=0 nonsense", "v=0\r\n"):
+                garbage = await http.post(server.url + "/api/offer", json={"sdp": sdp, "type": "offer"})
+                assert garbage.status_code == 422 and "offer" in garbage.json()["error"], garbage.text
         await bad.close()
         await good.until(lambda: good.counts["video"] >= before + 25, 10, "the good session keeps streaming")
         good.send({"type": "text", "text": "Are you still there?"})
@@ -254,3 +256,22 @@ def test_a_full_server_says_so(server):
         peers.max_sessions = 0
     assert busy["status"] == 503 and "busy" in busy["error"]
     asyncio.run(wait_for_sessions(server.url, 0))
+
+
+def test_a_forgotten_conversation_is_ended_and_the_page_told_why(server):
+    peers = server.app.state.peers
+    peers.idle_timeout = 1.5
+
+    async def talk():
+        client = Client(server.url)
+        await client.connect({"size": 256})
+        await client.until(lambda: "closed" in client.kinds(), 10, "the idle session is closed")
+        await wait_for_sessions(server.url, 0)
+        await client.close()
+        return next(e for e in client.events if e["type"] == "closed")
+
+    try:
+        closed = asyncio.run(talk())
+    finally:
+        peers.idle_timeout = 15 * 60
+    assert "nothing was said" in closed["reason"]

@@ -53,6 +53,9 @@ def add_parser(commands) -> None:
     net.add_argument("--ssl-keyfile", metavar="PEM", help="the certificate's private key")
     net.add_argument("--max-sessions", type=int, default=0, metavar="N",
                      help="refuse new conversations while N run, so the running ones stay real time (default: no limit)")
+    net.add_argument("--idle-timeout", type=float, default=15.0, metavar="MIN",
+                     help="end a conversation after MIN minutes in which nothing was said or typed (0: never; "
+                          "default 15)")
     d = p.add_argument_group("defaults for each conversation (the page's settings override them)")
     d.add_argument("--brain", choices=["embedded", "openai"], default="embedded",
                    help="embedded (offline, built in) or openai (any OpenAI-compatible server)")
@@ -93,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         raise InputError("give both --ssl-certfile and --ssl-keyfile for https, or neither")
     try:
-        app = create_app(defaults=defaults_from(args), max_sessions=max(0, args.max_sessions))
+        app = create_app(defaults=defaults_from(args), max_sessions=max(0, args.max_sessions),
+                         idle_timeout=max(0.0, args.idle_timeout) * 60)
     except ValueError as exc:  # LiveOptions refused a flag's value
         raise InputError(f"invalid setting: {exc}") from None
     scheme = "https" if args.ssl_certfile else "http"

@@ -13,6 +13,7 @@ The server holds no state of its own beyond the open connections (`Peers`); mode
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -32,7 +33,7 @@ from visage import __version__
 from visage.errors import InputError, VisageError
 from visage.server import uploads
 from visage.server.ice import install_loopback_fallback
-from visage.server.peers import Peers
+from visage.server.peers import IDLE_TIMEOUT, Peers
 
 log = logging.getLogger(__name__)
 
@@ -43,26 +44,31 @@ MOUTH_POINTS = (61, 291, 0, 17)  # lip corners, top and bottom of the outer lip 
 SECRET_OPTIONS = {"api_key"}  # server defaults never sent to a page
 
 
-def create_app(services=None, defaults: dict | None = None, max_sessions: int = 0) -> FastAPI:
+def create_app(services=None, defaults: dict | None = None, max_sessions: int = 0,
+               idle_timeout: float = IDLE_TIMEOUT) -> FastAPI:
     """The FastAPI application. `services` (a LiveServices) is made and loaded in the background if not
     given; `defaults` are LiveOptions fields the page's own options are laid over (set by `visage serve`
     flags); `max_sessions` (0: no limit) refuses new conversations once that many run, to keep the ones
-    running in real time on a small CPU."""
+    running in real time on a small CPU; `idle_timeout` (s, 0: never) ends a conversation in which
+    nothing was said or typed for that long (a forgotten tab would render video for no one)."""
     from visage.live.options import LiveOptions
     from visage.live.services import LiveServices
 
     services = services if services is not None else LiveServices()
     defaults = dict(defaults or {})
     LiveOptions(**defaults)  # fail at start, not at the first connection, on bad defaults
-    peers = Peers(max_sessions)
+    peers = Peers(max_sessions, idle_timeout)
+    loop_lag = LoopLag()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.loopback_only = install_loopback_fallback()
         app.state.loading = asyncio.ensure_future(_load(services))
+        watch = asyncio.ensure_future(loop_lag.run())
         try:
             yield
         finally:
+            watch.cancel()
             await peers.close_all()
             app.state.loading.cancel()
 
@@ -111,7 +117,8 @@ def create_app(services=None, defaults: dict | None = None, max_sessions: int = 
         except Exception as exc:  # /health must answer even when a service cannot say how it is
             service_state = {"status": "error", "error": str(exc)}
         body = {"status": state, "version": __version__, "uptime_s": round(time.time() - app.state.started, 1),
-                "sessions": peers.status(), "services": service_state, "load": _load_figures(),
+                "sessions": peers.status(), "services": service_state,
+                "load": {**_load_figures(), "event_loop_lag_ms": loop_lag.figures()},
                 "network": {"loopback_only": getattr(app.state, "loopback_only", None)}, "versions": _versions()}
         if state == "error":
             body["error"] = str(loading.exception())
@@ -130,6 +137,7 @@ def create_app(services=None, defaults: dict | None = None, max_sessions: int = 
             raise InputError("send {\"sdp\": ..., \"type\": \"offer\", \"options\": {...}} as JSON") from None
         if kind != "offer" or not isinstance(sdp, str):
             raise InputError("expected an SDP offer")
+        _check_offer(sdp)  # before a session is built for it
         live_options = options_from(body.get("options"))
         if peers.full():
             return JSONResponse({"error": f"the server is busy: {len(peers.active)} conversations are running "
@@ -137,8 +145,12 @@ def create_app(services=None, defaults: dict | None = None, max_sessions: int = 
         await ready()
         from visage.live.session import LiveSession
 
+        building = asyncio.ensure_future(asyncio.to_thread(LiveSession, live_options, services))
         try:  # building a session loads a renderer and more: off the event loop
-            session = await asyncio.to_thread(LiveSession, live_options, services)
+            session = await asyncio.shield(building)
+        except asyncio.CancelledError:  # the page left while its session was being built
+            building.add_done_callback(_close_orphan)
+            raise
         except VisageError:
             raise
         except Exception as exc:
@@ -214,6 +226,24 @@ def create_app(services=None, defaults: dict | None = None, max_sessions: int = 
     return app
 
 
+def _check_offer(sdp: str) -> None:
+    """Refuse an SDP that cannot be a WebRTC offer from the page, cheaply, with a reason."""
+    from aiortc.sdp import SessionDescription
+
+    try:
+        description = SessionDescription.parse(sdp)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise InputError(f"the WebRTC offer could not be read: {exc}") from None
+    kinds = {m.kind for m in description.media}
+    if not kinds & {"audio", "video"}:
+        raise InputError("the WebRTC offer asks for no audio or video; the page offers both")
+
+
+def _close_orphan(building: asyncio.Future) -> None:
+    if not building.cancelled() and building.exception() is None:
+        asyncio.ensure_future(building.result().close())
+
+
 async def _stream_motion(ws: WebSocket, text: str, options, services) -> None:
     from visage.live.motion_stream import stream_motion
 
@@ -267,6 +297,30 @@ def _avatar_layout(services, options) -> dict:
     pad_x, pad_y = 0.15 * (x1 - x0), 0.6 * (y1 - y0)
     box = [max(0.0, x0 - pad_x), max(0.0, y0 - pad_y), min(1.0, x1 + pad_x), min(1.0, y1 + pad_y)]
     return {"name": options.avatar or "default", "mouth_box": [round(float(v), 4) for v in box]}
+
+
+class LoopLag:
+    """How late the event loop wakes up, over the last 10 s. Every conversation's audio and video are
+    paced by this loop: when anything holds it (or the GIL) for 100 ms, packets leave in bursts and
+    the browser's jitter buffer grows, which the user hears as latency. /health shows it."""
+
+    PERIOD = 0.05
+
+    def __init__(self) -> None:
+        self.samples: collections.deque[float] = collections.deque(maxlen=int(10 / self.PERIOD))
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            began = loop.time()
+            await asyncio.sleep(self.PERIOD)
+            self.samples.append(max(0.0, loop.time() - began - self.PERIOD))
+
+    def figures(self) -> dict:
+        if not self.samples:
+            return {"mean": None, "max": None}
+        lags = list(self.samples)
+        return {"mean": round(1000 * sum(lags) / len(lags), 1), "max": round(1000 * max(lags), 1)}
 
 
 def _load_figures() -> dict:

@@ -21,6 +21,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 30.0  # s from the answer to a working connection; then the page has given up too
+IDLE_TIMEOUT = 15 * 60.0  # s without the user saying or typing anything: a forgotten tab renders for no one
 CLOSE_TIMEOUT = 5.0  # s a session or a peer connection may take to close before it is abandoned
 MAX_MESSAGE = 16_000  # characters in one message from the page (a typed turn is far shorter)
 
@@ -30,6 +31,7 @@ class Peer:
 
     def __init__(self, peers: "Peers", pc: RTCPeerConnection, session, options) -> None:
         self.id = uuid.uuid4().hex[:12]
+        self.last_activity = time.monotonic()
         self.peers, self.pc, self.session, self.options = peers, pc, session, options
         self.created = time.monotonic()
         self.channel = None
@@ -56,6 +58,8 @@ class Peer:
             self._spawn(self._add_microphone(self.microphone), "microphone")
         self._spawn(self._pump_events(), "events")
         self._spawn(self._watch_connect(), "connect watchdog")
+        if self.peers.idle_timeout:
+            self._spawn(self._watch_idle(self.peers.idle_timeout), "idle watchdog")
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription
 
@@ -68,6 +72,9 @@ class Peer:
 
     async def _close(self, reason: str) -> None:
         log.info("session %s closing: %s", self.id, reason)
+        if self.channel is not None and self.channel.readyState == "open":
+            self.send({"type": "closed", "reason": reason})  # the page says why, not "connection failed"
+            await asyncio.sleep(0.1)  # let it leave before the transport closes
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -121,6 +128,7 @@ class Peer:
         if kind == "text":
             text = str(data.get("text", "")).strip()
             if text:
+                self.last_activity = time.monotonic()
                 self._spawn(self.session.say_text(text), "typed turn")
         elif kind == "stop":
             self._guard(self.session.interrupt, "stop")
@@ -138,6 +146,8 @@ class Peer:
     async def _pump_events(self) -> None:
         self.send({"type": "ready", "session": self.id, "server_time": time.time()})
         async for event in self.session.events():
+            if event.get("type") == "user":
+                self.last_activity = time.monotonic()
             self.send(event)
         self.close("the session ended")
 
@@ -163,6 +173,14 @@ class Peer:
         await asyncio.sleep(CONNECT_TIMEOUT)
         if self.pc.connectionState != "connected":
             self.close(f"no connection within {CONNECT_TIMEOUT:.0f} s")
+
+    async def _watch_idle(self, limit: float) -> None:
+        while True:
+            idle = time.monotonic() - self.last_activity
+            if idle >= limit:
+                self.close(f"nothing was said for {limit / 60:.0f} minutes; press Start to talk again")
+                return
+            await asyncio.sleep(min(30.0, limit - idle + 0.1))
 
     def _spawn(self, coroutine, what: str) -> None:
         """Run a coroutine for this peer; its failure becomes an error event, never a server crash."""
@@ -192,8 +210,9 @@ class Peer:
 class Peers:
     """The open connections of one server, with counts for /health and a limit to protect the CPU."""
 
-    def __init__(self, max_sessions: int = 0) -> None:
+    def __init__(self, max_sessions: int = 0, idle_timeout: float = IDLE_TIMEOUT) -> None:
         self.max_sessions = max_sessions  # 0: no limit
+        self.idle_timeout = idle_timeout  # 0: never
         self.active: dict[str, Peer] = {}
         self.opened = 0
         self.failed = 0

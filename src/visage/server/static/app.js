@@ -104,6 +104,11 @@ function onEvent(event) {
     case 'pong':
       stats.onPong(event);
       break;
+    case 'closed': // the server ended the conversation: say why, not "connection failed"
+      notice(`The conversation ended: ${event.reason}.`);
+      disconnect(false);
+      setState('idle', 'not connected');
+      break;
     default:
       break; // ready, avatar, latency: kept in stats
   }
