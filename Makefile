@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup system-deps demo test test-slow bench serve clean
 
 setup: $(STAMP)
 
@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(PY) scripts/demo.py
 
-test: setup
+system-deps:
+	bash scripts/system_deps.sh
+
+test: setup system-deps
 	$(PY) -m pytest -q
 
 test-slow: setup
@@ -30,6 +33,9 @@ bench: setup
 	$(PY) bench/bench_motion_quality.py
 	$(PY) bench/bench_render.py
 	$(PY) bench/bench_say.py
+
+serve: setup
+	$(VENV)/bin/visage serve
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -42,7 +42,22 @@ sys.path.insert(0, str(ROOT / "tests"))
 from browser_harness import Chromium, Client, question_wav  # noqa: E402
 
 SERVE = ["-m", "visage.cli.main"]  # how the server process is started (python SERVE serve ...)
+MIN_CORRELATION = 0.15  # below this the mouth-voice lag is noise, not a measurement
 STAGES = ("silence_detection", "asr", "brain_first_sentence", "first_voice_chunk", "scheduled_playout")
+
+
+def busy_cores(seconds: float = 3.0) -> float:
+    """How many cores other work keeps busy now (from /proc/stat): the figures below are only as clean
+    as the machine was quiet."""
+    def sample():
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = fields[3] + fields[4]
+        return sum(fields) - idle, sum(fields)
+
+    busy0, total0 = sample()
+    time.sleep(seconds)
+    busy1, total1 = sample()
+    return round((busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1), 2)
 
 
 def start_server(home: str, size: int, fps: int) -> tuple[subprocess.Popen, str]:
@@ -92,13 +107,15 @@ def latency_report(stats: dict) -> dict:
             report["stages_median_ms"][stage] = statistics.median(values)
     transport = [t["latencyMs"] - t["stages"]["total_to_first_sound_sent"] * 1000 for t in turns]
     report["stages_median_ms"]["transport_and_playout"] = statistics.median(transport)
-    # the split, on the one clock of this machine: the server stamps its latency event when it has sent
-    # the first sound (within ~10 ms), which places its end of speech and first sound on the wall clock
-    uplink = [(t["stages"]["server_time"] - t["stages"]["total_to_first_sound_sent"]) * 1000 - t["speechEndEpoch"]
-              for t in turns]
-    downlink = [t["firstSoundEpoch"] - t["stages"]["server_time"] * 1000 for t in turns]
-    report["transport_split_median_ms"] = {"uplink (speech end heard by the server)": statistics.median(uplink),
-                                           "downlink (first sound sent -> audible)": statistics.median(downlink)}
+    # the split, on the one clock of this machine, when the server reports when (wall clock, seconds) it
+    # heard the end of speech and sent the first sound: uplink + downlink = transport_and_playout
+    timed = [t for t in turns if "at_speech_end" in t["stages"] and "at_first_sound" in t["stages"]]
+    if timed:
+        report["transport_split_median_ms"] = {
+            "uplink (speech end -> heard by the server)": statistics.median(
+                t["stages"]["at_speech_end"] * 1000 - t["speechEndEpoch"] for t in timed),
+            "downlink (first sound sent -> audible)": statistics.median(
+                t["firstSoundEpoch"] - t["stages"]["at_first_sound"] * 1000 for t in timed)}
     report["per_turn_ms"] = [round(float(x)) for x in ms]
     return report
 
@@ -223,7 +240,7 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=25)
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args()
-    results: dict = {"size": args.size, "fps": args.fps, "cpus": os.cpu_count()}
+    results: dict = {"size": args.size, "fps": args.fps, "cpus": os.cpu_count(), "busy_before": busy_cores()}
     with tempfile.TemporaryDirectory(prefix="visage-bench-") as work:
         proc, url = start_server(work, args.size, args.fps)
         try:
@@ -251,18 +268,24 @@ def main() -> None:
 
 def print_report(r: dict) -> None:
     lat = r["latency"]
+    print(f"(cores busy with other work before the run: {r['busy_before']} of {r['cpus']})")
     print(f"\nreply latency, end of speech -> first sound at the client ({lat['turns']} turns, {r['size']} px, "
           f"{r['fps']} fps, {r['cpus']} CPUs): p50 {lat['p50_ms']:.0f} ms, p95 {lat['p95_ms']:.0f} ms "
           f"(min {lat['min_ms']:.0f}, max {lat['max_ms']:.0f})")
     print("| stage | median ms |\n|---|---|")
-    for stage, ms in {**lat["stages_median_ms"], **lat["transport_split_median_ms"]}.items():
+    for stage, ms in {**lat["stages_median_ms"], **lat.get("transport_split_median_ms", {})}.items():
         print(f"| {stage} | {ms:.0f} |")
     av = r["av"]
-    print(f"\nA/V offset at the client: {av['offset_ms']:+.0f} ms ({av['offset_low_ms']:+.0f} ms with the voice timed "
-          f"where Web Audio gets it; voice after picture if +; one frame is "
-          f"{av['frame_ms']:.0f} ms) = client lag {av['client_lag_ms']:+.0f} ms (r={av['client_corr']}) - source lag "
-          f"{av['source_lag_ms']:+.0f} ms (r={av['source_corr']}); Chrome's estimated playout video - audio: "
-          f"{av['chrome_playout_video_minus_audio_ms']} ms")
+    if av["client_corr"] < MIN_CORRELATION:
+        print(f"\nA/V offset at the client: not measurable: the mouth and the voice do not correlate (r="
+              f"{av['client_corr']}); does the face move while the avatar speaks? Chrome's estimated playout "
+              f"video - audio: {av['chrome_playout_video_minus_audio_ms']} ms")
+    else:
+        print(f"\nA/V offset at the client: {av['offset_ms']:+.0f} ms ({av['offset_low_ms']:+.0f} ms with the voice "
+              f"timed where Web Audio gets it; voice after picture if +; one frame is {av['frame_ms']:.0f} ms) "
+              f"= client lag {av['client_lag_ms']:+.0f} ms (r={av['client_corr']}) - source lag "
+              f"{av['source_lag_ms']:+.0f} ms (r={av['source_corr']}); Chrome's estimated playout video - audio: "
+              f"{av['chrome_playout_video_minus_audio_ms']} ms")
     print("\n| sessions | min fps | mean fps | real time | load 1 min |\n|---|---|---|---|---|")
     for row in r["concurrency"]:
         if "error" in row:

@@ -99,3 +99,31 @@ def test_the_page_fits_a_phone_and_falls_back_to_text_without_a_microphone(serve
         if UPDATE_SCREENSHOT:
             time.sleep(0.5)
             browser.driver.save_screenshot(str(DOCS / "screenshot-phone.png"))
+
+
+def test_a_connection_that_cannot_be_made_shows_a_clear_message(server):
+    with Chromium(None, deny_microphone=True) as browser:
+        browser.driver.get(server.url + "/?connect_timeout=4000")
+        browser.wait("document.getElementById('opt-style').options.length > 0", 15, "the settings load")
+        # offer and answer lose their ICE candidates on the way: neither side can reach the other, as
+        # when a firewall stands between them
+        browser.js("""const fetch0 = window.fetch;
+            const strip = (sdp) => sdp.split('\\r\\n').filter((l) => !l.startsWith('a=candidate')).join('\\r\\n');
+            window.fetch = async (url, init) => {
+              if (!String(url).endsWith('/api/offer')) return fetch0(url, init);
+              const offer = JSON.parse(init.body);
+              offer.sdp = strip(offer.sdp);
+              const response = await fetch0(url, {...init, body: JSON.stringify(offer)});
+              const body = await response.json();
+              body.sdp = strip(body.sdp);
+              return new Response(JSON.stringify(body), {status: response.status});
+            };""")
+        browser.driver.find_element("id", "start").click()
+        browser.wait("document.getElementById('notice').textContent.includes('ICE')", 15, "the failure is explained")
+        assert "UDP" in text_of(browser, "notice")
+        assert text_of(browser, "state") == "connection failed"
+        assert browser.js("return document.querySelector('#notice button').textContent;") == "Try again"
+    deadline = time.monotonic() + 10
+    while httpx.get(server.url + "/health").json()["sessions"]["active"]:
+        assert time.monotonic() < deadline, "the failed connection's session was not freed"
+        time.sleep(0.2)

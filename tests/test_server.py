@@ -201,6 +201,27 @@ def test_a_typed_question_gets_an_answer_with_video_voice_and_events(server):
     asyncio.run(wait_for_sessions(server.url, 0))
 
 
+def test_the_stop_button_silences_the_avatar(server):
+    async def talk():
+        client = Client(server.url)
+        await client.connect({"size": 256})
+        client.send({"type": "text", "text": "Tell me about yourself, please. What can you do?"})
+        await client.until(lambda: client.counts["loud_audio"] >= 3, 30, "the reply starts")
+        client.send({"type": "stop"})
+        await asyncio.sleep(0.5)  # what was already on its way
+        loud = client.counts["loud_audio"]
+        await asyncio.sleep(1.0)
+        after = client.counts["loud_audio"] - loud
+        states = [e["state"] for e in client.events if e["type"] == "state"]
+        await client.close()
+        return after, states
+
+    after, states = asyncio.run(talk())
+    assert after == 0, f"{after} loud audio frames after the stop"
+    assert states[-1] == "listening", states
+    asyncio.run(wait_for_sessions(server.url, 0))
+
+
 def test_a_client_that_leaves_mid_reply_frees_its_session(server):
     async def talk():
         client = Client(server.url)

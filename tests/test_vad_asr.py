@@ -188,16 +188,18 @@ def test_silero_errors_name_the_fix(tmp_path, monkeypatch):
         create_vad("silero", model_path=tmp_path / "missing.onnx").load()
 
 
-# Six sentences in four voices, decoded one after another as in a conversation.
+# Six sentences in four espeak voices (those pocketsphinx understands best), decoded one after another
+# as in a conversation. Most espeak voices add random breath noise, so the audio, and the error rate,
+# vary a little from run to run: 0.54-0.65 over eight runs.
 SENTENCES = [
-    ("We will meet at the station at half past seven tomorrow morning.", "female2"),
-    ("Please call Stella and ask her to bring these things with her from the store.", None),
-    ("My grandmother kept a small garden behind the house.", "male3"),
-    ("Could you tell me where the nearest pharmacy is?", "female3"),
-    ("The museum opens at nine and closes at five on weekdays.", "female2"),
-    ("Reading books in the evening helps me fall asleep.", None),
+    ("We will meet at the station at half past seven tomorrow morning.", "edward"),
+    ("Please call Stella and ask her to bring these things with her from the store.", "f5"),
+    ("My grandmother kept a small garden behind the house.", "klatt"),
+    ("Could you tell me where the nearest pharmacy is?", "m6"),
+    ("The museum opens at nine and closes at five on weekdays.", "klatt4"),
+    ("Reading books in the evening helps me fall asleep.", "edward"),
 ]
-MEASURED_WER = 0.57  # pocketsphinx's en-US model on this espeak speech, fed 100 ms at a time
+MEASURED_WER = 0.58  # pocketsphinx's en-US model on this speech, fed 100 ms at a time (mean of 8 runs)
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +237,7 @@ def test_pocketsphinx_recognises_espeak_sentences(sentences):
 
 
 def test_partials_arrive_early_and_grow(pocketsphinx, sentences):
-    text, audio = sentences[4]
+    text, audio = sentences[1]
     partials, final = recognise(pocketsphinx, audio)
     assert len(partials) >= 3 and len(set(partials)) == len(partials)  # only when the hypothesis changed
     assert len(partials[-1].split()) > len(partials[0].split())

@@ -5,10 +5,10 @@
 import { ClientStats } from '/static/stats.js';
 
 const $ = (id) => document.getElementById(id);
-const CONNECT_TIMEOUT_MS = 20000;
+const params = new URLSearchParams(location.search);
+const CONNECT_TIMEOUT_MS = Number(params.get('connect_timeout')) || 20000;
 const NO_VIDEO_MS = 10000;
 const SETTINGS_KEY = 'visage.settings';
-const params = new URLSearchParams(location.search);
 
 const stats = new ClientStats();
 let pc = null;
@@ -177,7 +177,9 @@ async function connect() {
       const video = $('avatar');
       if (video.srcObject !== remote) video.srcObject = remote;
       if (e.track.kind === 'audio') stats.attachAudio(audioCtx, micStream, remote).catch((err) => console.warn(err));
-      video.play().catch(() => notice('Press Start again to hear the avatar (the browser blocked playback).'));
+      video.play().catch((err) => {
+        if (err.name === 'NotAllowedError') notice('Press Start again to hear the avatar (the browser blocked playback).');
+      });
     };
     pc.onconnectionstatechange = () => {
       if (mine !== generation) return;
