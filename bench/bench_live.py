@@ -7,7 +7,8 @@ Run: .venv/bin/python bench/bench_live.py [--turns 12] [--sessions 6] [--size 51
    silence between, so each loop is one turn). The page times, on its audio clock, the end of the
    user's speech and the avatar's first audible sound (static/stats.js); the server's "latency"
    events give its stages. transport = client latency - the server's end-of-speech to first sound
-   sent: uplink, the browser's jitter buffer, decoding and playout.
+   sent: uplink, the browser's jitter buffer, decoding and playout (split into uplink and downlink
+   when the latency events carry the wall-clock times at_speech_end and at_first_sound).
 2. A/V offset: the page samples the mouth's brightness in every displayed frame and the voice's level
    at the loudspeaker; the lag that best correlates them, minus the same lag measured on the server's
    own output (frames and audio from the same motion engine, renderer and voice, aligned by

@@ -124,6 +124,7 @@ class Chromium:
 
     def close(self) -> None:
         try:
+            self.driver.get("about:blank")  # the page's goodbye (pagehide) frees its session at once
             self.driver.quit()
         finally:
             shutil.rmtree(self.profile, ignore_errors=True)

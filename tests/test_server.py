@@ -296,3 +296,27 @@ def test_a_forgotten_conversation_is_ended_and_the_page_told_why(server):
     finally:
         peers.idle_timeout = 15 * 60
     assert "nothing was said" in closed["reason"]
+
+
+def test_shutting_down_closes_every_session(server):
+    from visage.server.app import create_app
+
+    services = server.app.state.services  # already loaded: a second server starts at once
+
+    async def talk(url):
+        client = Client(url)
+        await client.connect({"size": 256})
+        await client.until(lambda: client.counts["video"] >= 5, 20, "video frames arrive")
+        return client
+
+    with ServerThread(create_app(services)) as second:
+        loop = asyncio.new_event_loop()
+        client = loop.run_until_complete(talk(second.url))
+        assert len(services.active) == 1
+    try:
+        loop.run_until_complete(client.until(lambda: "closed" in client.kinds(), 10, "the page is told"))
+        assert "shutting down" in next(e for e in client.events if e["type"] == "closed")["reason"]
+        assert not services.active
+    finally:
+        loop.run_until_complete(client.close())
+        loop.close()

@@ -105,7 +105,7 @@ def test_silence_option_sets_when_a_turn_ends(espeak):
     for events, wait in ((patient, 1.0), (hasty, 0.3)):  # an end is reported `silence` after speech stops
         for kind, time, reported in events:
             if kind == "end":
-                assert wait <= reported - time < wait + 0.15
+                assert wait - 0.03 <= reported - time < wait + 0.05
 
 
 def test_speaking_and_reset(dialogue):
@@ -188,9 +188,9 @@ def test_silero_errors_name_the_fix(tmp_path, monkeypatch):
         create_vad("silero", model_path=tmp_path / "missing.onnx").load()
 
 
-# Six sentences in four espeak voices (those pocketsphinx understands best), decoded one after another
-# as in a conversation. Most espeak voices add random breath noise, so the audio, and the error rate,
-# vary a little from run to run: 0.54-0.65 over eight runs.
+# Six sentences in five espeak voices (among those pocketsphinx understands best), decoded one after
+# another as in a conversation. Most espeak voices add random breath noise, so the audio, and the error
+# rate, vary a little from run to run: 0.51-0.62 over eight runs.
 SENTENCES = [
     ("We will meet at the station at half past seven tomorrow morning.", "edward"),
     ("Please call Stella and ask her to bring these things with her from the store.", "f5"),
@@ -199,7 +199,7 @@ SENTENCES = [
     ("The museum opens at nine and closes at five on weekdays.", "klatt4"),
     ("Reading books in the evening helps me fall asleep.", "edward"),
 ]
-MEASURED_WER = 0.58  # pocketsphinx's en-US model on this speech, fed 100 ms at a time (mean of 8 runs)
+MEASURED_WER = 0.55  # pocketsphinx's en-US model on this speech, fed 100 ms at a time (mean of 8 runs)
 
 
 @pytest.fixture(scope="module")
@@ -254,15 +254,25 @@ def test_final_does_not_depend_on_chunking(sentences):
 
 def test_concurrent_streams_decode_alone(sentences):
     asr = create_asr("pocketsphinx", adapt=False)
-    expected = [recognise(asr, audio)[1] for _, audio in sentences[:3]]
+    picked = [sentences[k][1] for k in (2, 3)]  # the two shortest
+    expected = [recognise(asr, audio)[1] for audio in picked]
     results = {}
-    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, recognise(asr, sentences[k][1])[1]))
-               for k in range(3)]
+    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, recognise(asr, picked[k])[1]))
+               for k in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert [results[k] for k in range(3)] == expected
+    assert [results[k] for k in range(2)] == expected
+
+
+def test_conversations_adapt_apart_and_share_decoders(sentences):
+    server = create_asr("pocketsphinx")
+    first, second = server.conversation(), server.conversation()
+    recognise(first, sentences[2][1])  # first adapts to its speaker...
+    fresh = recognise(create_asr("pocketsphinx"), sentences[3][1])[1]
+    assert recognise(second, sentences[3][1])[1] == fresh  # ...second does not notice
+    assert len(server._idle) == 1  # one decoder served all of them, one utterance at a time
 
 
 def test_silence_gives_an_empty_final(pocketsphinx):

@@ -1,6 +1,7 @@
 """A plain name -> factory registry, one per backend kind (TTS, aligner, ...)."""
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -10,11 +11,18 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Backends register a factory under a name; users pick them by that name."""
+    """Backends register a factory under a name; users pick them by that name.
 
-    def __init__(self, kind: str) -> None:
+    `providers` are the modules (under `package`) that register themselves when imported; they are
+    imported on first use, so a backend's heavy dependencies load only when it is chosen, and a
+    provider module that is absent (a trimmed install) is simply not offered.
+    """
+
+    def __init__(self, kind: str, package: str | None = None, providers: tuple[str, ...] = ()) -> None:
         self.kind = kind
+        self.package, self.providers = package, providers
         self._factories: dict[str, Callable[..., T]] = {}
+        self._imported = False
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def add(factory: Callable[..., T]) -> Callable[..., T]:
@@ -23,10 +31,24 @@ class Registry(Generic[T]):
 
         return add
 
+    def _import_providers(self) -> None:
+        if self._imported or not self.package:
+            return
+        self._imported = True
+        for module in self.providers:
+            full = f"{self.package}.{module}"
+            try:
+                importlib.import_module(full)
+            except ModuleNotFoundError as exc:
+                if exc.name != full:
+                    raise
+
     def names(self) -> list[str]:
+        self._import_providers()
         return sorted(self._factories)
 
     def create(self, name: str, **options) -> T:
+        self._import_providers()
         try:
             factory = self._factories[name]
         except KeyError:

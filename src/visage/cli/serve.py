@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         from visage.server.app import create_app
     except ImportError as exc:
         raise InputError(f"visage serve needs the server packages ({exc.name} is missing); "
-                         "install them with: pip install 'visage[server]'") from None
+                         "install them with: pip install 'visage[live]'") from None
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         raise InputError("give both --ssl-certfile and --ssl-keyfile for https, or neither")
     try:

@@ -74,7 +74,8 @@ class AvatarOutput:
         self._items: queue.SimpleQueue = queue.SimpleQueue()
         self._clear = threading.Event()
         self._frame: FaceFrame | None = None
-        self.first_speech_frame: float | None = None  # wall time of the first frame of the current reply
+        self.reply_start: float | None = None  # output time the current reply's speech begins
+        self.first_speech_frame: float | None = None  # wall time its first frame was made
         self.frames_made = self.frames_skipped = 0
         self.engine.set_state(ConversationState.LISTENING)
 
@@ -114,14 +115,14 @@ class AvatarOutput:
             self._drain(discard=True)
             engine.clear()
         self._drain()
-        frames = engine.frames()
+        frames = engine.frames(until=t)  # never ahead of the clock: an interruption cuts right here
         if engine.next_time <= t:
             frames += engine.frames_until(t)  # between replies, or the voice fell behind: never freeze
         if engine.state == ConversationState.IDLE:
             engine.set_state(ConversationState.LISTENING)
         if frames:
-            self._frame = frames[-1] if frames[-1].t <= t + 1e-6 else min(frames, key=lambda f: abs(f.t - t))
-            if engine.state == ConversationState.SPEAKING and self.first_speech_frame is None:
+            self._frame = frames[-1]
+            if self.reply_start is not None and self.first_speech_frame is None and t >= self.reply_start:
                 self.first_speech_frame = time.time()
         return self._frame if self._frame is not None else engine.frames_until(t)[-1]
 

@@ -43,7 +43,7 @@ class LiveSession:
         self.options, self.services = options, services
         self.brain = services.brain(options)
         self.tts = services.tts(options)
-        self.asr = services.asr()
+        self.asr = services.asr().conversation()  # adapts to this speaker; decoders come from a shared pool
         self.vad = create_vad("webrtc", silence=options.vad_silence)
         renderer = create_renderer("portrait", avatar=services.avatar(options.avatar), size=options.size)
         renderer.load()
@@ -193,6 +193,7 @@ class LiveSession:
                         marks["first_voice"] = time.time()
                         marks["playout"] = time.time() + (start - self.output.now())
                         self.output.first_speech_frame = None
+                        self.output.reply_start = start
                         self.audio.first_sound = None
                         self._set_state("speaking")
                     if isinstance(item, Sentence) and item.end is not None:
@@ -219,13 +220,17 @@ class LiveSession:
         if origin is None or "first_voice" not in marks:
             return
         end = self.audio.first_sound or marks["playout"]
+        frame = self.output.first_speech_frame
         stages = {"silence_detection": marks.get("vad_end", origin) - origin,
                   "asr": marks.get("asr_final", origin) - marks.get("vad_end", origin),
                   "brain_first_sentence": marks["first_sentence"] - marks.get("asr_final", origin),
                   "first_voice_chunk": marks["first_voice"] - marks["first_sentence"],
                   "scheduled_playout": marks["playout"] - marks["first_voice"],
+                  "first_frame": (frame - marks["first_voice"]) if frame else None,
                   "total_to_first_sound_sent": end - origin}
-        self._emit({"type": "latency", **{k: round(v, 4) for k, v in stages.items()}})
+        event = {k: round(v, 4) for k, v in stages.items() if v is not None}
+        # wall-clock anchors, so a client can split the rest (uplink, downlink, playout) itself
+        self._emit({"type": "latency", **event, "at_speech_end": origin, "at_first_sound": end})
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

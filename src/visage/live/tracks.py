@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
 from visage.live.output import AUDIO_RATE, AvatarOutput
@@ -38,7 +39,10 @@ class AvatarVideoTrack(MediaStreamTrack):
             t = self._index / out.fps
         face = out.frame_at(t)
         loop = asyncio.get_running_loop()
-        image = await loop.run_in_executor(self.executor, out.render, face)
+        try:
+            image = await loop.run_in_executor(self.executor, out.render, face)
+        except RuntimeError as exc:  # the session closed while this frame was being made
+            raise MediaStreamError(str(exc)) from None
         frame = VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         frame.pts = int(round(t * VIDEO_CLOCK))
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)

@@ -8,7 +8,6 @@ picks per language.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import threading
@@ -45,25 +44,15 @@ class Aligner(ABC):
         """Return the phonemes and words of `text` timed on `samples` (mono float32)."""
 
 
-registry: Registry[Aligner] = Registry("aligner")
-
-_PROVIDER_MODULES = ("dtw", "pocketsphinx")
-
-
-def _import_providers() -> None:
-    """Provider modules register themselves on import; heavy dependencies load in load()."""
-    for name in _PROVIDER_MODULES:
-        importlib.import_module(f"visage.backends.align.{name}")
+registry: Registry[Aligner] = Registry("aligner", __name__, ("dtw", "pocketsphinx"))
 
 
 def create_aligner(name: str = "auto", **options) -> Aligner:
     """Build a registered aligner by name ("auto", "pocketsphinx", "dtw")."""
-    _import_providers()
     return registry.create(name, **options)
 
 
 def aligner_names() -> list[str]:
-    _import_providers()
     return registry.names()
 
 
@@ -120,8 +109,7 @@ class AutoAligner(Aligner):
 
 def default_aligner() -> Aligner:
     """The aligner untimed voices use: pocketsphinx for English when installed, else DTW."""
-    _import_providers()
-    return AutoAligner()
+    return registry.create("auto")
 
 
 def check_input(samples: np.ndarray, sample_rate: int, text: str) -> np.ndarray:

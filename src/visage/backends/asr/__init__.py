@@ -7,33 +7,20 @@ from visage.backends.asr.base import ASRStream, SpeechRecognizer, Transcript
 from visage.backends.registry import Registry
 from visage.errors import InputError
 
-registry: Registry[SpeechRecognizer] = Registry("speech recogniser")
+registry: Registry[SpeechRecognizer] = Registry(
+    "speech recogniser", __name__, ("pocketsphinx", "faster_whisper", "funasr")
+)
 
-_PROVIDER_MODULES = ("pocketsphinx", "faster_whisper", "funasr")
 
 __all__ = ["ASRStream", "SpeechRecognizer", "Transcript", "asr_names", "create_asr", "registry"]
 
 
-def _import_providers() -> None:
-    """Provider modules register themselves on import; their heavy dependencies load in load()."""
-    import importlib
-
-    for name in _PROVIDER_MODULES:
-        try:
-            importlib.import_module(f"visage.backends.asr.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"visage.backends.asr.{name}":
-                raise
-
-
 def create_asr(name: str = "pocketsphinx", **options) -> SpeechRecognizer:
     """`pocketsphinx` (default; English, bundled model), `faster-whisper` or `funasr` (extras, weights)."""
-    _import_providers()
     return registry.create(name, **options)
 
 
 def asr_names() -> list[str]:
-    _import_providers()
     return registry.names()
 
 
@@ -43,6 +30,15 @@ def mono_float32(samples) -> np.ndarray:
     if x.ndim != 1:
         raise InputError(f"speech recognition takes mono audio (one dimension), not shape {x.shape}")
     return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def looks_like_path(spec: str) -> bool:
+    """Whether a model is named by a local path rather than a size or a hub id ("owner/name"): a
+    missing path is then the user's mistake to report, not a name to try downloading."""
+    import os
+
+    return (os.path.isabs(spec) or spec.startswith((".", "~")) or spec.count("/") > 1
+            or (os.sep != "/" and os.sep in spec))
 
 
 def as_pcm16(samples: np.ndarray) -> bytes:

@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from visage.backends.asr import mono_float32, registry
+from visage.backends.asr import looks_like_path, mono_float32, registry
 from visage.backends.asr.base import SAMPLE_RATE, ASRStream, SpeechRecognizer, Transcript
 from visage.errors import BackendError, InputError, require
 
@@ -29,11 +29,6 @@ def whisper_language(language: str | None) -> str | None:
     if code in ("zh-hk", "zh-yue"):
         return "yue"
     return ALIASES.get(code, code.split("-")[0])
-
-
-def looks_like_path(spec: str) -> bool:
-    """Whether `model` names a local directory rather than a size or a Hub id ("owner/name")."""
-    return os.path.isabs(spec) or spec.startswith((".", "~")) or spec.count("/") > 1 or os.sep != "/" and os.sep in spec
 
 
 @registry.register("faster-whisper")
@@ -71,9 +66,9 @@ class FasterWhisperRecognizer(SpeechRecognizer):
                 )
             except Exception as exc:  # download, file and CTranslate2 errors all mean "no usable weights"
                 raise BackendError(
-                    f"faster-whisper could not load the Whisper model {self.model_spec!r}: {str(exc).rstrip('.')}. Sizes and Hub "
-                    "ids download on first use (network needed, and local_files_only=False) into download_root "
-                    "or the Hugging Face cache; or pass the path of a downloaded model directory"
+                    f"faster-whisper could not load the Whisper model {self.model_spec!r}: {str(exc).rstrip('.')}. "
+                    "Sizes and Hub ids download on first use (network needed, and local_files_only=False) into "
+                    "download_root or the Hugging Face cache; or pass the path of a downloaded model directory"
                 ) from exc
 
     def stream(self, language: str = "en") -> ASRStream:

@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from visage.backends.asr import mono_float32, registry
+from visage.backends.asr import looks_like_path, mono_float32, registry
 from visage.backends.asr.base import SAMPLE_RATE, ASRStream, SpeechRecognizer, Transcript
 from visage.errors import BackendError, InputError, require
 
@@ -53,8 +53,7 @@ class FunASRRecognizer(SpeechRecognizer):
                 return
             funasr = require("funasr", self.name, "funasr")
             spec = os.path.expanduser(self.model_spec)
-            local = os.path.isabs(spec) or spec.startswith((".", "~")) or spec.count("/") > 1
-            if local and not os.path.isdir(spec):
+            if looks_like_path(self.model_spec) and not os.path.isdir(spec):
                 raise InputError(f"no FunASR model directory at {spec}: give a downloaded model directory "
                                  "(e.g. SenseVoiceSmall) or a model name such as 'iic/SenseVoiceSmall'")
             root = logging.getLogger()
@@ -64,8 +63,8 @@ class FunASRRecognizer(SpeechRecognizer):
                                                disable_pbar=True, log_level="ERROR")
             except Exception as exc:  # download, file and model-building errors all mean "no usable model"
                 raise BackendError(
-                    f"FunASR could not load the model {self.model_spec!r}: {str(exc).rstrip('.')}. Names download on first use "
-                    "(network needed); or pass the path of a downloaded model directory"
+                    f"FunASR could not load the model {self.model_spec!r}: {str(exc).rstrip('.')}. "
+                    "Names download on first use (network needed); or pass the path of a downloaded model directory"
                 ) from exc
             finally:  # AutoModel calls logging.basicConfig(); give the application its logging back
                 root.setLevel(level)

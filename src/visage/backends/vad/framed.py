@@ -30,20 +30,23 @@ class SpeechHysteresis:
     A speech frame counts only inside a burst (`min_speech` of speech within `window`), both to start a
     turn and to keep one going, so isolated false alarms in noise neither start nor prolong a turn.
     `end_lag` is how long the detector itself keeps flagging speech after speech stops (webrtcvad's
-    built-in hangover): it is taken off end times so they mark when the speaker fell silent.
+    built-in hangover): it is taken off end times so they mark when the speaker fell silent, and an
+    end is reported `silence` after that.
     """
 
     def __init__(self, frame_seconds: float, min_speech: float = MIN_SPEECH, window: float = WINDOW,
                  silence: float = SILENCE, end_lag: float = 0.0) -> None:
         if not 0 < min_speech <= window:
             raise InputError(f"min_speech ({min_speech} s) must be positive and within window ({window} s)")
-        if silence <= 0:
-            raise InputError(f"silence must be positive, not {silence}")
+        if silence <= end_lag:
+            raise InputError(f"silence must be longer than the detector's own hangover ({end_lag} s), not {silence}")
         self.frame_seconds = frame_seconds
         self.end_lag = end_lag
         self._needed = max(1, int(round(min_speech / frame_seconds)))
         self._recent: deque[tuple[int, bool]] = deque(maxlen=max(self._needed, int(round(window / frame_seconds))))
-        self._silence_frames = max(1, int(round(silence / frame_seconds)))
+        # frames of detector silence that end a turn: `silence` after the speaker fell silent, not after
+        # the detector's hangover (with webrtcvad's, a reply can start 0.1 s sooner)
+        self._silence_frames = max(1, int(round((silence - end_lag) / frame_seconds)))
         self.reset()
 
     def reset(self) -> None:

@@ -87,11 +87,14 @@ class MotionEngine:
         self.state = ConversationState.LISTENING
 
     # -- output -----------------------------------------------------------------------------------
-    def frames(self) -> list[FaceFrame]:
+    def frames(self, until: float | None = None) -> list[FaceFrame]:
         """Every frame the input now allows: LOOK_AHEAD seconds of timed speech must be known past a
-        frame (a voice reports a phoneme once the next one starts), or the speech must have ended."""
+        frame (a voice reports a phoneme once the next one starts), or the speech must have ended.
+        `until` stops at a time (a real-time player makes frames only as its clock reaches them)."""
         track = self.track
         limit = track.horizon if track.ended else min(track.horizon, track.events_horizon) - LOOK_AHEAD
+        if until is not None:
+            limit = min(limit, until)
         out = []
         while self.next_time <= limit + 1e-9:
             out.append(self._make_frame(self.next_time))
