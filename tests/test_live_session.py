@@ -104,7 +104,7 @@ def test_speaking_over_the_avatar_stops_it_within_300_ms(espeak, services):
         session = LiveSession(LiveOptions(size=256), services)
         await session.start()
         await session.say_text("What is visage? Tell me everything about it.")
-        interrupter = np.concatenate([np.zeros(int(48000 * 2.5)), speech_48k(espeak, "Stop, please stop."),
+        interrupter = np.concatenate([np.zeros(int(48000 * 2.5)), speech_48k(espeak, "Stop please stop."),
                                       np.zeros(48000)]).astype(np.float32)
         mic = RecordingTrack(interrupter)
         await session.add_microphone(mic)

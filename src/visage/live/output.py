@@ -19,7 +19,7 @@ from visage.core.motion.engine import MotionEngine
 from visage.core.types import ConversationState, FaceFrame, Sentence, SpeechChunk
 
 AUDIO_RATE = 48000  # WebRTC's Opus runs at 48 kHz
-LEAD = 0.12  # s: speech is scheduled this far ahead of now, room for the motion engine's look-ahead
+LEAD = 0.06  # s: speech is scheduled this far ahead of now (the voice makes a sentence in ~10 ms)
 
 
 class AudioRing:
