@@ -123,3 +123,16 @@ def speech_stream(args: argparse.Namespace) -> tuple[Iterator[SpeechChunk | Sent
     if auto:
         requests = with_detected_emotion(requests, args.intensity / DEFAULT_INTENSITY)
     return narrate(build_voice(args), requests), None
+
+
+def video_size(value: str) -> int:
+    """A video edge in pixels: even (H.264's 4:2:0 needs it) and within the renderers' range."""
+    from visage.backends.renderers.base import SIZES
+
+    try:
+        size = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of pixels") from None
+    if not SIZES[0] <= size <= SIZES[1] or size % 2:
+        raise argparse.ArgumentTypeError(f"{size} is not an even number from {SIZES[0]} to {SIZES[1]}")
+    return size

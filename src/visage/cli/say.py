@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
-from visage.cli.options import add_speech_source_options, add_voice_options, speech_stream
+from visage.cli.options import video_size, add_speech_source_options, add_voice_options, speech_stream
 from visage.core.motion.engine import ALLOWED_FPS
 from visage.core.motion.style import style_names
 from visage.errors import InputError
@@ -32,16 +32,6 @@ then scales the strength it finds (the default 0.6 keeps it as found).
 """
 
 
-def _size(value: str) -> int:
-    try:
-        size = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of pixels") from None
-    if not SIZES[0] <= size <= SIZES[1] or size % 2:
-        raise argparse.ArgumentTypeError(f"{size} is not an even number from {SIZES[0]} to {SIZES[1]}")
-    return size
-
-
 def add_parser(commands) -> None:
     p = commands.add_parser(
         "say", help="turn text or a recording into a talking-portrait video (MP4 + subtitles)",
@@ -59,7 +49,7 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     who = p.add_mutually_exclusive_group()
     who.add_argument("--avatar", metavar="NAME", help="a saved avatar (default: the built-in portrait)")
     who.add_argument("--portrait", metavar="PHOTO", help="a photo of a face, analysed now and not saved")
-    p.add_argument("--size", type=_size, default=DEFAULT_SIZE,
+    p.add_argument("--size", type=video_size, default=DEFAULT_SIZE,
                    help=f"video width and height in pixels, even, {SIZES[0]}..{SIZES[1]} (default {DEFAULT_SIZE})")
     p.add_argument("--fps", type=int, default=25, choices=ALLOWED_FPS, help="frames per second (default 25)")
     p.add_argument("--style", default="friendly",

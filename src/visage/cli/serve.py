@@ -7,6 +7,7 @@ import logging
 import os
 
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
+from visage.cli.options import video_size
 from visage.core.motion.engine import ALLOWED_FPS
 from visage.errors import InputError
 
@@ -26,16 +27,6 @@ Besides the page: GET /health (state), GET /api/options, POST /api/avatars (phot
 and WS /ws/motion, which streams face frames (ARKit-52 blendshapes, head, gaze) and audio as JSON
 for clients that draw their own avatar (three.js, VRM, game engines).
 """
-
-
-def _size(value: str) -> int:
-    try:
-        size = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of pixels") from None
-    if not SIZES[0] <= size <= SIZES[1] or size % 2:
-        raise argparse.ArgumentTypeError(f"{size} is not an even number from {SIZES[0]} to {SIZES[1]}")
-    return size
 
 
 def add_parser(commands) -> None:
@@ -68,7 +59,7 @@ def add_parser(commands) -> None:
     d.add_argument("--lang", dest="language", help="language of the conversation: en or zh (default en)")
     d.add_argument("--voice", help="voice name (default, male1..male4, female1..female4 for espeak)")
     d.add_argument("--style", help="motion style: calm, friendly, lively, serious (default friendly)")
-    d.add_argument("--size", type=_size, help=f"video width and height in pixels, even, {SIZES[0]}..{SIZES[1]} "
+    d.add_argument("--size", type=video_size, help=f"video width and height in pixels, even, {SIZES[0]}..{SIZES[1]} "
                                               f"(default {DEFAULT_SIZE})")
     d.add_argument("--fps", type=int, choices=[f for f in ALLOWED_FPS if f <= 30],
                    help="video frames per second (default 25)")
