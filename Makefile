@@ -33,6 +33,10 @@ bench: setup
 	$(PY) bench/bench_motion_quality.py
 	$(PY) bench/bench_render.py
 	$(PY) bench/bench_say.py
+	$(PY) bench/bench_brain.py
+	$(PY) bench/bench_tags.py
+	$(PY) bench/bench_asr.py
+	$(PY) bench/bench_live.py
 
 serve: setup
 	$(VENV)/bin/visage serve
