@@ -5,9 +5,7 @@ import argparse
 
 from tqdm import tqdm
 
-from visage.cli.options import add_speech_source_options, add_voice_options, speech_stream
-from visage.core.motion.engine import ALLOWED_FPS
-from visage.core.motion.style import style_names
+from visage.cli.options import add_motion_options, add_speech_source_options, add_voice_options, speech_stream
 from visage.offline.animate import animate_to_file
 
 EXAMPLES = """\
@@ -32,10 +30,7 @@ def add_parser(commands) -> None:
     )
     add_speech_source_options(p)
     p.add_argument("-o", "--output", required=True, help="motion file: .json (one object) or .jsonl (streamed lines)")
-    p.add_argument("--fps", type=int, default=25, choices=ALLOWED_FPS, help="frames per second (default 25)")
-    p.add_argument("--style", default="friendly",
-                   help=f"motion style: {', '.join(style_names())}, or a .yaml file (default friendly)")
-    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and idle motion (deterministic)")
+    add_motion_options(p)
     p.add_argument("--plot", metavar="M.png", help="also draw the motion over time into this PNG")
     p.add_argument("--wav", metavar="OUT.wav", help="also write the speech audio here")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")

@@ -136,3 +136,14 @@ def video_size(value: str) -> int:
     if not SIZES[0] <= size <= SIZES[1] or size % 2:
         raise argparse.ArgumentTypeError(f"{size} is not an even number from {SIZES[0]} to {SIZES[1]}")
     return size
+
+
+def add_motion_options(p: argparse.ArgumentParser) -> None:
+    """--fps, --style and --seed: how the face moves (animate, say, ask)."""
+    from visage.core.motion.engine import ALLOWED_FPS
+    from visage.core.motion.style import style_names
+
+    p.add_argument("--fps", type=int, default=25, choices=ALLOWED_FPS, help="frames per second (default 25)")
+    p.add_argument("--style", default="friendly",
+                   help=f"motion style: {', '.join(style_names())}, or a .yaml file (default friendly)")
+    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and idle motion (deterministic)")

@@ -9,9 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
-from visage.cli.options import video_size, add_speech_source_options, add_voice_options, speech_stream
-from visage.core.motion.engine import ALLOWED_FPS
-from visage.core.motion.style import style_names
+from visage.cli.options import add_motion_options, video_size, add_speech_source_options, add_voice_options, speech_stream
 from visage.errors import InputError
 from visage.offline.say import say_to_files
 
@@ -51,10 +49,7 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     who.add_argument("--portrait", metavar="PHOTO", help="a photo of a face, analysed now and not saved")
     p.add_argument("--size", type=video_size, default=DEFAULT_SIZE,
                    help=f"video width and height in pixels, even, {SIZES[0]}..{SIZES[1]} (default {DEFAULT_SIZE})")
-    p.add_argument("--fps", type=int, default=25, choices=ALLOWED_FPS, help="frames per second (default 25)")
-    p.add_argument("--style", default="friendly",
-                   help=f"motion style: {', '.join(style_names())}, or a .yaml file (default friendly)")
-    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and idle motion (deterministic)")
+    add_motion_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     add_voice_options(p)
 

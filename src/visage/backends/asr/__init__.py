@@ -62,3 +62,14 @@ def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
         for j, h in enumerate(hyp, 1):
             row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (r != h))
     return row[-1], len(ref)
+
+
+def check_model_dir(spec: str, what: str) -> str:
+    """The expanded model spec; a spec that names a path must be an existing directory, else an
+    InputError that says `what` to give instead."""
+    import os
+
+    path = os.path.expanduser(spec)
+    if looks_like_path(spec) and not os.path.isdir(path):
+        raise InputError(f"no {what}")
+    return path

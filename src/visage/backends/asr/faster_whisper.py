@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from visage.backends.asr import looks_like_path, mono_float32, registry
+from visage.backends.asr import check_model_dir, mono_float32, registry
 from visage.backends.asr.base import SAMPLE_RATE, ASRStream, SpeechRecognizer, Transcript
 from visage.errors import BackendError, InputError, require
 
@@ -52,13 +52,12 @@ class FasterWhisperRecognizer(SpeechRecognizer):
             if self._model is not None:
                 return
             fw = require("faster_whisper", self.name, "whisper")
-            spec = os.path.expanduser(self.model_spec)
-            if looks_like_path(self.model_spec) and not os.path.isdir(spec):
-                raise InputError(
-                    f"no Whisper model directory at {spec}: give a directory holding a CTranslate2-converted "
-                    "Whisper model (model.bin, config.json, tokenizer.json), or a size name such as 'small' "
-                    "that faster-whisper downloads from the Hugging Face Hub"
-                )
+            spec = check_model_dir(
+                self.model_spec,
+                f"Whisper model directory at {os.path.expanduser(self.model_spec)}: give a directory holding a "
+                "CTranslate2-converted Whisper model (model.bin, config.json, tokenizer.json), or a size name "
+                "such as 'small' that faster-whisper downloads from the Hugging Face Hub",
+            )
             try:
                 self._model = fw.WhisperModel(
                     spec, device=self.device, compute_type=self.compute_type, cpu_threads=self.cpu_threads,

@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from visage.backends.asr import looks_like_path, mono_float32, registry
+from visage.backends.asr import check_model_dir, mono_float32, registry
 from visage.backends.asr.base import SAMPLE_RATE, ASRStream, SpeechRecognizer, Transcript
 from visage.errors import BackendError, InputError, require
 
@@ -52,10 +52,11 @@ class FunASRRecognizer(SpeechRecognizer):
             if self._model is not None:
                 return
             funasr = require("funasr", self.name, "funasr")
-            spec = os.path.expanduser(self.model_spec)
-            if looks_like_path(self.model_spec) and not os.path.isdir(spec):
-                raise InputError(f"no FunASR model directory at {spec}: give a downloaded model directory "
-                                 "(e.g. SenseVoiceSmall) or a model name such as 'iic/SenseVoiceSmall'")
+            spec = check_model_dir(
+                self.model_spec,
+                f"FunASR model directory at {os.path.expanduser(self.model_spec)}: give a downloaded model "
+                "directory (e.g. SenseVoiceSmall) or a model name such as 'iic/SenseVoiceSmall'",
+            )
             root = logging.getLogger()
             level, handlers = root.level, list(root.handlers)
             try:
