@@ -36,6 +36,7 @@ bench: setup
 	$(PY) bench/bench_brain.py
 	$(PY) bench/bench_tags.py
 	$(PY) bench/bench_asr.py
+	$(PY) bench/bench_asr_stall.py
 	$(PY) bench/bench_live.py
 
 serve: setup

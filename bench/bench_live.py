@@ -61,13 +61,13 @@ def busy_cores(seconds: float = 3.0) -> float:
     return round((busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1), 2)
 
 
-def start_server(home: str, size: int, fps: int) -> tuple[subprocess.Popen, str]:
+def start_server(home: str, size: int, fps: int, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, VISAGE_HOME=home, PYTHONPATH=str(ROOT / "src"))
     proc = subprocess.Popen([sys.executable, *SERVE, "serve", "--port", str(port), "--size", str(size),
-                             "--fps", str(fps)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--fps", str(fps), *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while True:
@@ -239,11 +239,14 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=6, help="the most concurrent sessions to try (default 6)")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--fps", type=int, default=25)
+    parser.add_argument("--end-silence", type=float, help="the server's --end-silence (default: its default)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args()
-    results: dict = {"size": args.size, "fps": args.fps, "cpus": os.cpu_count(), "busy_before": busy_cores()}
+    results: dict = {"size": args.size, "fps": args.fps, "cpus": os.cpu_count(), "busy_before": busy_cores(),
+                      "end_silence": args.end_silence}
     with tempfile.TemporaryDirectory(prefix="visage-bench-") as work:
-        proc, url = start_server(work, args.size, args.fps)
+        extra = ("--end-silence", str(args.end_silence)) if args.end_silence else ()
+        proc, url = start_server(work, args.size, args.fps, extra)
         try:
             print(f"latency: {args.turns} spoken turns in Chromium ...", flush=True)
             stats = browser_run(url, args.turns, work)

@@ -122,6 +122,30 @@ def test_speaking_over_the_avatar_stops_it_within_300_ms(espeak, services):
     assert max(before) > 0.05  # it was talking until then
 
 
+def test_going_on_right_after_a_pause_is_answered_as_one_turn(espeak, services):
+    """The user pauses longer than the end-of-turn silence, the avatar starts to answer, and the user
+    goes on: the answer stops and the next one answers both parts together."""
+    first, second = "I think that is right.", "I would like to go to the shop."
+
+    async def scenario():
+        session = LiveSession(LiveOptions(size=256, vad_silence=0.4), services)
+        await session.start()
+        trim = lambda x: np.trim_zeros(x, "b")  # noqa: E731 - espeak ends a sentence with 0.3 s of silence
+        mic = np.concatenate([np.zeros(24000), trim(speech_48k(espeak, first)), np.zeros(int(48000 * 0.6)),
+                              trim(speech_48k(espeak, second)), np.zeros(48000 * 2)]).astype(np.float32)
+        await session.add_microphone(RecordingTrack(mic))
+        _, _, events = await play(session, 7.5)
+        await session.close()
+        return events
+
+    events = asyncio.run(scenario())
+    finals = [e["text"] for _, e in events if e["type"] == "user" and e["final"]]
+    assert any(e["type"] == "state" and e.get("barge_in") for _, e in events)
+    assert len(finals) == 2 and finals[1].startswith(finals[0] + " ") and len(finals[1]) > len(finals[0]) + 5, finals
+    replies = [e for _, e in events if e["type"] == "reply"]
+    assert replies  # and it answered
+
+
 def test_closing_frees_the_session(services):
     async def scenario():
         session = LiveSession(LiveOptions(size=256), services)

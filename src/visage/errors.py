@@ -22,7 +22,10 @@ class MissingExtraError(BackendError, ImportError):
             f"the {backend} backend needs the Python package {module!r}, which is not installed; "
             f"install it with: pip install 'visage[{extra}]'"
         )
-        self.extra = extra
+        self.backend, self.extra, self.module = backend, extra, module
+
+    def __reduce__(self):  # rebuilt from its parts, so it crosses a process boundary intact
+        return (type(self), (self.backend, self.extra, self.module))
 
 
 def require(module: str, backend: str, extra: str):

@@ -63,13 +63,20 @@ def add_parser(commands) -> None:
                                               f"(default {DEFAULT_SIZE})")
     d.add_argument("--fps", type=int, choices=[f for f in ALLOWED_FPS if f <= 30],
                    help="video frames per second (default 25)")
+    t = p.add_argument_group("turn-taking (how soon the avatar answers)")
+    t.add_argument("--end-silence", dest="vad_silence", type=float, metavar="S",
+                   help="seconds of silence that end the user's turn (default 0.4). Shorter answers sooner; "
+                        "too short and a pause for breath ends the turn")
+    t.add_argument("--unfinished-hold", type=float, metavar="S",
+                   help="seconds more to wait when the user's words stop on 'and', 'the', 'um'... "
+                        "(default 0.5; 0 never waits)")
     p.set_defaults(run=run)
 
 
 def defaults_from(args: argparse.Namespace) -> dict:
     """The LiveOptions fields the flags set (unset flags keep LiveOptions' own defaults)."""
     fields = ("brain", "base_url", "model", "api_key", "knowledge", "persona", "avatar", "language", "voice",
-              "style", "size", "fps")
+              "style", "size", "fps", "vad_silence", "unfinished_hold")
     chosen = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     if args.brain == "openai" and "api_key" not in chosen and os.environ.get("OPENAI_API_KEY"):
         chosen["api_key"] = os.environ["OPENAI_API_KEY"]

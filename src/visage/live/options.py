@@ -23,5 +23,7 @@ class LiveOptions(BaseModel):
     size: int = Field(512, ge=256, le=1024)
     fps: int = Field(25, description="25, 30 or 60")
     emotion_auto: bool = Field(True, description="tag untagged reply sentences with the classifier")
-    vad_silence: float = Field(0.5, ge=0.2, le=2.0, description="seconds of silence that end the user's turn")
+    vad_silence: float = Field(0.4, ge=0.2, le=2.0, description="seconds of silence that end the user's turn")
+    unfinished_hold: float = Field(0.5, ge=0.0, le=3.0, description="seconds more to wait when the user's words "
+                                   "stop on 'and', 'the', 'um'... (0: never wait)")
     session_id: str | None = Field(None, description="continue a saved conversation")

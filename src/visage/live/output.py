@@ -19,7 +19,10 @@ from visage.core.motion.engine import MotionEngine
 from visage.core.types import ConversationState, FaceFrame, Sentence, SpeechChunk
 
 AUDIO_RATE = 48000  # WebRTC's Opus runs at 48 kHz
-LEAD = 0.06  # s: speech is scheduled this far ahead of now (the voice makes a sentence in ~10 ms)
+# s: speech is scheduled this far ahead of now. The voice makes its first 40 ms chunk in ~1 ms and a
+# whole sentence in ~10 ms (README, performance), so the audio never runs dry and the motion engine
+# has the sentence's phonemes (its 200 ms look-ahead) before the first frame of it is drawn.
+LEAD = 0.03
 
 
 class AudioRing:

@@ -69,13 +69,22 @@ class LiveServices:
             return self._tts[options.tts]
 
     def asr(self):
-        from visage.backends.asr import create_asr
+        """The recogniser, in its own process: pocketsphinx holds the interpreter lock while it decodes
+        (up to 0.11 s at a time), which in this process would stall the media of every session."""
+        from visage.backends.asr.process import RecognizerProcess
 
         with self._lock:
             if self._asr is None:
-                self._asr = create_asr("pocketsphinx")
+                self._asr = RecognizerProcess("pocketsphinx")
                 self._asr.load()
             return self._asr
+
+    def close(self) -> None:
+        """Stop what the services started (the recogniser's process)."""
+        with self._lock:
+            if self._asr is not None:
+                self._asr.close()
+                self._asr = None
 
     def avatar(self, name: str | None):
         from visage.backends.renderers.avatar_store import AvatarStore

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,6 +23,7 @@ from visage.core.audio import resample
 from visage.core.motion.engine import MotionEngine
 from visage.core.sentiment import classify_emotion
 from visage.core.types import ConversationState, Sentence, SpeechChunk
+from visage.live.listening import Heard, TurnListener
 from visage.live.options import LiveOptions
 from visage.live.output import AvatarOutput
 from visage.live.services import LiveServices
@@ -31,8 +31,10 @@ from visage.live.tracks import AvatarAudioTrack, AvatarVideoTrack
 
 log = logging.getLogger(__name__)
 
-PRE_ROLL = 0.3  # s of audio before the detected speech start, so the first word is not clipped
 ASR_RATE = 16000
+# The user speaking again this soon after their turn was taken, over the avatar's answer, means they had
+# only paused: the answer stops (barge-in) and the next turn is answered as the continuation of that one.
+CONTINUATION_WINDOW = 1.0
 
 
 class LiveSession:
@@ -44,7 +46,9 @@ class LiveSession:
         self.brain = services.brain(options)
         self.tts = services.tts(options)
         self.asr = services.asr().conversation()  # adapts to this speaker; decoders come from a shared pool
-        self.vad = create_vad("webrtc", silence=options.vad_silence)
+        vad = create_vad("webrtc", silence=options.vad_silence)
+        self.listener = TurnListener(vad, self.asr, options.language, silence=options.vad_silence,
+                                     hold=options.unfinished_hold)
         renderer = create_renderer("portrait", avatar=services.avatar(options.avatar), size=options.size)
         renderer.load()
         self.output = AvatarOutput(MotionEngine(fps=options.fps, style=options.style), renderer, options.fps)
@@ -61,6 +65,8 @@ class LiveSession:
         self._cancel = threading.Event()
         self._turn: asyncio.Future | None = None
         self._closed = False
+        self._last_spoken: tuple[str, float] | None = None  # the last spoken turn, and when it was taken
+        self._continues: str | None = None  # the turn the user is continuing, if they cut in right after it
         self.state = "listening"
 
     # -- life cycle ---------------------------------------------------------------------------------
@@ -79,6 +85,8 @@ class LiveSession:
         self.video.stop()
         self.audio.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.listener.close()
+        self.asr.close()
         self.services.active.discard(self)
 
     async def events(self) -> AsyncIterator[dict]:
@@ -119,44 +127,44 @@ class LiveSession:
         self._set_state("listening")
 
     async def _listen(self, track) -> None:
-        """Microphone frames -> VAD -> ASR -> turns. Runs until the track ends or the session closes."""
-        pre = deque(maxlen=int(PRE_ROLL * 50))
-        stream = None
-        heard = 0.0  # seconds of microphone audio so far (the VAD's clock)
-        wall_at = {}
+        """Microphone frames -> turns (listening.py). Runs until the track ends or the session closes."""
         try:
             while not self._closed:
                 frame = await track.recv()
                 audio = to_mono_16k(frame)
-                now = time.time()
-                heard += len(audio) / ASR_RATE
-                wall_at[round(heard, 2)] = now
-                for event in self.vad.process(audio):
-                    if event.kind == "start":
-                        if self.state in ("speaking", "thinking"):
-                            self.interrupt()  # barge-in
-                            self._emit({"type": "state", "state": "listening", "barge_in": True})
-                        stream = self.asr.stream(self.options.language)
-                        for chunk in pre:
-                            stream.feed(chunk)
-                    elif event.kind == "end" and stream is not None:
-                        marks = {"speech_end": now - (heard - event.time), "vad_end": now}
-                        final = await self.loop.run_in_executor(self.executor, stream.finish)
-                        marks["asr_final"] = time.time()
-                        stream = None
-                        self._emit({"type": "user", "text": final.text, "final": True})
-                        if final.text.strip():
-                            self._start_turn(final.text, marks)
-                if stream is not None:
-                    partial = await self.loop.run_in_executor(self.executor, stream.feed, audio)
-                    if partial is not None and partial.text:
-                        self._emit({"type": "user", "text": partial.text, "final": False})
-                pre.append(audio)
+                for heard in await self.loop.run_in_executor(self.executor, self.listener.hear, audio):
+                    self._on_heard(heard, time.time())
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the track ended (client left) or a backend failed: this session only
             if not self._closed:
                 log.info("microphone stopped: %s", exc)
+
+    def _on_heard(self, heard: Heard, now: float) -> None:
+        if heard.kind == "start":
+            self._continues = None
+            if self.state in ("speaking", "thinking"):
+                last = self._last_spoken
+                if last is not None and now - last[1] < CONTINUATION_WINDOW:
+                    self._continues = last[0]  # the turn had not really ended: the user paused and went on
+                self.interrupt()  # barge-in
+                self._emit({"type": "state", "state": "listening", "barge_in": True})
+        elif heard.kind == "partial":
+            self._emit({"type": "user", "text": heard.text, "final": False})
+        elif heard.kind == "error":
+            self._emit({"type": "error", "message": f"your last words were not recognised: {heard.text}"})
+        elif heard.kind == "turn":
+            clock = self.listener.heard  # audio clock -> wall clock: this chunk was heard `now`
+            marks = {"speech_end": now - (clock - heard.speech_end), "vad_end": now - (clock - heard.decided)}
+            marks["asr_final"] = max(heard.final_ready, marks["vad_end"])
+            text = heard.text
+            if self._continues and text.strip():
+                text = f"{self._continues} {text}"
+            self._continues = None
+            self._emit({"type": "user", "text": text, "final": True})
+            if text.strip():
+                self._last_spoken = (text, now)
+                self._start_turn(text, marks)
 
     # -- a turn ---------------------------------------------------------------------------------------
     def _start_turn(self, text: str, marks: dict) -> None:

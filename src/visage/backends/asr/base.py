@@ -29,6 +29,13 @@ class ASRStream(ABC):
     def finish(self) -> Transcript:
         """The utterance has ended: return the final transcript."""
 
+    def cancel(self) -> None:
+        """The utterance is abandoned (the session closed, or it was superseded): free what it holds."""
+        try:
+            self.finish()
+        except Exception:  # noqa: BLE001 - nobody wants this transcript, nor its failure
+            pass
+
 
 class SpeechRecognizer(ABC):
     """A recogniser. Models load in `load()` (once), never at import."""
@@ -42,3 +49,11 @@ class SpeechRecognizer(ABC):
     @abstractmethod
     def stream(self, language: str = "en") -> ASRStream:
         """Start recognising one utterance."""
+
+    def conversation(self) -> SpeechRecognizer:
+        """A recogniser for one conversation (one speaker, one microphone): recognisers that adapt to
+        a voice keep that adaptation per conversation; others are shared as they are."""
+        return self
+
+    def close(self) -> None:
+        """Free what this recogniser (or conversation) holds."""

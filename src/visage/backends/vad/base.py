@@ -36,3 +36,9 @@ class VoiceActivityDetector(ABC):
     @abstractmethod
     def speaking(self) -> bool:
         """Whether the user is speaking now (between a start and its end)."""
+
+    @property
+    def quiet(self) -> float:
+        """While speaking, seconds since the speaker fell silent (0 during speech or when not speaking).
+        Detectors that cannot tell say 0, and their callers wait for the end event."""
+        return 0.0

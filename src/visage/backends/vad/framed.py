@@ -57,6 +57,15 @@ class SpeechHysteresis:
         self._start = 0.0
         self._last_speech = -1  # index of the last speech frame inside a burst, while speaking
 
+    @property
+    def quiet(self) -> float:
+        """While speaking: how long the speaker has been silent (0 while speech goes on); else 0. It
+        reaches `silence` when the end is reported, so a caller can act on shorter silences itself."""
+        if not self.speaking:
+            return 0.0
+        quiet_frames = self._index - 1 - self._last_speech
+        return quiet_frames * self.frame_seconds + self.end_lag if quiet_frames > 0 else 0.0
+
     def step(self, speech: bool) -> VadEvent | None:
         """Take the next frame's flag; return the event it completes, if any."""
         k = self._index
@@ -124,3 +133,7 @@ class FramedDetector(VoiceActivityDetector):
     @property
     def speaking(self) -> bool:
         return self._hysteresis.speaking
+
+    @property
+    def quiet(self) -> float:
+        return self._hysteresis.quiet
