@@ -65,9 +65,9 @@ def test_streams_of_two_conversations_decode_side_by_side(child, question):
 
 
 def test_errors_cross_the_process_boundary_as_they_were(child, question):
-    stream = child.stream("de")  # pocketsphinx is English only: said when the final is asked for
-    stream.feed(question)
+    stream = child.stream("de")  # pocketsphinx is English only: said at the first call after the child answers
     with pytest.raises(InputError, match="faster-whisper"):
+        stream.feed(question)
         stream.finish()
     with pytest.raises(InputError, match="unknown speech recogniser"):
         RecognizerProcess("no-such-recogniser").load()

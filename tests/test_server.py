@@ -7,6 +7,8 @@ import base64
 import io
 import json
 import re
+import subprocess
+import sys
 import time
 
 import httpx
@@ -48,7 +50,7 @@ def test_health_tells_the_state(server):
     h = health(server)
     assert h["status"] == "ok", h
     assert h["sessions"]["active"] == 0
-    assert h["services"]["loaded"] is True
+    assert h["services"]["loaded"] is True and h["services"]["recogniser_process"] == "running"
     assert {"visage", "python", "aiortc"} <= set(h["versions"])
     assert h["load"]["cpus"] >= 1
 
@@ -320,3 +322,34 @@ def test_shutting_down_closes_every_session(server):
     finally:
         loop.run_until_complete(client.close())
         loop.close()
+
+
+# -- `visage serve`'s recogniser and turn-taking flags ----------------------------------------------
+def serve_cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "visage.cli.main", "serve", "--port", "9", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_serve_checks_the_recogniser_before_it_serves():
+    result = serve_cli("--asr", "faster-whisper", "--asr-model", "/no/such/whisper-model")
+    assert result.returncode != 0
+    message = result.stderr.lower()
+    assert "whisper" in message and ("pip install" in message or "/no/such/whisper-model" in message), result.stderr
+    assert "traceback" not in message
+    wrong = serve_cli("--asr-model", "/models/x")  # pocketsphinx has its model bundled
+    assert wrong.returncode != 0 and "pocketsphinx uses its bundled" in wrong.stderr
+    silence = serve_cli("--end-silence", "0.05")
+    assert silence.returncode != 0 and "--end-silence: Input should be greater than or equal to 0.2" in silence.stderr
+
+
+def test_serve_passes_turn_taking_flags_to_every_session():
+    from visage.cli.main import build_parser
+    from visage.cli.serve import asr_options_from, defaults_from
+    from visage.live.options import LiveOptions
+
+    args = build_parser().parse_args(["serve", "--end-silence", "0.6", "--unfinished-hold", "0",
+                                      "--asr", "funasr", "--asr-model", "/m/SenseVoiceSmall"])
+    options = LiveOptions(**defaults_from(args))
+    assert options.vad_silence == 0.6 and options.unfinished_hold == 0.0
+    assert asr_options_from(args) == {"model": "/m/SenseVoiceSmall"}
+    assert LiveOptions().vad_silence == 0.4  # the default the README's latency figures are for

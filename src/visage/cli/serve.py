@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import os
 
+from visage.backends.asr import asr_names
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
 from visage.cli.options import video_size
 from visage.core.motion.engine import ALLOWED_FPS
@@ -17,6 +18,8 @@ examples:
   visage serve --avatar anna --style lively --size 384
   visage serve --brain openai --base-url http://127.0.0.1:11434/v1 --model qwen2.5
   visage serve --host 0.0.0.0 --ssl-certfile cert.pem --ssl-keyfile key.pem    (phones on the LAN)
+  visage serve --lang zh --asr funasr --asr-model ~/models/SenseVoiceSmall       (Chinese speech)
+  visage serve --end-silence 0.6             (answer later, for speakers who pause a lot)
 
 The page needs a secure origin for the microphone: http://localhost / 127.0.0.1 on the same machine,
 or https:// from other devices (give --ssl-certfile and --ssl-keyfile); without it, people can still
@@ -63,6 +66,13 @@ def add_parser(commands) -> None:
                                               f"(default {DEFAULT_SIZE})")
     d.add_argument("--fps", type=int, choices=[f for f in ALLOWED_FPS if f <= 30],
                    help="video frames per second (default 25)")
+    r = p.add_argument_group("speech recognition (one model for the whole server, in its own process)")
+    r.add_argument("--asr", default="pocketsphinx", choices=asr_names(),
+                   help="pocketsphinx (default: English, bundled model), faster-whisper or funasr (SenseVoice; "
+                        "many languages incl. Chinese; extras 'visage[whisper]' / 'visage[funasr]')")
+    r.add_argument("--asr-model", metavar="DIR",
+                   help="the faster-whisper or FunASR model: a local directory, or a name they download")
+    r.add_argument("--asr-device", metavar="DEVICE", help="cpu (default) or cuda for faster-whisper and FunASR")
     t = p.add_argument_group("turn-taking (how soon the avatar answers)")
     t.add_argument("--end-silence", dest="vad_silence", type=float, metavar="S",
                    help="seconds of silence that end the user's turn (default 0.4). Shorter answers sooner; "
@@ -83,6 +93,28 @@ def defaults_from(args: argparse.Namespace) -> dict:
     return chosen
 
 
+def asr_options_from(args: argparse.Namespace) -> dict:
+    """The recogniser's options the flags set; pocketsphinx takes none of them."""
+    options = {"model": args.asr_model, "device": args.asr_device}
+    chosen = {k: v for k, v in options.items() if v is not None}
+    if chosen and args.asr == "pocketsphinx":
+        raise InputError("--asr-model and --asr-device are for faster-whisper and funasr; pocketsphinx uses "
+                         "its bundled English model")
+    return chosen
+
+
+FLAG_OF = {"vad_silence": "--end-silence", "language": "--lang"}  # fields whose flag has another name
+
+
+def flag_errors(exc: ValueError) -> str:
+    """A settings error in the flags' own words ("--end-silence: ...") rather than pydantic's report."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    return "; ".join(f"{FLAG_OF.get(str(e['loc'][0]), '--' + str(e['loc'][0]).replace('_', '-'))}: {e['msg']}"
+                     if e.get("loc") else e["msg"] for e in errors())
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -93,11 +125,17 @@ def run(args: argparse.Namespace) -> int:
                          "install them with: pip install 'visage[live]'") from None
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         raise InputError("give both --ssl-certfile and --ssl-keyfile for https, or neither")
+    from visage.live.services import LiveServices
+
+    services = LiveServices(asr=args.asr, asr_options=asr_options_from(args))
+    if args.asr != "pocketsphinx":  # a model the user named: a wrong path is said now, not per session
+        print(f"visage: loading the {args.asr} recogniser ...")
+        services.asr()
     try:
-        app = create_app(defaults=defaults_from(args), max_sessions=max(0, args.max_sessions),
+        app = create_app(services, defaults=defaults_from(args), max_sessions=max(0, args.max_sessions),
                          idle_timeout=max(0.0, args.idle_timeout) * 60)
     except ValueError as exc:  # LiveOptions refused a flag's value
-        raise InputError(f"invalid setting: {exc}") from None
+        raise InputError(f"invalid setting: {flag_errors(exc)}") from None
     scheme = "https" if args.ssl_certfile else "http"
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"visage: open {scheme}://{shown}:{args.port} in a browser (Ctrl+C stops the server)")

@@ -20,7 +20,11 @@ log = logging.getLogger(__name__)
 
 
 class LiveServices:
-    def __init__(self, sessions: SessionStore | None = None) -> None:
+    def __init__(self, sessions: SessionStore | None = None, asr: str = "pocketsphinx",
+                 asr_options: dict | None = None) -> None:
+        """`asr` names the recogniser every session uses (a registry name) and `asr_options` its
+        options (e.g. {"model": "/models/whisper-small"}): one model, loaded once, in its own process."""
+        self.asr_name, self.asr_options = asr, dict(asr_options or {})
         self._lock = threading.Lock()
         self._brains: dict[tuple, Brain] = {}
         self._tts: dict[str, object] = {}
@@ -75,8 +79,9 @@ class LiveServices:
 
         with self._lock:
             if self._asr is None:
-                self._asr = RecognizerProcess("pocketsphinx")
-                self._asr.load()
+                recognizer = RecognizerProcess(self.asr_name, **self.asr_options)
+                recognizer.load()
+                self._asr = recognizer
             return self._asr
 
     def close(self) -> None:
@@ -103,4 +108,6 @@ class LiveServices:
         load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         return {"status": "ok", "version": __version__, "sessions": len(self.active), "loaded": self.loaded,
                 "uptime_s": round(time.time() - self.started, 1), "cpu_load_1m": load1,
+                "recogniser": self.asr_name,
+                "recogniser_process": "running" if self._asr is not None and self._asr.running else "not running",
                 "cpu_count": os.cpu_count()}

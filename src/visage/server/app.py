@@ -54,7 +54,6 @@ def create_app(services=None, defaults: dict | None = None, max_sessions: int = 
     from visage.live.options import LiveOptions
     from visage.live.services import LiveServices
 
-    owns_services = services is None
     services = services if services is not None else LiveServices()
     defaults = dict(defaults or {})
     LiveOptions(**defaults)  # fail at start, not at the first connection, on bad defaults
@@ -72,8 +71,7 @@ def create_app(services=None, defaults: dict | None = None, max_sessions: int = 
             watch.cancel()
             await peers.close_all()
             app.state.loading.cancel()
-            if owns_services:
-                await asyncio.to_thread(services.close)
+            await asyncio.to_thread(services.close)  # the recogniser's process; it restarts if used again
 
     app = FastAPI(title="visage", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.state.services, app.state.peers, app.state.defaults = services, peers, defaults

@@ -50,6 +50,12 @@ class RecognizerProcess(SpeechRecognizer):
             if self._child is None or not self._child.alive:
                 self._child = _Child(self.backend, self.options)
 
+    @property
+    def running(self) -> bool:
+        """Whether the child process is up (for /health); a stopped one restarts on the next stream."""
+        child = getattr(self, "_owner", self)._child
+        return child is not None and child.alive
+
     def conversation(self) -> RecognizerProcess:
         """A view for one conversation: same child process, its own adaptation to the speaker there."""
         self.load()
@@ -82,7 +88,6 @@ class ProcessStream(ASRStream):
 
     def __init__(self, child: _Child, conversation: str | None, language: str, final_timeout: float) -> None:
         self._child = child
-        self.id = child.open(self, conversation, language)
         self.final_timeout = final_timeout
         self._lock = threading.Lock()
         self._partial: Transcript | None = None  # newest partial not yet returned by feed
@@ -90,6 +95,7 @@ class ProcessStream(ASRStream):
         self._error: Exception | None = None
         self._done = threading.Event()
         self._finishing = False
+        self.id = child.open(self, conversation, language)  # last: results may come back at once
 
     # called by the child's reader thread
     def _on_partial(self, transcript: Transcript) -> None:
@@ -176,7 +182,8 @@ class _Child:
         self._streams.pop(sid, None)
 
     def send(self, message: tuple) -> None:
-        self._outbox.put(message)
+        if self.alive:  # a dead child's streams have failed already
+            self._outbox.put(message)
 
     def stop(self) -> None:
         self.send(("stop", None))
