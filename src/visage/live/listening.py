@@ -25,11 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visage.backends.asr.base import ASRStream, SpeechRecognizer, Transcript
+from visage.backends.asr.base import SAMPLE_RATE, ASRStream, SpeechRecognizer, Transcript
 from visage.backends.vad.base import VoiceActivityDetector
 from visage.errors import VisageError
 
-SAMPLE_RATE = 16000
 PRE_ROLL = 0.3  # s of audio before the detected speech start, so the first word is not clipped
 SPECULATE_LEAD = 0.2  # s before the end of a turn at which its final transcript is started
 MIN_SPECULATE_AT = 0.12  # s of silence before any speculation (shorter pauses are inside words)

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from visage.backends.asr.base import SAMPLE_RATE
 from visage.backends.llm.base import ChatTurn
 from visage.backends.tts.narration import narrate
 from visage.core.audio import resample
@@ -31,7 +32,6 @@ from visage.live.tracks import AvatarAudioTrack, AvatarVideoTrack
 
 log = logging.getLogger(__name__)
 
-ASR_RATE = 16000
 # The user speaking again this soon after their turn was taken, over the avatar's answer, means they had
 # only paused: the answer stops (barge-in) and the next turn is answered as the continuation of that one.
 CONTINUATION_WINDOW = 1.0
@@ -254,7 +254,7 @@ def to_mono_16k(frame) -> np.ndarray:
         mono = pcm.reshape(channels, -1).mean(axis=0)
     else:
         mono = pcm.reshape(-1, channels).mean(axis=1)
-    return resample(mono, frame.sample_rate, ASR_RATE)
+    return resample(mono, frame.sample_rate, SAMPLE_RATE)
 
 
 def _in_loop(loop) -> bool:

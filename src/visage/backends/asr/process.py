@@ -15,6 +15,7 @@ fail with a BackendError and the next stream starts a new child.
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import multiprocessing
@@ -44,6 +45,7 @@ class RecognizerProcess(SpeechRecognizer):
         self._lock = threading.Lock()
         self._child: _Child | None = None
         self._conversation: str | None = None  # None: the wrapped recogniser itself
+        self._owner: RecognizerProcess | None = None  # a conversation view's recogniser (it owns the child)
 
     def load(self) -> None:
         with self._lock:
@@ -53,26 +55,24 @@ class RecognizerProcess(SpeechRecognizer):
     @property
     def running(self) -> bool:
         """Whether the child process is up (for /health); a stopped one restarts on the next stream."""
-        child = getattr(self, "_owner", self)._child
+        child = (self._owner or self)._child
         return child is not None and child.alive
 
     def conversation(self) -> RecognizerProcess:
         """A view for one conversation: same child process, its own adaptation to the speaker there."""
         self.load()
-        view = RecognizerProcess.__new__(RecognizerProcess)
-        view.__dict__.update(self.__dict__)
-        view._conversation = uuid.uuid4().hex
-        view._owner = self
+        view = copy.copy(self)
+        view._conversation, view._owner = uuid.uuid4().hex, self._owner or self
         return view
 
     def stream(self, language: str = "en") -> ASRStream:
-        owner = getattr(self, "_owner", self)
+        owner = self._owner or self
         owner.load()
         return ProcessStream(owner._child, self._conversation, language, self.final_timeout)
 
     def close(self) -> None:
         """A conversation view forgets its adaptation; the recogniser itself stops its child."""
-        owner = getattr(self, "_owner", None)
+        owner = self._owner
         child = (owner or self)._child
         if child is None:
             return

@@ -28,12 +28,14 @@ from visage.backends.llm import registry
 from visage.backends.llm.base import Brain, Conversation, ReplySentence
 from visage.backends.llm.knowledge import KnowledgeBase, load_knowledge
 from visage.backends.llm.prompt import DEFAULT_TOKEN_BUDGET, MIN_TOKEN_BUDGET, build_messages
+from visage.backends.options import positive_seconds
 from visage.backends.tts.http_voice import error_text
 from visage.core.tags import TaggedSentence, TagStreamParser
 from visage.core.types import Emotion
 from visage.errors import BackendError, InputError, require
 
 log = logging.getLogger(__name__)
+BRAIN = "the openai brain"  # how options and errors name this backend
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CONNECT_TIMEOUT = 5.0
@@ -79,9 +81,9 @@ class OpenAIChatBrain(Brain):
             raise InputError("the openai brain needs a model name: set its `model` option (or OPENAI_MODEL)")
         self.base_url = str(base_url).rstrip("/")
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self.timeout = _positive("timeout", timeout)
-        self.first_token_timeout = _positive("first_token_timeout", first_token_timeout)
-        self.connect_timeout = _positive("connect_timeout", connect_timeout)
+        self.timeout = positive_seconds(BRAIN, "timeout", timeout)
+        self.first_token_timeout = positive_seconds(BRAIN, "first_token_timeout", first_token_timeout)
+        self.connect_timeout = positive_seconds(BRAIN, "connect_timeout", connect_timeout)
         self.temperature = None if temperature is None else float(temperature)
         self.token_budget = int(token_budget)
         if self.token_budget < MIN_TOKEN_BUDGET:
@@ -330,16 +332,6 @@ class _ChatStream:
 
 def _reply(s: TaggedSentence) -> ReplySentence:
     return ReplySentence(s.text, s.language, s.emotion, s.intensity, s.sentence_type, s.emphasis)
-
-
-def _positive(name: str, value) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = float("nan")
-    if not seconds > 0:
-        raise InputError(f"the openai brain's {name} must be a positive number of seconds, not {value!r}")
-    return seconds
 
 
 def _transport_message(exc, base_url: str, connect_timeout: float, url: str | None = None) -> str:

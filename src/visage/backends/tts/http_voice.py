@@ -13,6 +13,7 @@ import struct
 
 import numpy as np
 
+from visage.backends.options import positive_seconds
 from visage.core.audio import decode_wav
 from visage.errors import BackendError, InputError, require
 
@@ -41,8 +42,8 @@ class VoiceServer:
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         headers: dict[str, str] | None = None,
     ) -> None:
-        connect_timeout = as_seconds(backend, "connect_timeout", connect_timeout)
-        read_timeout = as_seconds(backend, "timeout", read_timeout)
+        connect_timeout = positive_seconds(f"the {backend} voice", "connect_timeout", connect_timeout)
+        read_timeout = positive_seconds(f"the {backend} voice", "timeout", read_timeout)
         if not base_url or not str(base_url).startswith(("http://", "https://")):
             raise InputError(
                 f"the {backend} voice needs a server URL starting with http:// or https://, not {base_url!r}"
@@ -135,17 +136,6 @@ class VoiceServer:
 
 
 # -- options: they arrive as text from the command line and config files ------------------------------
-def as_seconds(backend: str, name: str, value) -> float:
-    """A positive number of seconds from a number or its text."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = float("nan")
-    if not seconds > 0:
-        raise InputError(f"the {backend} voice's {name} must be a positive number of seconds, not {value!r}")
-    return seconds
-
-
 def as_bool(backend: str, name: str, value) -> bool:
     """A yes/no option from a bool or its text (true/false, yes/no, on/off, 1/0)."""
     if isinstance(value, bool):

@@ -17,6 +17,7 @@ import unicodedata
 
 import numpy as np
 
+from visage.backends.options import at_least_zero
 from visage.backends.tts import registry
 from visage.backends.tts.base import UntimedTTSBackend
 from visage.core.emotion import prosody_for
@@ -40,17 +41,6 @@ def _missing_file(kind: str, path: str) -> InputError:
         f"Piper voice {kind} not found: {path}; download a voice (both its .onnx model and its "
         f".onnx.json config) from {VOICES_URL} and pass the .onnx path as model_path"
     )
-
-
-def _positive(name: str, value) -> float:
-    """A scale option from a number or its text (options arrive as text from the command line)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        x = float("nan")
-    if not x >= 0:
-        raise InputError(f"the piper voice's {name} must be a number of at least 0, not {value!r}")
-    return x
 
 
 @registry.register("piper")
@@ -89,7 +79,7 @@ class PiperTTS(UntimedTTSBackend):
         self.config_path = os.path.expanduser(str(config_path)) if config_path else self.model_path + ".json"
         self.speaker = speaker
         self._overrides = {
-            name: _positive(name, value)
+            name: at_least_zero("the piper voice", name, value)
             for name, value in (("noise_scale", noise_scale), ("length_scale", length_scale), ("noise_w", noise_w))
             if value is not None
         }
