@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import speak
-from visage.backends.tts.espeak_lib import EspeakEngine
+from visage.backends.espeak.engine import EspeakEngine
 from visage.core.audio import rms_envelope
 from visage.core.types import SpeechRequest
 from visage.errors import InputError

@@ -17,7 +17,7 @@ from onnx import TensorProto, helper
 
 from conftest import speak
 from visage.backends.tts import create_tts, tts_names
-from visage.backends.tts.espeak_lib import EspeakEngine
+from visage.backends.espeak.engine import EspeakEngine
 from visage.core.types import Emotion, SpeechRequest
 from visage.errors import InputError
 

@@ -45,22 +45,22 @@ class DTWAligner(Aligner):
 
     def __init__(self, voice: str | None = None, **_options) -> None:
         self.voice = voice
-        self._tts = None
+        self._speaker = None
 
     def load(self) -> None:
-        if self._tts is None:
-            from visage.backends.tts.espeak import EspeakTTS
+        if self._speaker is None:
+            from visage.backends.espeak.speech import EspeakSpeaker
 
-            tts = EspeakTTS()
-            tts.load()
-            self._tts = tts
+            speaker = EspeakSpeaker()
+            speaker.load()
+            self._speaker = speaker
 
     def reference(self, text: str, language: str) -> tuple[np.ndarray, int, list[Phoneme], list[Word]]:
         """espeak's rendering of `text`: (samples, rate, phonemes, words), timings exact."""
         self.load()
         samples, phonemes, words = [], [], []
-        rate = self._tts.sample_rate
-        for chunk in self._tts.stream(SpeechRequest(text, language=language, voice=self.voice)):
+        rate = self._speaker.sample_rate
+        for chunk in self._speaker.stream(SpeechRequest(text, language=language, voice=self.voice)):
             samples.append(chunk.samples)
             phonemes.extend(chunk.phonemes)
             words.extend(chunk.words)

@@ -96,7 +96,7 @@ def espeak_to_arpabet(mnemonics: str) -> tuple[list[str], int | None]:
 
 @functools.lru_cache(maxsize=4096)
 def _espeak_pronunciation(word: str) -> tuple[tuple[str, ...], int | None]:
-    from visage.backends.tts.espeak_lib import EspeakEngine
+    from visage.backends.espeak.engine import EspeakEngine
 
     phones, stressed = espeak_to_arpabet(EspeakEngine.get().phonemize(word, "en-us"))
     return tuple(phones), stressed

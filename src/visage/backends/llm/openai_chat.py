@@ -24,12 +24,12 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from visage.backends.http import error_text
 from visage.backends.llm import registry
 from visage.backends.llm.base import Brain, Conversation, ReplySentence
 from visage.backends.llm.knowledge import KnowledgeBase, load_knowledge
 from visage.backends.llm.prompt import DEFAULT_TOKEN_BUDGET, MIN_TOKEN_BUDGET, build_messages
 from visage.backends.options import positive_seconds
-from visage.backends.tts.http_voice import error_text
 from visage.core.tags import TaggedSentence, TagStreamParser
 from visage.core.types import Emotion
 from visage.errors import BackendError, InputError, require

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from visage.backends.renderers.avatar import AVATAR_SIDE, CROP_SCALE, Avatar
-from visage.backends.renderers.avatar_store import FORMAT_VERSION
+from visage.backends.renderers.avatar import AVATAR_SIDE, CROP_SCALE, FORMAT_VERSION, Avatar
 from visage.backends.vision.face_mesh import CHIN, FOREHEAD, FaceMeshDetector, face_height, shared_detector
 from visage.errors import InputError, require
 

@@ -23,3 +23,4 @@ class Avatar:
 
 AVATAR_SIDE = 1024  # the crop is stored at this size; renderers scale it to their output size
 CROP_SCALE = 2.4  # crop side / face height: room for hair, neck and shoulders
+FORMAT_VERSION = 1  # of a stored avatar bundle: bump when its layout or meaning changes; newer ones are refused

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from visage.backends.renderers.avatar import AVATAR_SIDE, Avatar
+from visage.backends.renderers.avatar import AVATAR_SIDE, FORMAT_VERSION, Avatar
 from visage.errors import InputError, require
 
-FORMAT_VERSION = 1  # bump when the bundle's layout or meaning changes; newer bundles are refused
 DEFAULT_NAME = "default"  # reserved: the built-in avatar, analysed from skimage's astronaut on first use
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 IMAGE_FILE, LANDMARKS_FILE, INFO_FILE = "portrait.png", "landmarks.npy", "avatar.json"

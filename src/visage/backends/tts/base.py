@@ -9,6 +9,7 @@ import numpy as np
 
 from visage.core.timing import attach_words, mark_emphasised_words
 from visage.core.types import SpeechChunk, SpeechRequest
+from visage.errors import BackendError
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +46,21 @@ class UntimedTTSBackend(TTSBackend):
     """A voice that returns whole audio without timings (HTTP services, ONNX models, recordings).
 
     Its timings come from an aligner run on the audio and the text, so that its speech drives the face
-    like the embedded voice does.
+    like the embedded voice does. The aligner is chosen by whoever composes the voice (`create_tts`
+    gives the default one), not here: voices and aligners are sibling kinds and neither imports the other.
     """
 
     def __init__(self, aligner=None) -> None:
-        self._aligner = aligner
+        self.aligner = aligner  # anything with visage.backends.align.Aligner's align()
 
     @abstractmethod
     def synthesize(self, request: SpeechRequest) -> tuple[np.ndarray, int]:
         """Return (mono float32 samples, sample rate) for the sentence."""
 
-    @property
-    def aligner(self):
-        if self._aligner is None:
-            from visage.backends.align import default_aligner
-
-            self._aligner = default_aligner()
-        return self._aligner
-
     def stream(self, request: SpeechRequest) -> Iterator[SpeechChunk]:
+        if self.aligner is None:
+            raise BackendError(f"the {self.name} voice has no aligner for its timings; build it with "
+                               "visage.backends.tts.create_tts, which gives it one")
         samples, rate = self.synthesize(request)
         alignment = self.aligner.align(samples, rate, request.text, request.language)
         words = mark_emphasised_words(tuple(alignment.words), request.text, request.emphasis)

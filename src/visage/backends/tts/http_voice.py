@@ -7,12 +7,12 @@ and a person reading a log never sees a bare httpx traceback.
 """
 from __future__ import annotations
 
-import json
 import logging
 import struct
 
 import numpy as np
 
+from visage.backends.http import error_text
 from visage.backends.options import positive_seconds
 from visage.core.audio import decode_wav
 from visage.errors import BackendError, InputError, require
@@ -23,8 +23,6 @@ log = logging.getLogger(__name__)
 DEFAULT_CONNECT_TIMEOUT = 3.0
 # Reply time for one sentence: large models on a CPU can take tens of seconds for a long sentence.
 DEFAULT_READ_TIMEOUT = 60.0
-# How much of a server's error text goes into a message: enough for a traceback's last line.
-ERROR_TEXT_CHARS = 300
 
 
 class VoiceServer:
@@ -155,30 +153,6 @@ def reject_unknown(backend: str, unknown: dict, known: list[str]) -> None:
             f"unknown option(s) for the {backend} voice: {', '.join(sorted(unknown))}; "
             f"it takes: {', '.join(known)}"
         )
-
-
-def error_text(body: bytes) -> str:
-    """A server's error reply as one short line: the message field of a JSON error when there is one
-    (OpenAI's error.message, FastAPI's detail, GPT-SoVITS's message and Exception), else the text."""
-    raw = body.decode("utf-8", "replace").strip()
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        parts = []
-        err = data.get("error")
-        if isinstance(err, dict):
-            parts.append(str(err.get("message", "")))
-        elif err:
-            parts.append(str(err))
-        for key in ("message", "detail", "Exception"):
-            if data.get(key):
-                parts.append(data[key] if isinstance(data[key], str) else json.dumps(data[key], ensure_ascii=False))
-        if any(parts):
-            raw = ": ".join(p for p in parts if p)
-    line = " ".join(raw.split())
-    return line if len(line) <= ERROR_TEXT_CHARS else line[: ERROR_TEXT_CHARS - 1] + "…"
 
 
 def decode_wav_reply(backend: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[np.ndarray, int]:

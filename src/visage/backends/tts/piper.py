@@ -163,7 +163,7 @@ class PiperTTS(UntimedTTSBackend):
         self.load()
         if self.config.get("phoneme_type", "espeak") == "text":
             return list(unicodedata.normalize("NFD", text))
-        from visage.backends.tts.espeak_lib import EspeakEngine
+        from visage.backends.espeak.engine import EspeakEngine
 
         engine = EspeakEngine.get()
         pieces = _CLAUSE.split(text)
