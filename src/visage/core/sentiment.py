@@ -27,6 +27,7 @@ from importlib import resources
 import yaml
 
 from visage.core.types import Emotion
+from visage.core.text import HAN, is_han
 
 MIN_SCORE = 0.5  # a label needs one plain cue or two hints
 BASE_INTENSITY = 0.4  # a sentence with one plain cue
@@ -40,8 +41,7 @@ MODIFIER_SCOPE = 2  # tokens between a modifier and its cue
 NEGATION_SCOPE = {"en": 3, "zh": 4}  # Chinese tokens are often single characters
 PUNCT_CUES = {"?!": (Emotion.SURPRISED, 0.6), "…": (Emotion.SAD, 0.5)}
 
-_TOKEN_RE = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z]+(?:['’][A-Za-z]+)*|[.!?;:,，。！？；：、…—]+")
-_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+_TOKEN_RE = re.compile(f"[{HAN}]+|" r"[A-Za-z]+(?:['’][A-Za-z]+)*|[.!?;:,，。！？；：、…—]+")
 _STEMS = (("ies", "y"), ("ied", "y"), ("ily", "y"), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"),
           ("es", ""), ("s", ""), ("ly", ""), ("d", ""))
 
@@ -153,7 +153,7 @@ def _tokens(text: str) -> list[Token]:
 
     for m in _TOKEN_RE.finditer(text):
         piece = m.group()
-        if _CJK_RE.match(piece):
+        if is_han(piece[:1]):
             flush_words()
             out.extend(_chinese_tokens(piece, lex))
         elif piece[0].isalpha():

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from visage.core import sentiment
 from visage.core.emotion import clamp_intensity, parse_emotion
-from visage.core.text import SentenceSplitter, emphasis_spans, sentence_type_of
+from visage.core.text import SentenceSplitter, emphasis_spans, language_of, sentence_type_of
 from visage.core.types import Emotion, SentenceType
 
 TAG_FORMAT_PROMPT = """\
@@ -56,7 +56,6 @@ _MARKUP_START = re.compile(r"[A-Za-z/!?]")
 _MARKUP_NAME = re.compile(r"(/?)\s*([A-Za-z][\w-]*)")
 _ENDS_WITH_MARK = re.compile(r"[.!?;。！？；…][\"'”’)\]}」』）》\s]*$")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.!?;:，。！？；：、…)\]}」』）》”’])")
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 _WORD_EDGES = "\"'“”‘’.,!?;:()[]{}，。！？；：、…「」『』（）《》-—"
 _UNSPOKEN_ELEMENTS = {"think", "script", "style"}
 _ZH_EMOTIONS = {
@@ -279,7 +278,7 @@ class TagStreamParser:
             emotion, intensity = sentiment.classify_emotion(text)
         return TaggedSentence(
             text=text,
-            language="zh" if _HAN.search(text) else self.language,
+            language=language_of(text, self.language),
             emotion=emotion,
             intensity=clamp_intensity(intensity, DEFAULT_INTENSITY),
             sentence_type=sentence_type_of(text),

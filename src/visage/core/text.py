@@ -23,6 +23,12 @@ _ABBREVIATIONS = {
     "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "gen", "col",
     "capt", "lt", "sgt", "rev", "hon", "ave", "blvd", "rd",
 }
+# Han characters: the CJK unified ideographs, extension A and the compatibility block. The one
+# definition of "a Chinese character" in visage (a regex character-class body, for tokenisers).
+HAN = "\u3400-\u9fff\uf900-\ufaff"
+_HAN_CHAR = re.compile(f"[{HAN}]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+_CHINESE_CODES = ("zh", "cmn", "yue", "chinese", "mandarin", "cantonese")
 _CJK_ENDERS = "。！？；…"
 _LATIN_ENDERS = ".!?;"
 _CLOSERS = "\"'”’)]}」』）》"
@@ -32,7 +38,7 @@ _SOFT_BREAKS = ",，、：:—"
 def clean_text(text: str) -> str:
     """Make untrusted text safe to speak: drop control and format characters (keeping line breaks as
     spaces), normalise Unicode compatibility forms, and collapse runs of whitespace."""
-    text = unicodedata.normalize("NFKC", text) if not _has_cjk(text) else unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFKC", text) if not has_han(text) else unicodedata.normalize("NFC", text)
     out = []
     for ch in text:
         cat = unicodedata.category(ch)
@@ -45,8 +51,31 @@ def clean_text(text: str) -> str:
     return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
-def _has_cjk(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+def is_han(ch: str) -> bool:
+    """Whether one character is a Chinese (Han) character."""
+    return _HAN_CHAR.match(ch) is not None
+
+
+def has_han(text: str) -> bool:
+    """Whether the text holds any Chinese character (for matching: Chinese words have no spaces)."""
+    return _HAN_CHAR.search(text) is not None
+
+
+def count_han(text: str) -> int:
+    return len(_HAN_CHAR.findall(text))
+
+
+def language_of(text: str, default: str = "en") -> str:
+    """The one rule for "is this text Chinese?": "zh" when its Chinese characters outnumber its Latin
+    words ("怎么安装visage" is Chinese, "I love 北京 very much" is not), else `default`."""
+    han = count_han(text)
+    return "zh" if han and han >= len(_LATIN_WORD.findall(text)) else default
+
+
+def is_chinese_language(code: str | None) -> bool:
+    """Whether a language code or name (zh, zh-CN, cmn, yue, Chinese ...) means Chinese."""
+    code = (code or "").strip().lower().replace("_", "-")
+    return code in _CHINESE_CODES or code.startswith(tuple(c + "-" for c in _CHINESE_CODES))
 
 
 def sentence_type_of(sentence: str) -> SentenceType:
@@ -121,7 +150,7 @@ class SentenceSplitter:
     @staticmethod
     def _ends_sentence(buf: str, mark: int, after: int) -> bool:
         if buf[mark] != ".":
-            return after >= len(buf) or buf[after].isspace() or _has_cjk(buf[after])
+            return after >= len(buf) or buf[after].isspace() or has_han(buf[after])
         if after < len(buf) and not buf[after].isspace():
             return False  # 3.14, e.g., example.com
         word = re.search(r"([A-Za-z.]+)$", buf[:mark])
@@ -161,7 +190,7 @@ def emphasis_spans(text: str, emphasis: tuple[str, ...]) -> list[tuple[int, int]
         target = target.strip()
         if not target:
             continue
-        if re.search(r"[\u4e00-\u9fff]", target):
+        if has_han(target):
             pattern = re.escape(target)
         else:
             pattern = r"(?<!\w)" + re.escape(target) + r"(?!\w)"

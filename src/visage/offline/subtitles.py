@@ -18,6 +18,7 @@ from pathlib import Path
 
 from visage.core.types import Sentence, Word
 from visage.offline.files import AtomicPath
+from visage.core.text import HAN
 
 MAX_LINE_WIDTH = 42  # columns per line; a wide (CJK) character takes two
 MAX_LINES = 2  # lines per cue
@@ -25,7 +26,7 @@ MIN_CUE_SECONDS = 0.3  # a cue shorter than this flickers; it borrows time from 
 
 # A token is a run of non-space, non-CJK characters (a word with its punctuation), or one CJK
 # character; CJK or full-width punctuation sticks to the token before it.
-_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff][\u3000-\u303f\uff00-\uff65…—,.!?;:]*|[^\s\u3400-\u9fff\uf900-\ufaff]+")
+_TOKEN = re.compile(f"[{HAN}]" r"[\u3000-\u303f\uff00-\uff65…—,.!?;:]*" f"|[^\\s{HAN}]+")
 
 
 @dataclass(frozen=True)

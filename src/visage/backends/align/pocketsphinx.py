@@ -19,6 +19,7 @@ from visage.backends.align import PAUSE, Aligner, check_input, finite_alignment,
 from visage.core.audio import resample
 from visage.core.types import Alignment, Phoneme, Word
 from visage.errors import InputError, MissingExtraError
+from visage.core.text import HAN
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ MAX_PIECE_SECONDS, MIN_PIECE_SECONDS = 12.0, 4.0
 
 # A word as the dictionary sees it: letters and digits with inner apostrophes or dots ("don't",
 # "3.5", "U.S"), or one Han character; the same cut as the espeak voice makes.
-_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff]+(?:['.][^\W_\u3400-\u9fff]+)*")
+_TOKEN = re.compile(f"[{HAN}]|[^\\W_{HAN}]+(?:['.][^\\W_{HAN}]+)*")
 
 # espeak's English phoneme mnemonics (espeak-ng phsource/ph_english*) -> CMU dictionary ARPAbet.
 # Vowels with an r-colouring or a schwa offglide become two phones, as CMUdict spells them.

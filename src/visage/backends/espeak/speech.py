@@ -21,7 +21,7 @@ import numpy as np
 
 from visage.backends.espeak.engine import EVENT_PHONEME, EVENT_WORD, EspeakEngine
 from visage.core.emotion import prosody_for
-from visage.core.text import emphasis_spans
+from visage.core.text import HAN, emphasis_spans
 from visage.core.types import Phoneme, SpeechChunk, SpeechRequest, Word
 from visage.errors import InputError
 
@@ -43,7 +43,7 @@ _RATE, _PITCH, _RANGE, _VOLUME = 175, 50, 50, 100
 _EMPHASIS_SSML = ('<emphasis level="strong"><prosody volume="+60%" pitch="+25%" rate="-12%">', "</prosody></emphasis>")
 _PAUSE = "_"
 # A word for timing purposes: one Han character, or a run of letters/digits with inner apostrophes.
-_WORD_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff]+(?:['’.][^\W_\u3400-\u9fff]+)*")
+_WORD_TOKEN = re.compile(f"[{HAN}]|[^\\W_{HAN}]+(?:['’.][^\\W_{HAN}]+)*")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from visage.backends.llm.intents import SUGGESTION, Intent, Message, phrase, rea
 from visage.backends.llm.knowledge import (MIN_CONFIDENCE, SUGGEST_CONFIDENCE, KnowledgeBase, KnowledgeEntry,
                                            language_of, load_knowledge, tokenize, warm_up)
 from visage.core.sentiment import UserMood, classify_emotion, classify_user_mood
-from visage.core.text import clean_text, sentence_type_of, split_sentences
+from visage.core.text import HAN, clean_text, is_chinese_language, is_han, sentence_type_of, split_sentences
 from visage.core.types import Emotion
 
 MAX_ANSWER_SENTENCES = 3  # the rest waits for "tell me more"
@@ -34,7 +34,6 @@ SUGGESTED_TOPICS = 3
 DEFAULT_KNOWLEDGE = Path(__file__).resolve().parents[2] / "data" / "knowledge"
 DEFAULT_FILES = ("visage_en.md", "visage_zh.md")
 _UPSET = (Emotion.ANGRY, Emotion.DISGUSTED)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @registry.register("embedded")
@@ -217,10 +216,10 @@ class EmbeddedBrain(Brain):
         return None
 
     def _language(self, text: str, conversation: Conversation) -> str:
-        if re.search(r"[A-Za-z\u4e00-\u9fff]", text):
+        if re.search(f"[A-Za-z{HAN}]", text):
             return language_of(text)
         fallback = conversation.language or self.language
-        return "zh" if fallback.lower().startswith(("zh", "cmn")) else "en"
+        return "zh" if is_chinese_language(fallback) else "en"
 
 
 class _Speaker:
@@ -265,7 +264,7 @@ class _Speaker:
 def _key_term(sentence: str, terms) -> tuple[str, ...]:
     """The rarest matched query term as it is written in `sentence`, to be emphasised; () if absent."""
     for term in terms:
-        if _CJK.match(term):
+        if is_han(term[:1]):
             if len(term) >= 2 and term in sentence:
                 return (term,)
             continue

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from visage.core.types import Emotion
+from visage.core.text import is_chinese_language
 
 
 class Intent(str, Enum):
@@ -85,7 +86,7 @@ _ABOUT = {
 
 def read_message(text: str, language: str) -> Message:
     """Read a cleaned message in `language` ("en" or "zh")."""
-    lang = "zh" if language == "zh" else "en"
+    lang = "zh" if is_chinese_language(language) else "en"
     greeting = _GREETING[lang].match(text)
     rest = text[greeting.end():] if greeting else text
     thanks = _THANKS[lang].search(rest)
@@ -159,5 +160,5 @@ SUGGESTION = re.compile(r"“([^”]+)”")  # the topic a "do you mean" or "wou
 def phrase(key: str, language: str, turn: int = 0, **fields: str) -> tuple[str, Emotion, float]:
     """A stock phrase in `language`, varied by turn so that the avatar does not repeat itself."""
     emotion, intensity, variants = PHRASES[key]
-    options = variants["zh" if language == "zh" else "en"]
+    options = variants["zh" if is_chinese_language(language) else "en"]
     return options[turn % len(options)].format(**fields), emotion, intensity

@@ -22,6 +22,7 @@ import numpy as np
 
 from visage.backends.llm.knowledge_files import SUFFIXES, KnowledgeEntry, language_of, read_knowledge_file
 from visage.errors import InputError
+from visage.core.text import HAN, is_han
 
 __all__ = ["Hit", "KnowledgeBase", "KnowledgeEntry", "language_of", "load_knowledge", "read_knowledge_file",
            "tokenize"]
@@ -61,8 +62,7 @@ _SYNONYMS = {
     "info": "data", "信息": "数据", "个人信息": "数据", "泄露": "隐私", "问答": "问题", "反应": "回答",
     "faq": "question", "elevator": "lift", "program": "software", "app": "software", "application": "software",
 }
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_PIECES = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z][A-Za-z0-9'’+-]*|\d+")
+_PIECES = re.compile(f"[{HAN}]+|" r"[A-Za-z][A-Za-z0-9'’+-]*|\d+")
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def tokenize(text: str) -> list[str]:
     which adds the short words inside long ones), without particles; synonyms folded together."""
     terms: list[str] = []
     for piece in _PIECES.findall(text):
-        if _CJK.match(piece):
+        if is_han(piece[:1]):
             words = [w for w in _jieba().lcut_for_search(piece, HMM=False) if w not in _ZH_STOP]
         else:
             word = piece.lower().replace("’", "'").removesuffix("'s")
@@ -188,7 +188,7 @@ class KnowledgeBase:
         for term in terms:
             weight = self._idf.get(term, self._unknown_idf)
             pieces = [term]
-            if term not in self._idf and _CJK.match(term) and len(term) > 1:
+            if term not in self._idf and is_han(term[:1]) and len(term) > 1:
                 chars = [_SYNONYMS.get(c, c) for c in term if c not in _ZH_STOP]
                 pieces = [c for c in chars if c in self._idf] or pieces
             groups.append((term, weight, pieces))

@@ -18,9 +18,9 @@ import yaml
 from visage.core.emotion import parse_emotion
 from visage.core.types import Emotion
 from visage.errors import InputError
+from visage.core.text import has_han, is_han, language_of
 
 SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".yaml": "yaml", ".yml": "yaml"}
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,6 @@ class KnowledgeEntry:
     topic: str = ""
     emotion: Emotion | None = None  # how to say the answer; None: from each sentence's words
     source: str = ""  # file and line, for messages
-
-
-def language_of(text: str) -> str:
-    """"zh" when Chinese characters outnumber Latin words ("怎么安装visage" is Chinese), else "en"."""
-    cjk = len(_CJK.findall(text))
-    return "zh" if cjk and cjk >= len(re.findall(r"[A-Za-z]+", text)) else "en"
 
 
 def read_knowledge_file(path: Path) -> list[KnowledgeEntry]:
@@ -113,11 +107,11 @@ def _clean_markdown(lines: list[str]) -> str:
         item = re.match(r"^([-*+]|\d+[.)])\s+(.*)$", line)
         line = _clean_inline(item.group(2) if item else line.lstrip("> "))
         if item and line and line[-1] not in ".!?。！？；;:：":
-            line += "。" if _CJK.search(line) else "."
+            line += "。" if has_han(line) else "."
         parts.append(line)
     joined = ""
     for part in parts:  # Chinese lines join without a space
-        joined += ("" if not joined or _CJK.match(part[0]) and _CJK.search(joined[-1]) else " ") + part
+        joined += ("" if not joined or is_han(part[0]) and is_han(joined[-1]) else " ") + part
     return joined.strip()
 
 

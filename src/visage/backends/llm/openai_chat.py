@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import queue
-import re
 import socket
 import threading
 import time
@@ -33,6 +32,7 @@ from visage.backends.options import positive_seconds
 from visage.core.tags import TaggedSentence, TagStreamParser
 from visage.core.types import Emotion
 from visage.errors import BackendError, InputError, require
+from visage.core.text import is_chinese_language, language_of
 
 log = logging.getLogger(__name__)
 BRAIN = "the openai brain"  # how options and errors name this backend
@@ -50,7 +50,6 @@ APOLOGIES = {  # (nothing said yet, cut off mid-reply)
     "zh": ("抱歉，我现在无法回答，请稍后再试。", "抱歉，我的思路断了。"),
 }
 START_HINT = "start the server (e.g. `ollama serve`, `llama-server -m model.gguf`, `vllm serve MODEL`)"
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 @registry.register("openai")
@@ -147,7 +146,7 @@ class OpenAIChatBrain(Brain):
         if cancel.is_set():
             return
         language = self.language or conversation.language
-        apology_language = "zh" if _HAN.search(message) or language.startswith("zh") else "en"
+        apology_language = "zh" if is_chinese_language(language_of(message, language)) else "en"
         parser = TagStreamParser(language)
         facts = [] if self.knowledge is None else [
             f"{hit.entry.question} {hit.entry.answer}"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from visage.backends.llm.base import ChatTurn, Conversation
 from visage.core.tags import TAG_FORMAT_PROMPT
 from visage.core.types import Emotion
+from visage.core.text import HAN, count_han, is_han
 
 DEFAULT_TOKEN_BUDGET = 3000
 MIN_TOKEN_BUDGET = 512  # the fixed instructions take ~250
@@ -33,13 +34,12 @@ LANGUAGE_LINES = {
     "zh": "Always reply in Simplified Chinese (简体中文). Keep the tags in English, for example: "
           "[happy 0.8] 这真是*好消息*！[neutral 0.4] 你什么时候开始新工作？",
 }
-_HAN = re.compile(r"[\u4e00-\u9fff]")
-_WORDS = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]")
+_WORDS = re.compile(f"[a-z0-9]+|[{HAN}]")
 
 
 def estimate_tokens(text: str) -> int:
     """A cheap upper-leaning token count: one per Han character, one per 4 other characters."""
-    han = len(_HAN.findall(text))
+    han = count_han(text)
     return han + (len(text) - han + 3) // 4
 
 
@@ -51,7 +51,7 @@ def truncate_to_tokens(text: str, tokens: int) -> str:
         return ""
     cost, end = 0.0, 0
     for end, ch in enumerate(text):
-        cost += 1.0 if _HAN.match(ch) else 0.25
+        cost += 1.0 if is_han(ch) else 0.25
         if cost > tokens - 1:  # room for the ellipsis
             break
     cut = text[:end]

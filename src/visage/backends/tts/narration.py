@@ -13,7 +13,7 @@ from dataclasses import replace
 from visage.backends.tts.base import TTSBackend
 from visage.core.emotion import clamp_intensity, parse_emotion
 from visage.core.sentiment import classify_emotion
-from visage.core.text import iter_sentences, sentence_type_of
+from visage.core.text import has_han, iter_sentences, sentence_type_of
 from visage.core.types import Emotion, PitchStyle, Sentence, SpeechChunk, SpeechRequest
 
 
@@ -46,7 +46,7 @@ def requests_for_text(
 
 
 def _contains(sentence: str, word: str) -> bool:
-    if re.search(r"[\u4e00-\u9fff]", word):
+    if has_han(word):
         return word in sentence
     return re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", sentence, re.IGNORECASE) is not None
 

@@ -16,6 +16,7 @@ from visage.core.motion.models import ExpressionModel
 from visage.core.motion.style import MotionStyle
 from visage.core.motion.track import SpeechTrack
 from visage.core.types import ConversationState, Emotion, SentenceType
+from visage.core.motion.easing import smoothstep
 
 EXPRESSIONS: dict[Emotion, np.ndarray] = {
     Emotion.NEUTRAL: weights({}),
@@ -78,8 +79,7 @@ class RuleExpressionModel(ExpressionModel):
             key, target = ("rest",), EXPRESSIONS[Emotion.NEUTRAL]
         if key != self._target_key:  # start a cross-fade from wherever the face is now
             self._from, self._target_key, self._fade_start = self._current.copy(), key, t
-        x = min(1.0, (t - self._fade_start) / CROSSFADE_SECONDS)
-        x = x * x * (3 - 2 * x)
+        x = smoothstep((t - self._fade_start) / CROSSFADE_SECONDS)
         self._current = (1 - x) * self._from + x * target
 
         face = self._current + self.style.smile_baseline * _SMILE
@@ -101,8 +101,7 @@ class RuleExpressionModel(ExpressionModel):
         level = 0.0
         for _, peak in track.emphasis_peaks(t - 0.4, t + 0.4):
             if t < peak:  # rise over the 150 ms before the stressed syllable (within the look-ahead)
-                x = min(1.0, max(0.0, (t - peak + 0.15) / 0.15))
-                bump = x * x * (3 - 2 * x)
+                bump = smoothstep((t - peak + 0.15) / 0.15)
             else:
                 bump = math.exp(-0.5 * ((t - peak) / 0.15) ** 2)
             level = max(level, _EMPHASIS_BROW * bump)
@@ -114,11 +113,8 @@ class RuleExpressionModel(ExpressionModel):
             ramp_start = sentence.start + 0.6 * length
             if ramp_start <= t <= end + _QUESTION_RELEASE:
                 x = min(1.0, (t - ramp_start) / (0.4 * length))
-                fade = 1.0 - _smoothstep(max(0.0, t - end) / _QUESTION_RELEASE)
+                fade = 1.0 - smoothstep(max(0.0, t - end) / _QUESTION_RELEASE)
                 level = max(level, _QUESTION_BROW * x * fade)
         return level * gain
 
 
-def _smoothstep(x: float) -> float:
-    x = min(1.0, max(0.0, x))
-    return x * x * (3 - 2 * x)

@@ -22,6 +22,7 @@ from visage.core.motion.models import HeadPoseModel
 from visage.core.motion.style import MotionStyle
 from visage.core.motion.track import SpeechTrack
 from visage.core.types import ConversationState, Emotion, HeadPose, Sentence, SentenceType
+from visage.core.motion.easing import smoothstep
 
 # -- physics (per channel: pitch, yaw, roll in degrees; x, y, z in metres) --------------------------
 # Conversational nods of 5-10 degrees at 2-3 Hz reach ~50 deg/s, ~700 deg/s^2 and ~12,000 deg/s^3;
@@ -236,13 +237,13 @@ class RuleHeadPoseModel(HeadPoseModel):
             leave = 1.0 if end is None or t <= end else math.exp(-(t - end) / _LEAVE)
             if leave < 1e-3:
                 continue
-            w = _smoothstep((t - s.start + _ENTER / 2) / _ENTER) * leave
+            w = smoothstep((t - s.start + _ENTER / 2) / _ENTER) * leave
             e = np.array(_EMOTION_BIAS.get(s.emotion, _EMOTION_BIAS[Emotion.NEUTRAL]), float)
             e[1:3] *= self._side
             bias += w * s.intensity * e
             weight += w
             if s.sentence_type == SentenceType.QUESTION:
-                rise = _smoothstep((_progress(s, track, t) - _QUESTION_FROM) / (1 - _QUESTION_FROM)) * leave
+                rise = smoothstep((_progress(s, track, t) - _QUESTION_FROM) / (1 - _QUESTION_FROM)) * leave
                 target[0] -= _QUESTION_PITCH * rise * self.style.head_amplitude
                 target[2] += self._side * _QUESTION_ROLL * rise * self.style.head_amplitude
             elif s.sentence_type == SentenceType.EXCLAMATION:
@@ -277,7 +278,7 @@ class RuleHeadPoseModel(HeadPoseModel):
             self._state_w[s] += float(np.clip(goal - self._state_w[s], -dt / _STATE_FADE, dt / _STATE_FADE))
             p = np.array(pose, float)
             p[1:3] *= self._side
-            out += _smoothstep(self._state_w[s]) * p
+            out += smoothstep(self._state_w[s]) * p
         out[:3] *= self.style.head_amplitude
         if state == ConversationState.LISTENING:
             rng = self._listen_rng
@@ -312,9 +313,6 @@ def _alpha(dt: float, tau: float) -> float:
     return 1.0 - math.exp(-dt / tau)
 
 
-def _smoothstep(x: float) -> float:
-    x = min(1.0, max(0.0, x))
-    return x * x * (3 - 2 * x)
 
 
 def _bump(u: float) -> float:

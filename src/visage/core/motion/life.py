@@ -18,6 +18,7 @@ from visage.core.motion.models import LifeFrame, LifeModel
 from visage.core.motion.style import MotionStyle
 from visage.core.motion.track import SpeechTrack
 from visage.core.types import ConversationState, Gaze, HeadPose, Phoneme, Word
+from visage.core.motion.easing import smoothstep
 
 S = ConversationState
 LOOKAHEAD = 0.2  # seconds of the track beyond t that the model reads
@@ -69,11 +70,6 @@ SWAY_STATE_GAIN = {S.SPEAKING: 0.5, S.LISTENING: 0.8, S.THINKING: 1.0, S.IDLE: 1
 SWAY_TAU = 1.0  # seconds for the sway gain to follow a change of state
 
 
-def _ease(x: float) -> float:
-    x = min(1.0, max(0.0, x))
-    return x * x * (3.0 - 2.0 * x)
-
-
 @dataclass
 class _Blink:
     """One lid movement on the model's clock: close, hold, open (the hold may be cut short)."""
@@ -96,11 +92,11 @@ class _Blink:
         if c <= self.start:
             return 0.0
         if c < self.top:
-            return self.peak * _ease((c - self.start) / self.close)
+            return self.peak * smoothstep((c - self.start) / self.close)
         if c < self.hold_end:
             return self.peak
-        held = self.peak * _ease((self.hold_end - self.start) / self.close)
-        return held * (1.0 - _ease((c - self.hold_end) / self.open))
+        held = self.peak * smoothstep((self.hold_end - self.start) / self.close)
+        return held * (1.0 - smoothstep((c - self.hold_end) / self.open))
 
     def highest(self, a: float, b: float) -> float:
         """The largest weight within [a, b] (the shape rises, holds, falls)."""
@@ -260,7 +256,7 @@ class RuleLifeModel(LifeModel):
 
     # -- gaze -------------------------------------------------------------------------------------
     def _gaze_now(self, c: float) -> tuple[float, float]:
-        k = _ease((c - self._s0) / self._sdur)
+        k = smoothstep((c - self._s0) / self._sdur)
         return tuple(a + (b - a) * k for a, b in zip(self._from, self._to))
 
     def _saccade(self, c: float, target: tuple[float, float]) -> None:

@@ -20,6 +20,7 @@ from visage.core.motion.style import MotionStyle
 from visage.core.motion.track import SpeechTrack
 from visage.core.motion.visemes import BILABIAL, VISEME_SHAPES, viseme_of
 from visage.core.types import Emotion, Phoneme
+from visage.core.motion.easing import smoothstep
 
 LOOK_BEHIND = 0.3
 LOOK_AHEAD = 0.2  # the engine guarantees the track reaches t + 0.2 s
@@ -142,9 +143,7 @@ def _closure_amount(t: float, p: Phoneme, previous: Phoneme | None) -> float:
     if t < p.start - lead or t > p.end + _CLOSURE_RELEASE:
         return 0.0
     if t < p.start:
-        x = (t - (p.start - lead)) / lead
-        return x * x * (3 - 2 * x)  # smoothstep
+        return smoothstep((t - (p.start - lead)) / lead)
     if t <= hold_until:
         return 1.0
-    x = (t - hold_until) / max(1e-3, p.end + _CLOSURE_RELEASE - hold_until)
-    return 1.0 - x * x * (3 - 2 * x)
+    return 1.0 - smoothstep((t - hold_until) / max(1e-3, p.end + _CLOSURE_RELEASE - hold_until))
