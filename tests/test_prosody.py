@@ -4,8 +4,8 @@ import pytest
 
 from conftest import speak
 from visage.core.audio import pitch_track
-from visage.core.emotion import clamp_intensity, parse_emotion, prosody_for
-from visage.core.types import Emotion, PitchStyle, SpeechRequest
+from visage.core.emotion import prosody_for
+from visage.core.types import Emotion, PitchStyle, SentenceTags, SpeechRequest, clamp_intensity, parse_emotion
 
 SENTENCES = {
     "en": "I really did not expect to see you here today, my friend.",
@@ -96,4 +96,4 @@ def test_tags_are_validated_not_trusted():
     assert parse_emotion(None) == Emotion.NEUTRAL
     assert clamp_intensity(7) == 1.0 and clamp_intensity(-1) == 0.0
     assert clamp_intensity("nan") == 0.5 and clamp_intensity("x") == 0.5
-    assert prosody_for(Emotion.HAPPY, 5.0) == prosody_for(Emotion.HAPPY, 1.0)
+    assert prosody_for(SentenceTags(Emotion.HAPPY, 5.0)) == prosody_for(SentenceTags(Emotion.HAPPY, 1.0))

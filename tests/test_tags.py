@@ -10,12 +10,11 @@ from visage.core.sentiment import classify_emotion
 from visage.core.tags import (
     MAX_EMPHASIS_WORDS,
     TAG_FORMAT_PROMPT,
-    Tag,
     TagStreamParser,
     parse_tag,
 )
 from visage.core.text import emphasis_spans
-from visage.core.types import Emotion, SentenceType
+from visage.core.types import Emotion, SentenceTags, SentenceType
 
 TAGGED = ("[happy 0.7] That is *wonderful* news! [neutral 0.4] When do you start the new job? "
           "[surprised 0.9] Wow, that is *so* soon! I am sorry you had to wait. [sad 0.3] It has been a long year.")
@@ -92,15 +91,15 @@ def test_a_sentence_is_emitted_as_soon_as_it_is_complete():
 
 
 @pytest.mark.parametrize("body, tag", [
-    ("happy 0.7", Tag(Emotion.HAPPY, 0.7)),
-    ("HAPPY", Tag(Emotion.HAPPY, 0.5)),
-    ("sad:.25", Tag(Emotion.SAD, 0.25)),
-    ("angry 80%", Tag(Emotion.ANGRY, 0.8)),
-    ("happy 99", Tag(Emotion.HAPPY, 1.0)),
-    ("fearful -3", Tag(Emotion.FEARFUL, 0.0)),
-    ("scared 0.6", Tag(Emotion.FEARFUL, 0.6)),
-    ("curious 0.6", Tag(Emotion.NEUTRAL, 0.6)),
-    ("生气 0.8", Tag(Emotion.ANGRY, 0.8)),
+    ("happy 0.7", SentenceTags(Emotion.HAPPY, 0.7)),
+    ("HAPPY", SentenceTags(Emotion.HAPPY, 0.5)),
+    ("sad:.25", SentenceTags(Emotion.SAD, 0.25)),
+    ("angry 80%", SentenceTags(Emotion.ANGRY, 0.8)),
+    ("happy 99", SentenceTags(Emotion.HAPPY, 1.0)),
+    ("fearful -3", SentenceTags(Emotion.FEARFUL, 0.0)),
+    ("scared 0.6", SentenceTags(Emotion.FEARFUL, 0.6)),
+    ("curious 0.6", SentenceTags(Emotion.NEUTRAL, 0.6)),
+    ("生气 0.8", SentenceTags(Emotion.ANGRY, 0.8)),
     ("<script> 9", None), ("1", None), ("", None), ("happy very much", None), ("a(b)", None),
 ])
 def test_tag_bodies_are_validated(body, tag):

@@ -1,60 +1,24 @@
-"""Emotion tags: validation, and what each emotion does to the voice.
+"""Emotion tags: strict reading of a person's choice, and what each emotion does to the voice.
 
-Tags reach visage from models and users, so they are treated as untrusted data: an unknown emotion
-becomes neutral and an intensity is clamped into [0, 1], never an error mid-reply.
+Tags from models are made valid once, where the `SentenceTags` value is made (visage.core.types): an
+unknown emotion becomes neutral and an intensity is clamped into [0, 1], never an error mid-reply.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from visage.core.types import Emotion, PitchStyle, SentenceType
-
-
-def parse_emotion(value: object) -> Emotion:
-    """Read an emotion tag leniently: names, common synonyms and case are accepted; anything else is
-    neutral (tags are data from a model, not commands)."""
-    if isinstance(value, Emotion):
-        return value
-    name = str(value or "").strip().lower()
-    name = _EMOTION_SYNONYMS.get(name, name)
-    try:
-        return Emotion(name)
-    except ValueError:
-        return Emotion.NEUTRAL
+from visage.core.types import EMOTION_SYNONYMS, Emotion, PitchStyle, SentenceTags, SentenceType
 
 
 def parse_emotion_strict(value: str) -> Emotion:
     """Read an emotion given by a person (CLI, API): unknown names are an error listing the choices."""
     name = value.strip().lower()
-    name = _EMOTION_SYNONYMS.get(name, name)
+    name = EMOTION_SYNONYMS.get(name, name)
     try:
         return Emotion(name)
     except ValueError:
         choices = ", ".join(e.value for e in Emotion)
         raise ValueError(f"unknown emotion {value!r}; choose one of: {choices}") from None
-
-
-def clamp_intensity(value: object, default: float = 0.5) -> float:
-    """Clamp an intensity into [0, 1]; non-numbers and NaN become `default`."""
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
-    if math.isnan(x):
-        return default
-    return min(1.0, max(0.0, x))
-
-
-_EMOTION_SYNONYMS = {
-    "joy": "happy", "happiness": "happy", "glad": "happy", "excited": "happy",
-    "sadness": "sad", "unhappy": "sad",
-    "anger": "angry", "mad": "angry",
-    "surprise": "surprised", "amazed": "surprised",
-    "fear": "fearful", "afraid": "fearful", "scared": "fearful",
-    "disgust": "disgusted",
-    "calm": "neutral", "none": "neutral",
-}
 
 
 @dataclass(frozen=True)
@@ -85,23 +49,18 @@ _PROSODY_AT_FULL_INTENSITY: dict[Emotion, Prosody] = {
 _PITCH_STYLE_FACTOR = {PitchStyle.LOW: 0.85, PitchStyle.NORMAL: 1.0, PitchStyle.HIGH: 1.18}
 
 
-def prosody_for(
-    emotion: Emotion,
-    intensity: float,
-    pitch_style: PitchStyle = PitchStyle.NORMAL,
-    sentence_type: SentenceType = SentenceType.STATEMENT,
-) -> Prosody:
+def prosody_for(tags: SentenceTags, pitch_style: PitchStyle = PitchStyle.NORMAL) -> Prosody:
     """The delivery of a sentence: the emotion's prosody scaled by intensity (0 is neutral, 1 the full
     preset), on the speaker's pitch register; exclamations get a little more energy."""
-    target = _PROSODY_AT_FULL_INTENSITY[parse_emotion(emotion)]
-    k = clamp_intensity(intensity)
+    target = _PROSODY_AT_FULL_INTENSITY[tags.emotion]
+    k = tags.intensity
 
     def lerp(full: float) -> float:
         return 1.0 + (full - 1.0) * k
 
     volume = lerp(target.volume)
     pitch_range = lerp(target.pitch_range)
-    if sentence_type == SentenceType.EXCLAMATION:
+    if tags.sentence_type == SentenceType.EXCLAMATION:
         volume *= 1.08
         pitch_range *= 1.15
     return Prosody(

@@ -24,12 +24,11 @@ HTML-like tags are removed, what is inside <think> (a reasoning model's thoughts
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from visage.core import sentiment
-from visage.core.emotion import clamp_intensity, parse_emotion
 from visage.core.text import SentenceSplitter, emphasis_spans, language_of, sentence_type_of
-from visage.core.types import Emotion, SentenceType
+from visage.core.types import SentenceTags, Tagged, carries_tags
 
 TAG_FORMAT_PROMPT = """\
 You speak aloud through an animated face, so write only the words you say, as plain spoken sentences.
@@ -66,37 +65,25 @@ _ZH_EMOTIONS = {
 _TEXT, _BRACKET, _ANGLE = "text", "bracket", "angle"
 
 
+@carries_tags
 @dataclass(frozen=True)
-class Tag:
-    emotion: Emotion
-    intensity: float
-
-
-@dataclass(frozen=True)
-class TaggedSentence:
-    """A finished sentence: clean text and its tags. The brain turns it into its ReplySentence (the
-    core cannot import backends, so the parser has its own type with the same fields)."""
+class TaggedSentence(Tagged):
+    """A finished sentence: clean text and its tags, which the brain's reply and the voice carry on."""
 
     text: str
-    language: str = "en"
-    emotion: Emotion = Emotion.NEUTRAL
-    intensity: float = DEFAULT_INTENSITY
-    sentence_type: SentenceType = SentenceType.STATEMENT
-    emphasis: tuple[str, ...] = ()
     tagged: bool = False  # False: the emotion is the classifier's guess
+    tags: SentenceTags = field(default_factory=SentenceTags, kw_only=True)
 
 
-def parse_tag(body: str) -> Tag | None:
-    """Read the inside of `[...]`: a word and an optional number. None when it is not of that shape."""
+def parse_tag(body: str) -> SentenceTags | None:
+    """Read the inside of `[...]`: a word and an optional number, as the sentence's emotion and
+    intensity (made valid by SentenceTags). None when it is not of that shape."""
     m = _TAG_BODY.fullmatch(body)
     if not m:
         return None
     name, number, percent = m.groups()
-    emotion = parse_emotion(_ZH_EMOTIONS.get(name, name))
-    if number is None:
-        return Tag(emotion, DEFAULT_INTENSITY)
-    value = float(number) / (100.0 if percent else 1.0)
-    return Tag(emotion, clamp_intensity(value, DEFAULT_INTENSITY))
+    value = DEFAULT_INTENSITY if number is None else float(number) / (100.0 if percent else 1.0)
+    return SentenceTags(_ZH_EMOTIONS.get(name, name), value)
 
 
 class _Splitter(SentenceSplitter):
@@ -126,7 +113,7 @@ class TagStreamParser:
         self._emph: str | None = None  # text since an opening "*"
         self._after_star = False  # "**" is one marker
         self._unspoken: str | None = None  # inside <think>, <script> or <style>: the element's name
-        self._tag: Tag | None = None  # for the sentence being held (or the next one)
+        self._tag: SentenceTags | None = None  # for the sentence being held (or the next one)
         self._emphasis: list[str] = []  # stressed words in the held text
 
     def feed(self, token: str) -> list[TaggedSentence]:
@@ -261,7 +248,7 @@ class TagStreamParser:
         held = self._splitter.held
         self._emphasis = [w for w in self._emphasis if emphasis_spans(held, (w,))]
 
-    def _sentence(self, text: str, tag: Tag | None) -> TaggedSentence:
+    def _sentence(self, text: str, tag: SentenceTags | None) -> TaggedSentence:
         text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
         stressed: list[str] = []
         rest: list[str] = []
@@ -272,19 +259,12 @@ class TagStreamParser:
             else:
                 rest.append(word)
         self._emphasis = rest
-        if tag is not None:
-            emotion, intensity = tag.emotion, tag.intensity
-        else:
-            emotion, intensity = sentiment.classify_emotion(text)
-        return TaggedSentence(
-            text=text,
-            language=language_of(text, self.language),
-            emotion=emotion,
-            intensity=clamp_intensity(intensity, DEFAULT_INTENSITY),
-            sentence_type=sentence_type_of(text),
-            emphasis=tuple(stressed),
-            tagged=tag is not None,
-        )
+        tagged = tag is not None
+        if tag is None:
+            tag = SentenceTags(*sentiment.classify_emotion(text))
+        tags = replace(tag, sentence_type=sentence_type_of(text), emphasis=tuple(stressed),
+                       language=language_of(text, self.language))
+        return TaggedSentence(text, tagged, tags=tags)
 
 
 def _emphasis_words(text: str) -> list[str]:

@@ -5,7 +5,8 @@ stream it belongs to), so that voice, motion and video can be lined up without g
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import math
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 
 import numpy as np
@@ -37,18 +38,125 @@ class PitchStyle(str, Enum):
     HIGH = "high"
 
 
-@dataclass(frozen=True)
-class SpeechRequest:
-    """One sentence to be spoken, with the tags that shape its delivery."""
+def parse_emotion(value: object) -> Emotion:
+    """Read an emotion tag leniently: names, common synonyms and case are accepted; anything else is
+    neutral (tags are data from a model, not commands)."""
+    if isinstance(value, Emotion):
+        return value
+    name = str(value or "").strip().lower()
+    name = EMOTION_SYNONYMS.get(name, name)
+    try:
+        return Emotion(name)
+    except ValueError:
+        return Emotion.NEUTRAL
 
-    text: str
-    language: str = "en"
-    voice: str | None = None
+
+def clamp_intensity(value: object, default: float = 0.5) -> float:
+    """Clamp an intensity into [0, 1]; non-numbers and NaN become `default`."""
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    if math.isnan(x):
+        return default
+    return min(1.0, max(0.0, x))
+
+
+EMOTION_SYNONYMS = {
+    "joy": "happy", "happiness": "happy", "glad": "happy", "excited": "happy",
+    "sadness": "sad", "unhappy": "sad",
+    "anger": "angry", "mad": "angry",
+    "surprise": "surprised", "amazed": "surprised",
+    "fear": "fearful", "afraid": "fearful", "scared": "fearful",
+    "disgust": "disgusted",
+    "calm": "neutral", "none": "neutral",
+}
+
+
+@dataclass(frozen=True)
+class SentenceTags:
+    """How a sentence is delivered: emotion, its intensity in [0, 1], sentence type, emphasised words
+    and language. Tags come from models and users, so they are untrusted: they are made valid here,
+    once, when the value is made (an unknown emotion is neutral, an intensity is clamped, NaN is the
+    default), and every stage after this (brain, voice, motion track) carries the value unchanged."""
+
     emotion: Emotion = Emotion.NEUTRAL
     intensity: float = 0.5
-    emphasis: tuple[str, ...] = ()
-    pitch: PitchStyle = PitchStyle.NORMAL
     sentence_type: SentenceType = SentenceType.STATEMENT
+    emphasis: tuple[str, ...] = ()
+    language: str = "en"
+
+    def __post_init__(self) -> None:
+        def fix(name: str, value: object) -> None:
+            object.__setattr__(self, name, value)
+
+        fix("emotion", parse_emotion(self.emotion))
+        fix("intensity", clamp_intensity(self.intensity))
+        try:
+            fix("sentence_type", SentenceType(self.sentence_type))
+        except ValueError:
+            fix("sentence_type", SentenceType.STATEMENT)
+        words = (self.emphasis,) if isinstance(self.emphasis, str) else tuple(self.emphasis or ())
+        fix("emphasis", tuple(w for w in (str(w) for w in words) if w.strip()))
+        fix("language", str(self.language or "").strip() or "en")
+
+
+TAG_FIELDS = frozenset(f.name for f in fields(SentenceTags))
+
+
+def carries_tags(cls):
+    """For a dataclass with a keyword `tags: SentenceTags` field: its constructor (and `replace`) also
+    take the tag fields by name, `SpeechRequest(text, emotion=Emotion.SAD)` meaning
+    `SpeechRequest(text, tags=SentenceTags(emotion=Emotion.SAD))`, so call sites stay readable while the
+    value itself is made (and validated) in one place. Read them back with the `Tagged` properties."""
+    made_by_dataclass = cls.__init__
+
+    def __init__(self, *args, tags: SentenceTags | None = None, **kwargs) -> None:
+        named = {k: kwargs.pop(k) for k in TAG_FIELDS & kwargs.keys()}
+        if named:
+            tags = replace(tags or SentenceTags(), **named)
+        made_by_dataclass(self, *args, tags=tags or SentenceTags(), **kwargs)
+
+    __init__.__doc__ = made_by_dataclass.__doc__
+    cls.__init__ = __init__
+    return cls
+
+
+class Tagged:
+    """Read access to a `tags: SentenceTags` field as if its fields were the holder's own."""
+
+    tags: SentenceTags
+
+    @property
+    def emotion(self) -> Emotion:
+        return self.tags.emotion
+
+    @property
+    def intensity(self) -> float:
+        return self.tags.intensity
+
+    @property
+    def sentence_type(self) -> SentenceType:
+        return self.tags.sentence_type
+
+    @property
+    def emphasis(self) -> tuple[str, ...]:
+        return self.tags.emphasis
+
+    @property
+    def language(self) -> str:
+        return self.tags.language
+
+
+@carries_tags
+@dataclass(frozen=True)
+class SpeechRequest(Tagged):
+    """One sentence to be spoken: its text, its tags, and the speaker (voice, pitch register)."""
+
+    text: str
+    voice: str | None = None
+    pitch: PitchStyle = PitchStyle.NORMAL
+    tags: SentenceTags = field(default_factory=SentenceTags, kw_only=True)
 
     def with_text(self, text: str) -> "SpeechRequest":
         return replace(self, text=text)
@@ -90,8 +198,9 @@ class Word:
         return replace(self, start=self.start + offset, end=self.end + offset)
 
 
+@carries_tags
 @dataclass(frozen=True)
-class Sentence:
+class Sentence(Tagged):
     """A spoken sentence with its tags and its place on the audio clock. A stream announces it twice:
     when it starts (`end` is None: the tags are known, the length not yet) and when it has ended."""
 
@@ -99,11 +208,7 @@ class Sentence:
     text: str
     start: float
     end: float | None
-    language: str = "en"
-    emotion: Emotion = Emotion.NEUTRAL
-    intensity: float = 0.5
-    sentence_type: SentenceType = SentenceType.STATEMENT
-    emphasis: tuple[str, ...] = ()
+    tags: SentenceTags = field(default_factory=SentenceTags, kw_only=True)
 
 
 @dataclass(frozen=True)

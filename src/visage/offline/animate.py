@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,13 +47,11 @@ def recording_stream(samples: np.ndarray, rate: int, request: SpeechRequest, ali
     if len(samples) < rate * 0.2:
         raise InputError("the recording is shorter than 0.2 s")
     alignment = aligner.align(samples, rate, text, request.language)
-    sentence = Sentence(0, text, 0.0, None, request.language, request.emotion, request.intensity,
-                        sentence_type_of(text), request.emphasis)
+    sentence = Sentence(0, text, 0.0, None, tags=replace(request.tags, sentence_type=sentence_type_of(text)))
     yield sentence
     words = mark_emphasised_words(tuple(alignment.words), text, request.emphasis)
     yield from chunk_audio(samples, rate, attach_words(tuple(alignment.phonemes), words), words)
-    yield Sentence(0, text, 0.0, len(samples) / rate, request.language, request.emotion, request.intensity,
-                   sentence_type_of(text), request.emphasis)
+    yield replace(sentence, end=len(samples) / rate)
 
 
 class MotionWriter:

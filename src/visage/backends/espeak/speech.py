@@ -157,7 +157,7 @@ class EspeakSpeaker:
             raise InputError("nothing to say: the sentence is empty")
         voice = self.resolve_voice(request.language, request.voice)
         doc = build_ssml(text, emphasis_spans(text, request.emphasis))
-        p = prosody_for(request.emotion, request.intensity, request.pitch, request.sentence_type)
+        p = prosody_for(request.tags, request.pitch)
         timeline = _TimelineBuilder(text, doc, self.sample_rate, emphasis_spans(text, request.emphasis))
         buffers = self.engine.synthesize(
             doc.text,

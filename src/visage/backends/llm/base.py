@@ -12,23 +12,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from visage.core.types import Emotion, PitchStyle, SentenceType, SpeechRequest
+from visage.core.types import Emotion, PitchStyle, SentenceTags, SpeechRequest, Tagged, carries_tags
 
 
+@carries_tags
 @dataclass(frozen=True)
-class ReplySentence:
-    """One sentence of the avatar's reply: clean text for speech and subtitles, and its tags."""
+class ReplySentence(Tagged):
+    """One sentence of the avatar's reply: clean text for speech and subtitles, and its tags (the
+    tag parser's value, handed on unchanged to the voice and the face)."""
 
     text: str
-    language: str = "en"
-    emotion: Emotion = Emotion.NEUTRAL
-    intensity: float = 0.5
-    sentence_type: SentenceType = SentenceType.STATEMENT
-    emphasis: tuple[str, ...] = ()
+    tags: SentenceTags = field(default_factory=SentenceTags, kw_only=True)
 
     def to_request(self, voice: str | None = None, pitch: PitchStyle = PitchStyle.NORMAL) -> SpeechRequest:
-        return SpeechRequest(self.text, self.language, voice, self.emotion, self.intensity, self.emphasis, pitch,
-                             self.sentence_type)
+        return SpeechRequest(self.text, voice, pitch, tags=self.tags)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from visage.backends.llm.knowledge import (MIN_CONFIDENCE, SUGGEST_CONFIDENCE, K
                                            language_of, load_knowledge, tokenize, warm_up)
 from visage.core.sentiment import UserMood, classify_emotion, classify_user_mood
 from visage.core.text import HAN, clean_text, is_chinese_language, is_han, sentence_type_of, split_sentences
-from visage.core.types import Emotion
+from visage.core.types import Emotion, SentenceTags
 
 MAX_ANSWER_SENTENCES = 3  # the rest waits for "tell me more"
 SUGGESTED_TOPICS = 3
@@ -258,7 +258,8 @@ class _Speaker:
             intensity = min(intensity, 0.35)  # gentle
         elif mood.emotion == Emotion.HAPPY and emotion == Emotion.HAPPY:
             intensity = min(1.0, intensity + 0.1)  # share the joy
-        return ReplySentence(text, self.lang, emotion, round(intensity, 2), sentence_type_of(text), emphasis)
+        tags = SentenceTags(emotion, round(intensity, 2), sentence_type_of(text), emphasis, self.lang)
+        return ReplySentence(text, tags=tags)
 
 
 def _key_term(sentence: str, terms) -> tuple[str, ...]:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from visage.core.emotion import parse_emotion
-from visage.core.types import Emotion
+from visage.core.types import Emotion, parse_emotion
 from visage.errors import InputError
 from visage.core.text import has_han, is_han, language_of
 

@@ -189,7 +189,8 @@ class OpenAIChatBrain(Brain):
         for s in parser.flush(complete_only=True):
             yield _reply(s)
             said += 1
-        yield ReplySentence(APOLOGIES[apology_language][1 if said else 0], apology_language, Emotion.SAD, 0.3)
+        yield ReplySentence(APOLOGIES[apology_language][1 if said else 0], language=apology_language,
+                            emotion=Emotion.SAD, intensity=0.3)
 
     def _next_event(self, stream: "_ChatStream", cancel: threading.Event, deadline: float,
                     started: bool) -> tuple[str, object]:
@@ -330,7 +331,7 @@ class _ChatStream:
 
 
 def _reply(s: TaggedSentence) -> ReplySentence:
-    return ReplySentence(s.text, s.language, s.emotion, s.intensity, s.sentence_type, s.emphasis)
+    return ReplySentence(s.text, tags=s.tags)
 
 
 def _transport_message(exc, base_url: str, connect_timeout: float, url: str | None = None) -> str:

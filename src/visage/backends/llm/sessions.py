@@ -14,8 +14,8 @@ import uuid
 from pathlib import Path
 
 from visage.backends.llm.base import ChatTurn, Conversation
-from visage.core.emotion import parse_emotion
 from visage.core.text import split_sentences
+from visage.core.types import parse_emotion
 from visage.errors import InputError
 
 RECENT_TURNS = 16  # turns loaded verbatim; older ones reach the brain through the summary

@@ -92,7 +92,7 @@ class GptSovitsTTS(UntimedTTSBackend):
     def request_body(self, request: SpeechRequest) -> dict:
         """The api_v2 JSON for one sentence: non-streaming WAV, speed from the emotion's rate."""
         text_lang = gpt_sovits_language(request.language)
-        rate = prosody_for(request.emotion, request.intensity, request.pitch, request.sentence_type).rate
+        rate = prosody_for(request.tags, request.pitch).rate
         body = {
             "text": request.text,
             "text_lang": text_lang,

@@ -11,10 +11,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from visage.backends.tts.base import TTSBackend
-from visage.core.emotion import clamp_intensity, parse_emotion
 from visage.core.sentiment import classify_emotion
 from visage.core.text import has_han, iter_sentences, sentence_type_of
-from visage.core.types import Emotion, PitchStyle, Sentence, SpeechChunk, SpeechRequest
+from visage.core.types import Emotion, PitchStyle, Sentence, SentenceTags, SpeechChunk, SpeechRequest
 
 
 def requests_for_text(
@@ -33,16 +32,8 @@ def requests_for_text(
     wanted = tuple(w for w in emphasis if w.strip())
     for sentence in iter_sentences(pieces):
         present = tuple(w for w in wanted if _contains(sentence, w))
-        yield SpeechRequest(
-            text=sentence,
-            language=language,
-            voice=voice,
-            emotion=parse_emotion(emotion),
-            intensity=clamp_intensity(intensity),
-            emphasis=present,
-            pitch=pitch,
-            sentence_type=sentence_type_of(sentence),
-        )
+        tags = SentenceTags(emotion, intensity, sentence_type_of(sentence), present, language)
+        yield SpeechRequest(sentence, voice, pitch, tags=tags)
 
 
 def _contains(sentence: str, word: str) -> bool:
@@ -57,17 +48,7 @@ def narrate(tts: TTSBackend, requests: Iterable[SpeechRequest]) -> Iterator[Spee
     clock = 0.0
     for index, request in enumerate(requests):
         start = clock
-        started = Sentence(
-            index=index,
-            text=request.text,
-            start=start,
-            end=None,
-            language=request.language,
-            emotion=request.emotion,
-            intensity=request.intensity,
-            sentence_type=request.sentence_type,
-            emphasis=request.emphasis,
-        )
+        started = Sentence(index, request.text, start, None, tags=request.tags)
         yield started
         for chunk in tts.stream(request):
             shifted = chunk.shifted(start)
@@ -83,5 +64,5 @@ def with_detected_emotion(requests: Iterable[SpeechRequest], scale: float = 1.0)
     for request in requests:
         emotion, intensity = classify_emotion(request.text)
         if emotion != Emotion.NEUTRAL:
-            intensity = clamp_intensity(intensity * scale)
+            intensity *= scale  # SentenceTags keeps it within [0, 1]
         yield replace(request, emotion=emotion, intensity=intensity)

@@ -16,7 +16,7 @@ from visage.backends.tts.http_voice import (
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, VoiceServer, as_bool, decode_pcm16_reply, decode_wav_reply,
     reject_unknown,
 )
-from visage.core.emotion import clamp_intensity, prosody_for
+from visage.core.emotion import prosody_for
 from visage.core.types import Emotion, SpeechRequest
 from visage.errors import InputError
 
@@ -41,7 +41,7 @@ _EMOTION_STYLE = {
 
 def describe_delivery(request: SpeechRequest) -> str:
     """A one-line speaking instruction for the sentence's emotion, intensity and emphasis."""
-    k = clamp_intensity(request.intensity)
+    k = request.intensity
     if request.emotion == Emotion.NEUTRAL:
         text = "Speak in a calm, neutral tone."
     else:
@@ -118,7 +118,7 @@ class OpenAISpeechTTS(UntimedTTSBackend):
             "voice": request.voice if request.voice and request.voice != "default" else self.voice,
             "response_format": self.response_format,
         }
-        rate = prosody_for(request.emotion, request.intensity, request.pitch, request.sentence_type).rate
+        rate = prosody_for(request.tags, request.pitch).rate
         if abs(rate - 1.0) >= 0.01:
             body["speed"] = round(float(np.clip(rate, 0.25, 4.0)), 2)
         if self.send_instructions:

@@ -203,7 +203,7 @@ class PiperTTS(UntimedTTSBackend):
         self.load()
         values = {**DEFAULT_SCALES, **(self.config.get("inference") or {})}
         values.update(self._overrides)
-        rate = prosody_for(request.emotion, request.intensity, request.pitch, request.sentence_type).rate
+        rate = prosody_for(request.tags, request.pitch).rate
         length = float(values["length_scale"]) / max(0.25, rate)
         return np.array([values["noise_scale"], length, values["noise_w"]], dtype=np.float32)
 

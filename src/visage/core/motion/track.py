@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import replace
 
 import numpy as np
 
 from visage.core.audio import pitch_track
-from visage.core.emotion import clamp_intensity, parse_emotion
 from visage.core.types import Phoneme, Sentence, SpeechChunk, Word
 
 FEATURE_HOP = 0.01  # seconds between loudness/pitch values
@@ -43,9 +41,7 @@ class SpeechTrack:
 
     # -- input ------------------------------------------------------------------------------------
     def add_sentence(self, sentence: Sentence) -> None:
-        """Tags come from models and users: an unknown emotion is neutral, intensity is clamped."""
-        sentence = replace(sentence, emotion=parse_emotion(sentence.emotion),
-                           intensity=clamp_intensity(sentence.intensity))
+        """Add a sentence as it starts, and replace it with its ended form (its tags arrive valid)."""
         for i, s in enumerate(self.sentences):
             if s.index == sentence.index and s.start == sentence.start:
                 self.sentences[i] = sentence
