@@ -16,7 +16,7 @@ from visage.backends.tts.narration import narrate, requests_for_text  # noqa: E4
 from visage.core.arkit import INDEX  # noqa: E402
 from visage.core.motion.engine import MotionEngine  # noqa: E402
 from visage.core.motion.visemes import viseme_of  # noqa: E402
-from visage.core.types import ConversationState, Emotion, SpeechChunk  # noqa: E402
+from visage.core.types import ConversationState, Emotion, FaceFrame, SpeechChunk  # noqa: E402
 
 FPS = 25
 TEXT = ("Bob bought a bigger map for his trip to Boston. Maybe the pilot will permit a brief stop in Portland? "
@@ -29,13 +29,11 @@ EMPHASIS = ["bigger", "brief", "absolutely", "promise", "every", "blue", "simply
 def run(text, emphasis=(), emotion=Emotion.NEUTRAL):
     engine = MotionEngine(fps=FPS)
     frames, chunks = [], []
-    for item in narrate(create_tts("espeak"), requests_for_text(text, emphasis=emphasis, emotion=emotion)):
-        engine.push(item)
-        frames += engine.frames()
-        if isinstance(item, SpeechChunk):
+    for item in engine.run(narrate(create_tts("espeak"), requests_for_text(text, emphasis=emphasis, emotion=emotion))):
+        if isinstance(item, FaceFrame):
+            frames.append(item)
+        elif isinstance(item, SpeechChunk):
             chunks.append(item)
-    engine.end_of_speech()
-    frames += engine.frames() + engine.frames_until(engine.track.horizon + 0.5)
     return frames, chunks
 
 

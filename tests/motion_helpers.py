@@ -47,17 +47,15 @@ def animate_text(tts, text, fps=25, style="friendly", seed=0, emotion=Emotion.NE
                  emphasis=(), language="en", engine=None) -> Animated:
     engine = engine or MotionEngine(fps=fps, style=style, seed=seed)
     frames, chunks, sentences = [], [], []
-    for item in narrate(tts, requests_for_text(text, language=language, emotion=emotion, intensity=intensity,
-                                               emphasis=emphasis)):
-        engine.push(item)
-        frames += engine.frames()
-        if isinstance(item, SpeechChunk):
+    speech = narrate(tts, requests_for_text(text, language=language, emotion=emotion, intensity=intensity,
+                                            emphasis=emphasis))
+    for item in engine.run(speech):
+        if isinstance(item, FaceFrame):
+            frames.append(item)
+        elif isinstance(item, SpeechChunk):
             chunks.append(item)
-        elif item.end is not None:
+        elif isinstance(item, Sentence) and item.end is not None:
             sentences.append(item)
-    engine.end_of_speech()
-    frames += engine.frames()
-    frames += engine.frames_until(engine.track.horizon + 0.5)
     samples = np.concatenate([c.samples for c in chunks])
     return Animated(frames, samples, chunks[0].sample_rate, [p for c in chunks for p in c.phonemes],
                     [w for c in chunks for w in c.words], sentences, fps)

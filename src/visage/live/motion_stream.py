@@ -13,7 +13,7 @@ from visage.backends.tts.narration import narrate, requests_for_text, with_detec
 from visage.core.arkit import BLENDSHAPE_NAMES
 from visage.core.motion.engine import MotionEngine
 from visage.core.records import frame_record, sentence_record
-from visage.core.types import Sentence, SpeechChunk
+from visage.core.types import FaceFrame, Sentence, SpeechChunk
 from visage.live.options import LiveOptions
 from visage.live.services import LiveServices
 
@@ -39,24 +39,25 @@ async def stream_motion(text: str, options: LiveOptions, services: LiveServices)
             requests = requests_for_text(text, language=options.language, voice=options.voice)
             if options.emotion_auto:
                 requests = with_detected_emotion(requests)
-            for item in narrate(tts, requests):
+            duration = 0.0
+            for item in engine.run(narrate(tts, requests)):
                 if stop.is_set():
                     return
-                engine.push(item)
-                if isinstance(item, SpeechChunk) and len(item.samples):
-                    pcm = (np.clip(item.samples, -1, 1) * 32767).astype("<i2").tobytes()
-                    put({"type": "audio", "t": round(item.start, 4), "sample_rate": item.sample_rate,
-                         "pcm16_base64": base64.b64encode(pcm).decode()})
-                elif isinstance(item, Sentence) and item.end is not None:
-                    record = sentence_record(item)
-                    record["sentence_type"] = record.pop("type")  # "type" names the message
-                    put({"type": "sentence", **record})
-                for frame in engine.frames():
-                    put({"type": "frame", **frame_record(frame)})
-            engine.end_of_speech()
-            for frame in engine.frames() + engine.frames_until(engine.track.horizon + 0.5):
-                put({"type": "frame", **frame_record(frame)})
-            put({"type": "end", "duration": round(engine.track.horizon, 4)})
+                if isinstance(item, FaceFrame):
+                    put({"type": "frame", **frame_record(item)})
+                elif isinstance(item, SpeechChunk):
+                    if len(item.samples):
+                        pcm = (np.clip(item.samples, -1, 1) * 32767).astype("<i2").tobytes()
+                        put({"type": "audio", "t": round(item.start, 4), "sample_rate": item.sample_rate,
+                             "pcm16_base64": base64.b64encode(pcm).decode()})
+                elif isinstance(item, Sentence):
+                    if item.end is not None:
+                        record = sentence_record(item)
+                        record["sentence_type"] = record.pop("type")  # "type" names the message
+                        put({"type": "sentence", **record})
+                else:
+                    duration = item.duration
+            put({"type": "end", "duration": round(duration, 4)})
         except Exception as exc:  # reported to the client, never raised into the server
             put({"type": "error", "message": str(exc)})
         finally:

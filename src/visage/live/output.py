@@ -118,9 +118,9 @@ class AvatarOutput:
             self._drain(discard=True)
             engine.clear()
         self._drain()
-        frames = engine.frames(until=t)  # never ahead of the clock: an interruption cuts right here
-        if engine.next_time <= t:
-            frames += engine.frames_until(t)  # between replies, or the voice fell behind: never freeze
+        # never ahead of the clock, so an interruption cuts right here; and never frozen: between
+        # replies, or when the voice falls behind, the face goes on (listening, or holding the sound)
+        frames = engine.frames_until(t)
         if engine.state == ConversationState.IDLE:
             engine.set_state(ConversationState.LISTENING)
         if frames:

@@ -18,7 +18,7 @@ import numpy as np
 from visage.backends.tts.base import chunk_audio
 from visage.core.arkit import BLENDSHAPE_NAMES
 from visage.core.audio import WavWriter
-from visage.core.motion.engine import MotionEngine
+from visage.core.motion.engine import TAIL_SECONDS, MotionEngine
 from visage.core.motion.style import MotionStyle
 from visage.core.motion.visemes import viseme_of
 from visage.core.records import frame_record, phoneme_record, sentence_record, word_record
@@ -27,8 +27,6 @@ from visage.core.timing import attach_words, mark_emphasised_words
 from visage.core.types import FaceFrame, Sentence, SpeechChunk, SpeechRequest
 from visage.errors import InputError
 from visage.offline.files import AtomicPath, SpooledJsonWriter
-
-TAIL_SECONDS = 0.5  # the face settles for this long after the last word
 
 
 @dataclass(frozen=True)
@@ -119,32 +117,26 @@ def animate_to_file(
     wav_out = AtomicPath(wav_path) if wav_path else None
     wav: WavWriter | None = None
     frames = sentences = 0
+    duration = 0.0
     try:
-        def emit(batch: list[FaceFrame]) -> None:
-            nonlocal frames
-            for f in batch:
-                writer.frame(f)
-            frames += len(batch)
-            if batch and on_progress:
-                on_progress(batch[-1].t)
-
-        for item in stream:
-            engine.push(item)
-            if isinstance(item, SpeechChunk):
+        for item in engine.run(stream, TAIL_SECONDS):
+            if isinstance(item, FaceFrame):
+                writer.frame(item)
+                frames += 1
+                if on_progress:
+                    on_progress(item.t)
+            elif isinstance(item, SpeechChunk):
                 writer.chunk(item)
                 if wav_out is not None and len(item.samples):
                     wav = wav or WavWriter(wav_out.tmp, item.sample_rate)
                     wav.write(item.samples)
-            else:
+            elif isinstance(item, Sentence):
                 writer.sentence(item)
                 sentences += item.end is not None
-            emit(engine.frames())
-        if engine.track.horizon <= 0:
-            raise InputError("nothing to animate: the speech stream was empty")
-        engine.end_of_speech()
-        emit(engine.frames())
-        duration = engine.track.horizon
-        emit(engine.frames_until(duration + TAIL_SECONDS))
+            elif item.duration <= 0:
+                raise InputError("nothing to animate: the speech stream was empty")
+            else:
+                duration = item.duration
         path = writer.commit()
         if wav is not None and wav_out is not None:
             wav.close()

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from visage.backends.renderers.base import Renderer
-from visage.core.motion.engine import MotionEngine
+from visage.core.motion.engine import TAIL_SECONDS, MotionEngine
 from visage.core.motion.style import MotionStyle
 from visage.core.types import FaceFrame, Sentence, SpeechChunk, Word
 from visage.errors import InputError
-from visage.offline.animate import TAIL_SECONDS, MotionWriter
+from visage.offline.animate import MotionWriter
 from visage.offline.subtitles import SubtitleWriter
 from visage.offline.video import VideoWriter
 
@@ -71,6 +71,12 @@ class _Stopwatch:
         self._stage, self._since = stage, now
         return self
 
+    def took(self, stage: str) -> None:
+        """Charge the time since the last mark to `stage` (for work whose kind shows only once done)."""
+        now = time.perf_counter()
+        self.seconds[stage] += now - self._since
+        self._stage, self._since = stage, now
+
     def stop(self) -> None:
         if self._stage is not None:
             self.seconds[self._stage] += time.perf_counter() - self._since
@@ -107,25 +113,24 @@ def say_to_files(
         watch("load")
         renderer.load()
         frames = sentences = 0
+        duration = 0.0
         words: dict[int, list[Word]] = {}
-
-        def emit(batch: list[FaceFrame]) -> None:
-            nonlocal frames
-            for f in batch:
-                watch("files")
-                motion.frame(f)
-                watch("render")
-                image = renderer.render(f)
-                watch("encode")
-                video.write_frame(image, f.t)
-            frames += len(batch)
-            if batch and progress is not None:
-                watch("files")
-                progress(batch[-1].t)
-
         watch("voice")
-        for item in stream:
-            if isinstance(item, SpeechChunk):
+        for item in engine.run(stream, TAIL_SECONDS):
+            # what the step just taken did: make a frame (motion), or speak (the voice)
+            watch.took("motion" if isinstance(item, FaceFrame) else "voice")
+            if isinstance(item, FaceFrame):
+                watch("files")
+                motion.frame(item)
+                watch("render")
+                image = renderer.render(item)
+                watch("encode")
+                video.write_frame(image, item.t)
+                frames += 1
+                if progress is not None:
+                    watch("files")
+                    progress(item.t)
+            elif isinstance(item, SpeechChunk):
                 watch("encode")
                 if video is None:
                     video = VideoWriter(outputs.video, renderer.size, fps, item.sample_rate)
@@ -135,7 +140,7 @@ def say_to_files(
                 motion.chunk(item)
                 for w in item.words:
                     words.setdefault(w.sentence, []).append(w)
-            else:
+            elif isinstance(item, Sentence):
                 watch("files")
                 motion.sentence(item)
                 if item.end is not None:
@@ -143,19 +148,10 @@ def say_to_files(
                     said = words.pop(item.index, [])
                     srt.sentence(item, said)
                     vtt.sentence(item, said)
-            watch("motion")
-            engine.push(item)
-            batch = engine.frames()
-            emit(batch)
-            watch("voice")
-        watch("motion")
-        if video is None or engine.track.horizon <= 0:
-            raise InputError("nothing to say: the speech stream had no audio")
-        engine.end_of_speech()
-        emit(engine.frames())
-        duration = engine.track.horizon
-        watch("motion")
-        emit(engine.frames_until(duration + TAIL_SECONDS))
+            elif video is None or item.duration <= 0:
+                raise InputError("nothing to say: the speech stream had no audio")
+            else:
+                duration = item.duration
         watch("encode")
         committed.append(video.close())
         watch("files")

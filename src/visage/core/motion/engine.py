@@ -1,13 +1,17 @@
 """The motion engine: speech and its tags in, face frames out, streaming.
 
-It follows the avatar-generator shape of livekit's agents (style.md): speech is pushed in as it is
-made, frames come out as soon as the input reaches `LOOK_AHEAD` past them, and `clear()` interrupts.
+It follows the avatar-generator shape of livekit's agents (style.md): `run(stream)` takes the voice's
+output and yields it back interleaved with the frames it allows, in time order, then an end-of-speech
+marker and the face settling. Frames come out as soon as the input reaches `LOOK_AHEAD` past them. A
+real-time player instead pushes speech in (`push`) and takes the frames its clock has reached
+(`frames_until`); `clear()` interrupts.
 Each layer sits behind its interface (models.py): lips, expression, head, life. The engine owns the
 clock and composes them; it holds only a few seconds of speech, so it runs for hours.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,6 +25,16 @@ from visage.core.types import ConversationState, FaceFrame, HeadPose, Sentence, 
 LOOK_AHEAD = 0.2  # seconds of input needed beyond a frame (the issue's goal: <= 200 ms)
 HISTORY = 2.0  # seconds of speech kept behind the current frame
 ALLOWED_FPS = (25, 30, 60)
+TAIL_SECONDS = 0.5  # the face settles for this long after the last word
+
+
+@dataclass(frozen=True)
+class SpeechEnd:
+    """In `MotionEngine.run`'s output, where the voice's stream ended: `duration` is the speech's
+    length on the audio clock (0 when nothing was said); the frames after it finish the speech and
+    let the face settle for the tail."""
+
+    duration: float
 
 
 class MotionEngine:
@@ -87,25 +101,43 @@ class MotionEngine:
         self.state = ConversationState.LISTENING
 
     # -- output -----------------------------------------------------------------------------------
+    def run(
+        self, stream: Iterable[SpeechChunk | Sentence], tail: float = TAIL_SECONDS,
+    ) -> Iterator[FaceFrame | SpeechChunk | Sentence | SpeechEnd]:
+        """The streaming loop over a voice's output: yield each item of `stream` as it arrives, then
+        the frames it lets the engine make; when the stream ends, a `SpeechEnd` with the speech's
+        duration, the remaining frames, and `tail` seconds of the face settling. Frames are made one
+        per step, so a consumer can time them apart from the voice, and one that stops at `SpeechEnd`
+        (nothing was said) makes none of the tail."""
+        for item in stream:
+            yield item
+            self.push(item)
+            yield from self._frames_to(self._input_limit())
+        duration = self.track.horizon
+        yield SpeechEnd(duration)
+        self.end_of_speech()
+        yield from self._frames_to(self._input_limit())
+        yield from self._frames_to(duration + tail)
+
     def frames(self, until: float | None = None) -> list[FaceFrame]:
-        """Every frame the input now allows: LOOK_AHEAD seconds of timed speech must be known past a
-        frame (a voice reports a phoneme once the next one starts), or the speech must have ended.
-        `until` stops at a time (a real-time player makes frames only as its clock reaches them)."""
-        track = self.track
-        limit = track.horizon if track.ended else min(track.horizon, track.events_horizon) - LOOK_AHEAD
-        if until is not None:
-            limit = min(limit, until)
-        out = []
-        while self.next_time <= limit + 1e-9:
-            out.append(self._make_frame(self.next_time))
-        return out
+        """Every frame the input now allows (see `_input_limit`), or up to `until` if that is sooner."""
+        limit = self._input_limit()
+        return list(self._frames_to(limit if until is None else min(limit, until)))
 
     def frames_until(self, t: float) -> list[FaceFrame]:
-        """Frames up to `t` whatever the input: for the time between replies (listening, thinking)."""
-        out = []
-        while self.next_time <= t + 1e-9:
-            out.append(self._make_frame(self.next_time))
-        return out
+        """Frames up to `t` whatever the input: for a real-time player, which makes frames as its clock
+        reaches them (input that lags, between replies or from a slow voice, never freezes the face)."""
+        return list(self._frames_to(t))
+
+    def _input_limit(self) -> float:
+        """How far frames can go: LOOK_AHEAD seconds of timed speech must be known past a frame (a
+        voice reports a phoneme once the next one starts), or the speech must have ended."""
+        track = self.track
+        return track.horizon if track.ended else min(track.horizon, track.events_horizon) - LOOK_AHEAD
+
+    def _frames_to(self, limit: float) -> Iterator[FaceFrame]:
+        while self.next_time <= limit + 1e-9:
+            yield self._make_frame(self.next_time)
 
     def _make_frame(self, t: float) -> FaceFrame:
         if self.state == ConversationState.SPEAKING and self.track.ended and t > self.track.horizon + 0.3:
@@ -137,14 +169,11 @@ class MotionEngine:
 
 def animate(
     stream: Iterable[SpeechChunk | Sentence], fps: int = 25, style: MotionStyle | str = "friendly", seed: int = 0,
-    tail: float = 0.5,
+    tail: float = TAIL_SECONDS,
 ) -> Iterator[FaceFrame]:
     """Frames for a whole speech stream, yielded as soon as the stream allows, with `tail` seconds
     of the face settling after the last word."""
     engine = MotionEngine(fps=fps, style=style, seed=seed)
-    for item in stream:
-        engine.push(item)
-        yield from engine.frames()
-    engine.end_of_speech()
-    yield from engine.frames()
-    yield from engine.frames_until(engine.track.horizon + tail)
+    for item in engine.run(stream, tail):
+        if isinstance(item, FaceFrame):
+            yield item
