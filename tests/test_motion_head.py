@@ -133,6 +133,25 @@ def test_emotions_bias_the_head(espeak):
     assert mean[Emotion.ANGRY][5] > mean[Emotion.NEUTRAL][5] + 0.004, "anger leans forward"
 
 
+def test_intensity_scales_the_heads_emotion_bias(espeak):
+    """Same audio, same seed, only the sentence tag's intensity differs: the sad droop and the angry
+    lean must grow with it (the head's bias reads intensity, not just the emotion)."""
+    from dataclasses import replace
+
+    def mean_pose(emotion, intensity):
+        items = narrate(espeak, requests_for_text("I have some news about the project for you.", emotion=emotion))
+        track = SpeechTrack()
+        feed(track, [replace(i, intensity=intensity) if isinstance(i, Sentence) else i for i in items])
+        track.end()
+        return run(RuleHeadPoseModel(MotionStyle(), FPS), track, track.horizon).mean(axis=0)
+
+    weak, strong = mean_pose(Emotion.SAD, 0.2), mean_pose(Emotion.SAD, 0.9)
+    print(f"sad pitch: intensity 0.2 -> {weak[0]:.2f}, 0.9 -> {strong[0]:.2f} deg")
+    assert strong[0] > weak[0] + 1.5, "a stronger sadness droops more"
+    weak, strong = mean_pose(Emotion.ANGRY, 0.2), mean_pose(Emotion.ANGRY, 0.9)
+    assert strong[5] > weak[5] + 0.004, "a stronger anger leans further forward"
+
+
 def extreme_track(espeak):
     """Shouted surprise with every word emphasised, then a loud siren with a word every 150 ms."""
     text = "What! Really? Why now? Stop it right now! Are you absolutely sure? No, no, no, never again!"

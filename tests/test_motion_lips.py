@@ -165,3 +165,25 @@ def test_listening_and_thinking_faces_differ(espeak):
     listening, thinking = face(ConversationState.LISTENING), face(ConversationState.THINKING)
     assert listening[INDEX["browInnerUp"]] > thinking[INDEX["browInnerUp"]] - 0.05
     assert thinking[INDEX["browDownLeft"]] > listening[INDEX["browDownLeft"]] + 0.1
+
+
+def test_intensity_reaches_the_face(espeak):
+    """The same sad sentence, the same audio, only the tag's intensity differs: the face must show it
+    (dropping intensity from the expression layer leaves the voice tests green, not this one)."""
+    from dataclasses import replace
+
+    from visage.backends.tts.narration import narrate, requests_for_text
+    from visage.core.types import FaceFrame, Sentence
+
+    items = list(narrate(espeak, requests_for_text("I have something to tell you about the weather tomorrow.",
+                                                   emotion=Emotion.SAD, intensity=0.5)))
+
+    def mean_of(intensity, name):
+        retagged = [replace(i, intensity=intensity) if isinstance(i, Sentence) else i for i in items]
+        frames = [f for f in MotionEngine().run(retagged) if isinstance(f, FaceFrame)]
+        return float(np.mean([f.blendshapes[INDEX[name]] for f in frames]))
+
+    for name in ("mouthFrownLeft", "browInnerUp"):
+        weak, strong = mean_of(0.2, name), mean_of(0.9, name)
+        print(f"{name}: intensity 0.2 -> {weak:.3f}, 0.9 -> {strong:.3f}")
+        assert strong > weak + 0.1 and strong > 2.0 * weak, name

@@ -11,14 +11,14 @@ import subprocess
 import sys
 import time
 
+import aiortc  # noqa: F401 - the live extra, which `make test` installs: missing is a failure, not a skip
 import httpx
 import numpy as np
+import uvicorn  # noqa: F401
 import pytest
 
 from browser_harness import Client, ServerThread, wait_for_sessions
 
-pytest.importorskip("aiortc")
-pytest.importorskip("uvicorn")
 OUTSIDE = re.compile(r"""(src|href)=["']?(https?:)?//|url\(\s*["']?(https?:)?//|(from|import\(|fetch\()\s*["'](https?:)?//""")
 
 
