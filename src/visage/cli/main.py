@@ -7,6 +7,7 @@ import sys
 
 from visage import __version__
 from visage.errors import VisageError
+from visage.offline.files import Terminated, raise_on_sigterm
 
 DESCRIPTION = """\
 visage: a conversational digital human that runs on an ordinary CPU.
@@ -53,14 +54,21 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 0
+    raise_on_sigterm()  # so SIGTERM cleans up temporary files as Ctrl-C does
     try:
         return args.run(args) or 0
     except VisageError as exc:
         print(f"visage: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("visage: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print("visage: terminated" if isinstance(exc, Terminated) else "visage: interrupted", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    except OSError as exc:  # the system refused (disk full, I/O error...): say so, without a traceback
+        if args.verbose:
+            raise
+        print(f"visage: error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -53,6 +53,16 @@ def _unit_float(value: str) -> float:
     return x
 
 
+def _seed(value: str) -> int:
+    try:
+        seed = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 0 <= seed < 2**63:
+        raise argparse.ArgumentTypeError(f"{seed} is not a whole number from 0 to 2^63-1")
+    return seed
+
+
 def parse_backend_options(pairs: list[str]) -> dict[str, str]:
     options = {}
     for pair in pairs:
@@ -78,9 +88,23 @@ def build_voice(args: argparse.Namespace) -> TTSBackend:
 def read_text_argument(text: str) -> str:
     """TEXT, or the contents of standard input when TEXT is '-'; empty text is an error."""
     if text == "-":
-        text = sys.stdin.read()
+        text = read_stdin_text()
     if not text.strip():
         raise InputError("nothing to say: the text is empty (give TEXT, or '-' to read standard input)")
+    return text
+
+
+def read_stdin_text() -> str:
+    """Standard input as UTF-8 text; binary data (an image, a WAV piped by mistake) is an error, not
+    minutes of speech read out of bytes."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"standard input is not UTF-8 text (byte {exc.start}); give text, e.g. visage "
+                         "speak - -o out.wav < notes.txt") from None
+    if "\0" in text:
+        raise InputError("standard input holds binary data (NUL bytes), not text")
     return text
 
 
@@ -146,4 +170,4 @@ def add_motion_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=int, default=25, choices=ALLOWED_FPS, help="frames per second (default 25)")
     p.add_argument("--style", default="friendly",
                    help=f"motion style: {', '.join(style_names())}, or a .yaml file (default friendly)")
-    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and idle motion (deterministic)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed for blinks, gaze and idle motion (deterministic)")

@@ -11,7 +11,8 @@ from tqdm import tqdm
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
 from visage.cli.options import add_motion_options, video_size, add_speech_source_options, add_voice_options, speech_stream
 from visage.errors import InputError
-from visage.offline.say import say_to_files
+from visage.offline.files import check_outputs
+from visage.offline.say import SayOutputs, say_to_files
 
 EXAMPLES = """\
 examples:
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 def check_output(args: argparse.Namespace) -> None:
     if Path(args.output).suffix.lower() != ".mp4":  # before any voice or photo work
         raise InputError(f"the video must be an .mp4 file, got {Path(args.output).name!r}")
+    check_outputs(SayOutputs.beside(args.output).all())
 
 
 def render_video(args: argparse.Namespace, stream, total: float | None) -> int:

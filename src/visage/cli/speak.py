@@ -10,6 +10,7 @@ from visage.cli.options import (
     AUTO, DEFAULT_INTENSITY, add_voice_options, build_voice, emphasis_words, read_text_argument,
 )
 from visage.core.types import Emotion, PitchStyle
+from visage.offline.files import check_outputs
 from visage.offline.speak import speak_to_files
 
 EXAMPLES = """\
@@ -40,6 +41,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_outputs([args.output, args.timings])
     text = read_text_argument(args.text)
     tts = build_voice(args)
     emotion = Emotion.NEUTRAL if args.emotion == AUTO else args.emotion

@@ -2,7 +2,8 @@
 
 WAV is parsed here rather than with the `wave` module because voice servers send float WAVs and
 streamed WAVs whose RIFF sizes are left as 0 or 0xFFFFFFFF; both must decode, and broken files must
-fail with a clear message rather than noise.
+fail with a clear message rather than noise. Written WAVs past 4 GiB become RF64 (EBU Tech 3306), the
+WAV that holds any length, which FFmpeg, libsndfile, sox and audio editors read.
 """
 from __future__ import annotations
 
@@ -14,11 +15,16 @@ import numpy as np
 
 from visage.errors import InputError
 
+MIN_RATE, MAX_RATE = 4000, 384_000  # sample rates that can carry speech and that resampling handles
+RIFF_LIMIT = 0xFFFFFFFF  # the largest size a RIFF chunk can state: a WAV's 4 GiB ceiling
+_UNKNOWN_SIZE = 0xFFFFFFFF  # streamed WAVs and RF64 state this instead of a size
+
 
 def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
     """Decode WAV bytes to (mono float32 samples in [-1, 1], sample rate)."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise InputError("not a WAV file (no RIFF/WAVE header)")
+    if len(data) < 12 or data[:4] not in (b"RIFF", b"RF64") or data[8:12] != b"WAVE":
+        raise InputError("not a WAV file (no RIFF/WAVE header); convert it first, e.g. "
+                         "ffmpeg -i INPUT -ac 1 speech.wav")
     pos = 12
     fmt = None
     while pos + 8 <= len(data):
@@ -33,7 +39,7 @@ def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
         elif chunk_id == b"data":
             if fmt is None:
                 raise InputError("broken WAV file: data before format chunk")
-            end = len(data) if size in (0, 0xFFFFFFFF) or body + size > len(data) else body + size
+            end = len(data) if size in (0, _UNKNOWN_SIZE) or body + size > len(data) else body + size
             return _pcm_to_float(data[body:end], fmt)
         pos = body + size + (size & 1)
     raise InputError("broken WAV file: no audio data")
@@ -41,9 +47,10 @@ def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
 
 def _pcm_to_float(raw: bytes, fmt: tuple) -> tuple[np.ndarray, int]:
     tag, channels, rate, _, _, bits = fmt
-    if channels < 1 or rate <= 0:
-        raise InputError(f"broken WAV file: {channels} channels at {rate} Hz")
-    width = bits // 8
+    if channels < 1 or not MIN_RATE <= rate <= MAX_RATE:
+        raise InputError(f"broken or unsupported WAV file: {channels} channels at {rate} Hz "
+                         f"(visage reads {MIN_RATE}..{MAX_RATE} Hz)")
+    width = max(1, bits // 8)
     usable = len(raw) - len(raw) % (width * channels)
     raw = raw[:usable]
     if tag == 1 and bits == 16:
@@ -79,32 +86,72 @@ def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
 
 
 def read_wav(path) -> tuple[np.ndarray, int]:
-    with open(path, "rb") as f:
-        return decode_wav(f.read())
+    """Decode a WAV file; a missing, unreadable, empty or non-WAV file is an InputError naming it."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise InputError(f"no such audio file: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not an audio file") from None
+    except OSError as exc:
+        raise InputError(f"cannot read the audio file {path}: {exc.strerror or exc}") from None
+    if not data:
+        raise InputError(f"the audio file {path} is empty")
+    try:
+        samples, rate = decode_wav(data)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    if len(samples) == 0:
+        raise InputError(f"{path}: the WAV file holds no audio samples")
+    return samples, rate
 
 
 class WavWriter:
-    """Writes 16-bit mono WAV incrementally, so long speech never has to sit in memory whole."""
+    """Writes 16-bit mono WAV incrementally, so long speech never has to sit in memory whole.
 
-    def __init__(self, path, sample_rate: int) -> None:
+    The header reserves a JUNK chunk where RF64's ds64 chunk goes: a file whose size passes
+    `riff_limit` (4 GiB; lowered by tests) is turned into RF64 at close, in place, instead of failing."""
+
+    HEADER_BYTES = 80  # RIFF (12) + JUNK/ds64 (8 + 28) + fmt (8 + 16) + data chunk header (8)
+
+    def __init__(self, path, sample_rate: int, riff_limit: int = RIFF_LIMIT) -> None:
         self.sample_rate = sample_rate
+        self.riff_limit = riff_limit
         self._file: io.BufferedWriter = open(path, "wb")
-        self._file.write(b"\0" * 44)
+        self._file.write(b"\0" * self.HEADER_BYTES)
         self.frames = 0
+        self.rf64 = False
 
     def write(self, samples: np.ndarray) -> None:
         self._file.write((np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
         self.frames += len(samples)
 
     def close(self) -> None:
+        """Write the header and close; the file is closed even when writing the header fails."""
         if self._file.closed:
             return
-        self._file.seek(0)
-        self._file.write(encode_wav(np.zeros(0, np.float32), self.sample_rate)[:40])
-        self._file.write(struct.pack("<I", self.frames * 2))
-        self._file.seek(4)
-        self._file.write(struct.pack("<I", 36 + self.frames * 2))
+        try:
+            self._file.seek(0)
+            self._file.write(self._header())
+        finally:
+            self._file.close()
+
+    def abort(self) -> None:
+        """Close without finishing the header (the caller removes the file)."""
         self._file.close()
+
+    def _header(self) -> bytes:
+        data_bytes = self.frames * 2
+        riff_size = self.HEADER_BYTES - 8 + data_bytes
+        fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, self.sample_rate, self.sample_rate * 2, 2, 16)
+        self.rf64 = riff_size > self.riff_limit
+        if not self.rf64:
+            return (struct.pack("<4sI4s", b"RIFF", riff_size, b"WAVE") + struct.pack("<4sI", b"JUNK", 28)
+                    + b"\0" * 28 + fmt + struct.pack("<4sI", b"data", data_bytes))
+        ds64 = struct.pack("<4sIQQQI", b"ds64", 28, riff_size, data_bytes, self.frames, 0)
+        return (struct.pack("<4sI4s", b"RF64", _UNKNOWN_SIZE, b"WAVE") + ds64 + fmt
+                + struct.pack("<4sI", b"data", _UNKNOWN_SIZE))
 
     def __enter__(self) -> "WavWriter":
         return self

@@ -1,28 +1,140 @@
 """Files written the safe way: streamed (bounded memory for long speech) and atomic (a file appears
-under its name only when complete, so a failure never leaves a half-written output behind)."""
+under its name only when complete, so a failure never leaves a half-written output behind).
+
+Outputs are checked before any work (`check_outputs`), so a bad path fails in a second rather than
+after minutes of rendering. A temporary part carries its writer's process id in its name: a part left
+by a process that died without cleaning up (SIGKILL, power loss) is swept by the next writer of the
+same file, and SIGTERM is turned into an exception (`raise_on_sigterm`) so that the writers' own
+cleanup runs as it does for Ctrl-C.
+"""
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
+import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from visage.core.records import phoneme_record, sentence_record, word_record
 from visage.core.types import Phoneme, Sentence, Word
+from visage.errors import InputError
+
+PART_SUFFIX = ".part"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so every `except BaseException` cleanup runs; a subclass
+    of KeyboardInterrupt because that is what a stopped command means to its callers."""
+
+
+def raise_on_sigterm() -> None:
+    """From now on SIGTERM raises Terminated in the main thread instead of killing the process, so
+    temporary parts are removed as on Ctrl-C (SIGKILL cannot be caught; the sweep handles it)."""
+
+    def handler(signum, frame):  # noqa: ARG001 - the signal module's signature
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def check_output(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, an output that could not be written or must not be replaced: a folder,
+    a device or pipe (renaming over /dev/full as root would turn it into a file), a read-only file,
+    or a place whose folder is missing, not a folder, or not writable."""
+    target = Path(path)
+    if target.name in ("", ".", ".."):
+        raise InputError(f"the output {str(path)!r} names a folder, not a file")
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror}") from None
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"the output {target} is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"the output {target} exists and is not a regular file (a device, pipe or socket); "
+                             "visage writes regular files only")
+        if not os.access(target, os.W_OK):
+            raise InputError(f"the output {target} is read-only")
+    folder = target.parent
+    if not folder.exists():
+        raise InputError(f"cannot write {target}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise InputError(f"cannot write {target}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {target}: the folder {folder} is not writable")
+    return target
+
+
+def check_outputs(paths: Iterable[str | os.PathLike | None]) -> list[Path]:
+    """`check_output` for each path given (None: an output not asked for), and no file named twice."""
+    checked = [check_output(p) for p in paths if p is not None]
+    seen: dict[str, Path] = {}
+    for p in checked:
+        key = os.path.normcase(os.path.abspath(p))
+        if key in seen:
+            raise InputError(f"{p} is named as two different outputs; give each output its own file")
+        seen[key] = p
+    return checked
+
+
+def sweep_stale_parts(target: Path) -> int:
+    """Remove the parts of `target` left by processes that no longer run; returns how many."""
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-[^/]*{re.escape(PART_SUFFIX)}$")
+    removed = 0
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return 0
+    for name in names:
+        m = pattern.match(name)
+        if m and not _process_alive(int(m.group(1))):
+            try:
+                (target.parent / name).unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 class AtomicPath:
     """A temporary path beside `target` that is renamed onto it on commit and removed on abort."""
 
     def __init__(self, target: str | os.PathLike) -> None:
-        self.target = Path(target)
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=self.target.parent)
+        self.target = check_output(target)
+        sweep_stale_parts(self.target)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.{os.getpid()}-", suffix=PART_SUFFIX,
+                                   dir=self.target.parent)
         os.close(fd)
         self.tmp = Path(tmp)
 
     def commit(self) -> Path:
+        try:
+            st = self.target.lstat()
+        except FileNotFoundError:
+            st = None
+        if st is not None and not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            self.abort()  # appeared since the check: never rename over a folder or a device
+            raise InputError(f"the output {self.target} is no longer a regular file; nothing was written")
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp made it private; the output is an ordinary file

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from visage.backends.tts.base import TTSBackend
 from visage.backends.tts.narration import narrate
-from visage.core.audio import WavWriter
+from visage.core.audio import RIFF_LIMIT, WavWriter
 from visage.core.types import Sentence, SpeechChunk, SpeechRequest
 from visage.errors import InputError
-from visage.offline.files import AtomicPath, TimingsWriter
+from visage.offline.files import AtomicPath, TimingsWriter, check_outputs
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,15 @@ def speak_to_files(
     wav_path: str | os.PathLike,
     timings_path: str | os.PathLike | None = None,
     on_sentence: Callable[[Sentence], None] | None = None,
+    riff_limit: int = RIFF_LIMIT,
 ) -> SpeechFileSummary:
     """Speak the requests into `wav_path` (16-bit mono) and, if asked, write their timings JSON.
 
-    Memory stays bounded whatever the text's length: audio and timings are written as they stream.
-    If anything fails, neither file is left behind.
+    Memory stays bounded whatever the text's length: audio and timings are written as they stream, and
+    a WAV that outgrows `riff_limit` (4 GiB) becomes RF64.
+    Both paths are checked before any speech is made. If anything fails, neither file is left behind.
     """
+    check_outputs([wav_path, timings_path])
     wav_out = AtomicPath(wav_path)
     wav: WavWriter | None = None
     timings: TimingsWriter | None = None
@@ -43,7 +46,7 @@ def speak_to_files(
         for item in narrate(tts, requests):
             if isinstance(item, SpeechChunk):
                 if wav is None:
-                    wav = WavWriter(wav_out.tmp, item.sample_rate)
+                    wav = WavWriter(wav_out.tmp, item.sample_rate, riff_limit)
                     if timings_path is not None:
                         timings = TimingsWriter(timings_path, item.sample_rate)
                 wav.write(item.samples)
@@ -66,7 +69,7 @@ def speak_to_files(
         return SpeechFileSummary(wav_out.commit(), timings_file, duration, sentences, wav.sample_rate)
     except BaseException:
         if wav is not None:
-            wav.close()
+            wav.abort()
         wav_out.abort()
         if timings is not None:
             timings.abort()

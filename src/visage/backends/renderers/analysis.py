@@ -19,6 +19,9 @@ from visage.errors import InputError, require
 
 MAX_SOURCE_SIDE = 4096  # bigger photos are shrunk first: more pixels only cost time and memory
 MIN_SOURCE_SIDE = 64
+# Decoded size is checked from the header before decoding: a 190 KB 13000x13000 PNG would take ~2-3 GB.
+# 64 MP is above any phone or DSLR photo (and JPEGs beyond it decode at 1/8 scale anyway, see draft()).
+MAX_SOURCE_PIXELS = 64_000_000
 SHARP_FACE = 180  # px from forehead to chin; smaller faces are upscaled and look soft
 MIN_AVATAR_SIDE = 512  # small crops are upscaled to this, not to AVATAR_SIDE: upscaling adds no detail
 EYES_TO_CENTRE = 0.12  # the crop centre sits this many face heights below the eyes: room for the shoulders
@@ -100,6 +103,9 @@ def load_photo(image_or_path, source: str | None = None) -> tuple[np.ndarray, st
         try:
             with image_mod.open(path) as im:
                 width, height = im.size
+                if width * height > MAX_SOURCE_PIXELS and im.format != "JPEG":  # JPEG: draft() decodes it small
+                    raise InputError(f"{label} is {width}x{height} px, more than {MAX_SOURCE_PIXELS // 10**6} "
+                                     "megapixels; shrink it first (a portrait needs about 1000x1000 px)")
                 if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # EXIF orientation: the photo stands sideways
                     width, height = height, width
                 im.draft("RGB", (MAX_SOURCE_SIDE, MAX_SOURCE_SIDE))
@@ -109,6 +115,8 @@ def load_photo(image_or_path, source: str | None = None) -> tuple[np.ndarray, st
                     flat = image_mod.new("RGBA", im.size, (255, 255, 255, 255))
                     im = image_mod.alpha_composite(flat, im)
                 image = np.asarray(im.convert("RGB"))
+        except InputError:
+            raise
         except image_mod.DecompressionBombError as exc:
             raise InputError(f"{label} is too large to open safely: {exc}") from None
         except (OSError, ValueError, SyntaxError, EOFError) as exc:  # Pillow's ways of saying "bad file"
