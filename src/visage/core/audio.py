@@ -27,6 +27,7 @@ def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
                          "ffmpeg -i INPUT -ac 1 speech.wav")
     pos = 12
     fmt = None
+    rf64_data_size = None  # RF64 states the data's size in its ds64 chunk
     while pos + 8 <= len(data):
         chunk_id, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         body = pos + 8
@@ -36,9 +37,13 @@ def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
             fmt = struct.unpack("<HHIIHH", data[body : body + 16])
             if fmt[0] == 0xFFFE and size >= 40:  # WAVE_FORMAT_EXTENSIBLE: the real tag is in the GUID
                 fmt = (struct.unpack("<H", data[body + 24 : body + 26])[0],) + fmt[1:]
+        elif chunk_id == b"ds64" and size >= 24 and body + 24 <= len(data):
+            rf64_data_size = struct.unpack("<Q", data[body + 8 : body + 16])[0]
         elif chunk_id == b"data":
             if fmt is None:
                 raise InputError("broken WAV file: data before format chunk")
+            if size == _UNKNOWN_SIZE and rf64_data_size is not None:
+                size = min(rf64_data_size, len(data) - body)
             end = len(data) if size in (0, _UNKNOWN_SIZE) or body + size > len(data) else body + size
             return _pcm_to_float(data[body:end], fmt)
         pos = body + size + (size & 1)

@@ -45,7 +45,8 @@ def raise_on_sigterm() -> None:
 def check_output(path: str | os.PathLike) -> Path:
     """Refuse, before any work, an output that could not be written or must not be replaced: a folder,
     a device or pipe (renaming over /dev/full as root would turn it into a file), a read-only file,
-    or a place whose folder is missing, not a folder, or not writable."""
+    or a place whose folder is missing, not a folder, or not writable. Parts of this output left by a
+    process that died are swept."""
     target = Path(path)
     if target.name in ("", ".", ".."):
         raise InputError(f"the output {str(path)!r} names a folder, not a file")
@@ -53,6 +54,8 @@ def check_output(path: str | os.PathLike) -> Path:
         st = target.stat()
     except FileNotFoundError:
         st = None
+    except NotADirectoryError:
+        raise InputError(f"cannot write {target}: a part of {target.parent} is a file, not a folder") from None
     except OSError as exc:
         raise InputError(f"cannot write {target}: {exc.strerror}") from None
     if st is not None:
@@ -70,6 +73,7 @@ def check_output(path: str | os.PathLike) -> Path:
         raise InputError(f"cannot write {target}: {folder} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"cannot write {target}: the folder {folder} is not writable")
+    sweep_stale_parts(target)
     return target
 
 
@@ -121,7 +125,6 @@ class AtomicPath:
 
     def __init__(self, target: str | os.PathLike) -> None:
         self.target = check_output(target)
-        sweep_stale_parts(self.target)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.{os.getpid()}-", suffix=PART_SUFFIX,
                                    dir=self.target.parent)
         os.close(fd)
