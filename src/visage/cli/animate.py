@@ -8,6 +8,7 @@ from tqdm import tqdm
 from visage.cli.options import add_motion_options, add_speech_source_options, add_voice_options, speech_stream
 from visage.offline.animate import animate_to_file
 from visage.offline.files import check_outputs
+from visage.offline.plot import check_plot_path
 
 EXAMPLES = """\
 examples:
@@ -40,7 +41,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_outputs([args.output, args.plot, args.wav])
+    check_outputs([args.output, args.plot and check_plot_path(args.plot), args.wav])
     stream, total = speech_stream(args)
     with tqdm(total=total, unit="s", desc="animating", disable=args.quiet, leave=False,
               bar_format="{l_bar}{bar}| {n:.1f}/{total} s" if total else "{desc}: {n:.1f} s of speech") as bar:

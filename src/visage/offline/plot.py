@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from visage.errors import require
+from visage.errors import InputError, require
+from visage.offline.files import AtomicPath
 
 
 _CJK_FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Droid Sans Fallback")
@@ -29,6 +30,17 @@ def read_motion(path: str | os.PathLike) -> dict:
             else:
                 motion[kind + "s"].append(record)
     return motion
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_plot_path(png_path: str | os.PathLike) -> Path:
+    """Refuse, before any work, a plot file whose format matplotlib would not write."""
+    path = Path(png_path)
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise InputError(f"the plot must be a {', '.join(PLOT_SUFFIXES)} file, got {path.name!r}")
+    return path
 
 
 def plot_motion(motion_path: str | os.PathLike, png_path: str | os.PathLike) -> Path:
@@ -102,7 +114,12 @@ def plot_motion(motion_path: str | os.PathLike, png_path: str | os.PathLike) -> 
                       transform=axes[-1].get_xaxis_transform())
     fig.suptitle(f"visage motion, {m['fps']} fps, {len(t)} frames")
     fig.tight_layout()
-    png_path = Path(png_path)
-    fig.savefig(png_path, dpi=90)
-    plt.close(fig)
-    return png_path
+    out = AtomicPath(check_plot_path(png_path))
+    try:
+        fig.savefig(out.tmp, dpi=90, format=out.target.suffix[1:].lower())
+        return out.commit()
+    except BaseException:
+        out.abort()
+        raise
+    finally:
+        plt.close(fig)

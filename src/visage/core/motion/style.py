@@ -47,7 +47,10 @@ def load_style(name_or_path: str = "friendly") -> MotionStyle:
     """A built-in style by name, or a YAML file by path."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.exists():
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:  # a folder, unreadable, or not text
+            raise InputError(f"cannot read the style file {name_or_path!r}: {exc}") from None
     else:
         resource = resources.files("visage") / "data" / "styles" / f"{name_or_path}.yaml"
         if not resource.is_file():
