@@ -7,7 +7,7 @@ import sys
 
 from visage import __version__
 from visage.errors import VisageError
-from visage.offline.files import Terminated, raise_on_sigterm
+from visage.offline.files import Terminated, sigterm_as_interrupt
 
 DESCRIPTION = """\
 visage: a conversational digital human that runs on an ordinary CPU.
@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 0
-    raise_on_sigterm()  # so SIGTERM cleans up temporary files as Ctrl-C does
     try:
-        return args.run(args) or 0
+        with sigterm_as_interrupt():  # so SIGTERM cleans up temporary files as Ctrl-C does
+            return args.run(args) or 0
     except VisageError as exc:
         print(f"visage: error: {exc}", file=sys.stderr)
         return 2

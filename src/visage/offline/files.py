@@ -4,7 +4,7 @@ under its name only when complete, so a failure never leaves a half-written outp
 Outputs are checked before any work (`check_outputs`), so a bad path fails in a second rather than
 after minutes of rendering. A temporary part carries its writer's process id in its name: a part left
 by a process that died without cleaning up (SIGKILL, power loss) is swept by the next writer of the
-same file, and SIGTERM is turned into an exception (`raise_on_sigterm`) so that the writers' own
+same file, and SIGTERM is turned into an exception (`sigterm_as_interrupt`) so that the writers' own
 cleanup runs as it does for Ctrl-C.
 """
 from __future__ import annotations
@@ -16,7 +16,9 @@ import shutil
 import signal
 import stat
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from visage.core.records import phoneme_record, sentence_record, word_record
@@ -31,15 +33,25 @@ class Terminated(KeyboardInterrupt):
     of KeyboardInterrupt because that is what a stopped command means to its callers."""
 
 
-def raise_on_sigterm() -> None:
-    """From now on SIGTERM raises Terminated in the main thread instead of killing the process, so
-    temporary parts are removed as on Ctrl-C (SIGKILL cannot be caught; the sweep handles it)."""
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within this block SIGTERM raises Terminated in the main thread instead of killing the process,
+    so temporary parts are removed as on Ctrl-C (SIGKILL cannot be caught; the sweep handles it).
+    The previous handler comes back after; off the main thread (where Python cannot catch signals)
+    nothing changes. A server that installs its own handlers (uvicorn) replaces this one meanwhile."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
     def handler(signum, frame):  # noqa: ARG001 - the signal module's signature
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
         raise Terminated()
 
-    signal.signal(signal.SIGTERM, handler)
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def check_output(path: str | os.PathLike) -> Path:
