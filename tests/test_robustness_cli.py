@@ -139,6 +139,11 @@ CASES = [
     Case("output-twice", ("speak", "hi", "-o", "a.wav", "--timings", "a.wav"), "two different outputs"),
     Case("animate-wav-twice", ("animate", "hi", "-o", "m.json", "--wav", "m.json"), "two different outputs"),
     Case("say-not-mp4", ("say", "hi", "-o", "x.avi"), ".mp4"),
+    Case("speak-not-wav", ("speak", "hi", "-o", "x.mp3"), "must be a .wav file"),
+    Case("output-is-the-recording", ("animate", "--audio", "tone.wav", "--text", "hi", "-o", "tone.wav"),
+         "both an input and an output", setup=("tone.wav",)),
+    Case("wav-is-the-recording", ("animate", "--audio", "tone.wav", "--text", "hi", "-o", "m.json", "--wav",
+                                  "./tone.wav"), "both an input and an output", setup=("tone.wav",)),
     Case("plot-format-unknown", ("animate", "hi", "-o", "m.json", "--plot", "p.txt"), "the plot must be"),
     Case("plot-folder", ("animate", "hi", "-o", "m.json", "--plot", "d.png"), "is a folder", setup=("d.png/",)),
     Case("style-binary-yaml", ("animate", "hi", "--style", "noise.yaml", "-o", "m.json"), "cannot read the style",
@@ -276,7 +281,7 @@ def test_sigterm_and_sigkill_leave_no_parts(tmp_path):
         left = sorted(n for n in os.listdir(tmp_path) if n != "home")
         if sig == signal.SIGTERM:
             assert proc.returncode == 143, err.decode()
-            assert b"Traceback" not in err and b"terminated" in err
+            assert b"Traceback" not in err and b"stopped by SIGTERM" in err
             assert left == [], left
         else:
             assert proc.returncode == code

@@ -41,7 +41,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_outputs([args.output, args.plot and check_plot_path(args.plot), args.wav])
+    check_outputs([args.output, args.plot and check_plot_path(args.plot), args.wav], inputs=[args.audio])
     stream, total = speech_stream(args)
     with tqdm(total=total, unit="s", desc="animating", disable=args.quiet, leave=False,
               bar_format="{l_bar}{bar}| {n:.1f}/{total} s" if total else "{desc}: {n:.1f} s of speech") as bar:

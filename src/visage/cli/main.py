@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"visage: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        print("visage: terminated" if isinstance(exc, Terminated) else "visage: interrupted", file=sys.stderr)
-        return 143 if isinstance(exc, Terminated) else 130
+        stopped = isinstance(exc, Terminated)
+        print(f"visage: stopped by {exc.args[0]}" if stopped else "visage: interrupted", file=sys.stderr)
+        return exc.exit_code if stopped else 130
     except OSError as exc:  # the system refused (disk full, I/O error...): say so, without a traceback
         if args.verbose:
             raise

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 def check_output(args: argparse.Namespace) -> None:
     if Path(args.output).suffix.lower() != ".mp4":  # before any voice or photo work
         raise InputError(f"the video must be an .mp4 file, got {Path(args.output).name!r}")
-    check_outputs(SayOutputs.beside(args.output).all())
+    check_outputs(SayOutputs.beside(args.output).all(), inputs=[getattr(args, "audio", None), args.portrait])
 
 
 def render_video(args: argparse.Namespace, stream, total: float | None) -> int:

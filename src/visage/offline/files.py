@@ -26,16 +26,26 @@ from visage.core.types import Phoneme, Sentence, Word
 from visage.errors import InputError
 
 PART_SUFFIX = ".part"
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is, so every `except BaseException` cleanup runs; a subclass
-    of KeyboardInterrupt because that is what a stopped command means to its callers."""
+    """SIGTERM or SIGHUP, raised where the program is, so every `except BaseException` cleanup runs; a
+    subclass of KeyboardInterrupt because that is what a stopped command means to its callers."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # what a shell reports for a process ended by that signal
 
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Within this block SIGTERM raises Terminated in the main thread instead of killing the process,
+    """Within this block SIGTERM (and SIGHUP: the terminal closed) raise Terminated in the main thread
+    instead of killing the process,
     so temporary parts are removed as on Ctrl-C (SIGKILL cannot be caught; the sweep handles it).
     The previous handler comes back after; off the main thread (where Python cannot catch signals)
     nothing changes. A server that installs its own handlers (uvicorn) replaces this one meanwhile."""
@@ -44,14 +54,15 @@ def sigterm_as_interrupt() -> Iterator[None]:
         return
 
     def handler(signum, frame):  # noqa: ARG001 - the signal module's signature
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
-        raise Terminated()
+        signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
+        raise Terminated(signum)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, old in previous.items():
+            signal.signal(s, old)
 
 
 def check_output(path: str | os.PathLike) -> Path:
@@ -89,8 +100,10 @@ def check_output(path: str | os.PathLike) -> Path:
     return target
 
 
-def check_outputs(paths: Iterable[str | os.PathLike | None]) -> list[Path]:
-    """`check_output` for each path given (None: an output not asked for), and no file named twice."""
+def check_outputs(paths: Iterable[str | os.PathLike | None],
+                  inputs: Iterable[str | os.PathLike | None] = ()) -> list[Path]:
+    """`check_output` for each path given (None: an output not asked for), no file named twice, and
+    none that is one of the command's `inputs` (a recording would be replaced by its own motion)."""
     checked = [check_output(p) for p in paths if p is not None]
     seen: dict[str, Path] = {}
     for p in checked:
@@ -98,6 +111,10 @@ def check_outputs(paths: Iterable[str | os.PathLike | None]) -> list[Path]:
         if key in seen:
             raise InputError(f"{p} is named as two different outputs; give each output its own file")
         seen[key] = p
+    for source in (Path(s) for s in inputs if s is not None):
+        for p in checked:
+            if p.exists() and source.exists() and os.path.samefile(p, source):
+                raise InputError(f"{p} is both an input and an output; write the output to another file")
     return checked
 
 

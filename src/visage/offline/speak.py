@@ -37,6 +37,8 @@ def speak_to_files(
     a WAV that outgrows `riff_limit` (4 GiB) becomes RF64.
     Both paths are checked before any speech is made. If anything fails, neither file is left behind.
     """
+    if Path(wav_path).suffix.lower() != ".wav":
+        raise InputError(f"the audio must be a .wav file, got {Path(wav_path).name!r}")
     check_outputs([wav_path, timings_path])
     wav_out = AtomicPath(wav_path)
     wav: WavWriter | None = None
