@@ -57,7 +57,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once
         raise Terminated(signum)
 
-    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    # a signal the parent set to be ignored (nohup's SIGHUP) stays ignored
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS if signal.getsignal(s) == signal.SIG_DFL}
     try:
         yield
     finally:
