@@ -181,6 +181,8 @@ CASES = [
     # what must work: odd names, and a part left by a killed process swept by the next writer
     Case("unicode-file-name", ("speak", "héllo, 你好", "-o", "ünï cödé 你好 'x'.wav"), "wrote", code=0,
          made=("ünï cödé 你好 'x'.wav",)),
+    Case("dash-and-newline-names", ("speak", "hi", "--output=-two\nlines.wav", "--timings=-t.json"), "wrote", code=0,
+         made=("-two\nlines.wav", "-t.json")),
     Case("stale-part-swept", ("speak", "hi", "-o", "a.wav"), "wrote", code=0, made=("a.wav",),
          setup=("stale-part",)),
 ]
