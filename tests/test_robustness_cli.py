@@ -330,3 +330,21 @@ def test_plain_wav_is_read_by_the_standard_library(espeak, tmp_path):
     with wave.open(str(tmp_path / "a.wav")) as w:
         assert w.getframerate() == summary.sample_rate and w.getnchannels() == 1 and w.getsampwidth() == 2
         assert w.getnframes() == round(summary.duration * summary.sample_rate)
+
+
+def test_a_stop_removes_parts_that_no_writer_owns_yet(tmp_path):
+    """SIGTERM landing inside a writer's constructor (the part exists, the caller holds no writer to
+    abort) must not orphan the part: the stop handler removes every part its block opened."""
+    from visage.offline.files import AtomicPath, Terminated, sigterm_as_interrupt
+
+    previous = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Terminated):
+        with sigterm_as_interrupt():
+            kept = AtomicPath(tmp_path / "kept.txt")
+            kept.tmp.write_text("done")
+            kept.commit()
+            AtomicPath(tmp_path / "orphan.wav")
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)  # the handler raises here
+    assert os.listdir(tmp_path) == ["kept.txt"]
+    assert signal.getsignal(signal.SIGTERM) is previous

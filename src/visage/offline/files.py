@@ -26,6 +26,7 @@ from visage.core.types import Phoneme, Sentence, Word
 from visage.errors import InputError
 
 PART_SUFFIX = ".part"
+_open_parts: set[Path] = set()  # parts created and not yet committed or aborted, in this process
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -48,7 +49,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
     instead of killing the process,
     so temporary parts are removed as on Ctrl-C (SIGKILL cannot be caught; the sweep handles it).
     The previous handler comes back after; off the main thread (where Python cannot catch signals)
-    nothing changes. A server that installs its own handlers (uvicorn) replaces this one meanwhile."""
+    nothing changes. A server that installs its own handlers (uvicorn) replaces this one meanwhile.
+    Parts opened in the block and neither committed nor aborted are removed when an exception leaves it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -59,8 +61,16 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
     # a signal the parent set to be ignored (nohup's SIGHUP) stays ignored
     previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS if signal.getsignal(s) == signal.SIG_DFL}
+    opened_before = set(_open_parts)
     try:
         yield
+    except BaseException:
+        # a stop that lands between a part's creation and the code that owns it (say, inside a writer's
+        # constructor) would orphan it: remove every part this block opened and nobody finished
+        for part in _open_parts - opened_before:
+            part.unlink(missing_ok=True)
+            _open_parts.discard(part)
+        raise
     finally:
         for s, old in previous.items():
             signal.signal(s, old)
@@ -159,6 +169,7 @@ class AtomicPath:
                                    dir=self.target.parent)
         os.close(fd)
         self.tmp = Path(tmp)
+        _open_parts.add(self.tmp)
 
     def commit(self) -> Path:
         try:
@@ -172,10 +183,12 @@ class AtomicPath:
         os.umask(umask)
         os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp made it private; the output is an ordinary file
         os.replace(self.tmp, self.target)
+        _open_parts.discard(self.tmp)
         return self.target
 
     def abort(self) -> None:
         self.tmp.unlink(missing_ok=True)
+        _open_parts.discard(self.tmp)
 
 
 class SpooledJsonWriter:

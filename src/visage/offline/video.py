@@ -61,13 +61,25 @@ class VideoWriter:
         if size % 2:
             raise ValueError(f"the video's side must be even for yuv420p, got {size}")
         self._out = AtomicPath(path)
+        self._container = None
         try:
             self._container = av.open(str(self._out.tmp), "w", format="mp4", options={"movflags": "+faststart"})
             self._video = self._add_video_stream(crf, preset)
             self._audio = self._add_audio_stream()
-        except BaseException:
+            self._start_encoder()
+        except BaseException:  # Ctrl-C or SIGTERM included: the caller has no writer to abort yet
+            if getattr(self, "_thread", None) is not None and self._thread.is_alive():
+                self._aborting = True
+                self._jobs.put(None)
+            if self._container is not None:
+                try:
+                    self._container.close()
+                except Exception:  # noqa: BLE001 - a container without streams may fail to finalise
+                    pass
             self._out.abort()
             raise
+
+    def _start_encoder(self) -> None:
         self._next_pts = 0  # next video frame index
         self._audio_samples = 0  # samples queued so far, at sample_rate
         self._closed = self._aborting = False
