@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import stat
@@ -165,11 +166,21 @@ class AtomicPath:
 
     def __init__(self, target: str | os.PathLike) -> None:
         self.target = check_output(target)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.{os.getpid()}-", suffix=PART_SUFFIX,
-                                   dir=self.target.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
-        _open_parts.add(self.tmp)
+        while True:
+            # known to the stop handler before it exists: a SIGTERM right after creation cannot orphan it
+            tmp = self.target.parent / f".{self.target.name}.{os.getpid()}-{secrets.token_hex(4)}{PART_SUFFIX}"
+            _open_parts.add(tmp)
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                _open_parts.discard(tmp)
+                continue
+            except OSError:
+                _open_parts.discard(tmp)
+                raise
+            os.close(fd)
+            break
+        self.tmp = tmp
 
     def commit(self) -> Path:
         try:
