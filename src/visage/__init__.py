@@ -22,7 +22,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "animate", "chat", "say"]
+
+# The parts a script builds with, importable from here; each module is imported on first use.
+_EXPORTS = {
+    "BrainSettings": "visage.config.settings", "VideoSettings": "visage.config.settings",
+    "VoiceSettings": "visage.config.settings", "build_brain": "visage.config.builders",
+    "build_voice": "visage.config.builders", "create_tts": "visage.backends.tts",
+    "narrate": "visage.backends.tts.narration", "requests_for_text": "visage.backends.tts.narration",
+    "MotionEngine": "visage.core.motion.engine", "ConversationState": "visage.core.types",
+    "Emotion": "visage.core.types", "FaceFrame": "visage.core.types", "SpeechRequest": "visage.core.types",
+}
+__all__ = ["__version__", "animate", "chat", "say", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'visage' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 if TYPE_CHECKING:
     from visage.backends.llm.chat import Chat
