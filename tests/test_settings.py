@@ -124,6 +124,21 @@ def test_settings_are_read_from_a_file_with_overrides(tmp_path):
         load_settings(VideoSettings, path, "video")
 
 
+def test_serve_reads_its_defaults_from_a_file_and_flags_win(tmp_path, capsys):
+    from visage.cli.serve import conversation_defaults
+
+    path = tmp_path / "serve.yaml"
+    path.write_text("size: 384\nstyle: lively\nvad_silence: 0.6\n")
+    args = build_parser().parse_args(["serve", "--config", str(path), "--style", "calm"])
+    assert conversation_defaults(args) == {"size": 384, "style": "calm", "vad_silence": 0.6}
+    path.write_text("size: 301\n")
+    assert main(["serve", "--config", str(path)]) == 2
+    assert f"size: {SIZE_RULE}" in capsys.readouterr().err
+    path.write_text("szie: 384\n")
+    assert main(["serve", "--config", str(path)]) == 2
+    assert "unknown setting(s) in" in capsys.readouterr().err
+
+
 def test_the_voice_builder_backs_a_voice_with_the_fallback_unless_told_not_to():
     assert isinstance(build_voice(VoiceSettings()), EspeakTTS)  # its own last resort
     backed = build_voice(VoiceSettings(tts="cosyvoice"))

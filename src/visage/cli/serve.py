@@ -8,7 +8,7 @@ import logging
 from visage.backends.asr import asr_names
 from visage.cli.brain_options import add_brain_options
 from visage.cli.options import add_size_option, argument, from_flags
-from visage.config.settings import DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_STYLE, LIVE_FPS, LiveFps
+from visage.config.settings import DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_STYLE, LIVE_FPS, LiveFps, load_settings
 from visage.core.motion.style import style_names
 from visage.errors import InputError
 
@@ -20,6 +20,7 @@ examples:
   visage serve --host 0.0.0.0 --ssl-certfile cert.pem --ssl-keyfile key.pem    (phones on the LAN)
   visage serve --lang zh --asr funasr --asr-model ~/models/SenseVoiceSmall       (Chinese speech)
   visage serve --end-silence 0.6             (answer later, for speakers who pause a lot)
+  visage serve --config visage.yaml          (defaults from a file: "size: 384", "brain: openai", ...)
 
 The page needs a secure origin for the microphone: http://localhost / 127.0.0.1 on the same machine,
 or https:// from other devices (give --ssl-certfile and --ssl-keyfile); without it, people can still
@@ -51,6 +52,9 @@ def add_parser(commands) -> None:
                      help="end a conversation after MIN minutes in which nothing was said or typed (0: never; "
                           "default 15)")
     d = add_brain_options(p, "defaults for each conversation (the page's settings override them)")
+    d.add_argument("--config", metavar="FILE.yaml",
+                   help="these defaults from a YAML file, by the page's setting names (brain, model, knowledge, "
+                        "language, voice, style, size, fps, vad_silence...); flags override it")
     d.add_argument("--persona", help="who the avatar is, in a sentence or two, for the brain")
     d.add_argument("--avatar", metavar="NAME", help="a saved avatar (see `visage avatar`; default: the built-in one)")
     d.add_argument("--lang", dest="language", help=f"language of the conversation: en or zh (default {DEFAULT_LANGUAGE})")
@@ -83,6 +87,17 @@ def defaults_from(args: argparse.Namespace) -> dict:
     return {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
 
 
+def conversation_defaults(args: argparse.Namespace) -> dict:
+    """The checked LiveOptions fields set by --config's file and the flags (flags win)."""
+    from visage.live.options import LiveOptions
+
+    chosen = defaults_from(args)
+    if args.config:
+        options = load_settings(LiveOptions, args.config, **chosen)
+        return options.model_dump(include=set(chosen) | set(options.model_fields_set))
+    return from_flags(LiveOptions, **chosen).model_dump(include=set(chosen))
+
+
 def asr_options_from(args: argparse.Namespace) -> dict:
     """The recogniser's options the flags set; pocketsphinx takes none of them."""
     options = {"model": args.asr_model, "device": args.asr_device}
@@ -103,11 +118,9 @@ def run(args: argparse.Namespace) -> int:
                          "install them with: pip install 'visage[live]'") from None
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         raise InputError("give both --ssl-certfile and --ssl-keyfile for https, or neither")
-    from visage.live.options import LiveOptions
     from visage.live.services import LiveServices
 
-    chosen = defaults_from(args)
-    defaults = from_flags(LiveOptions, **chosen).model_dump(include=set(chosen))  # checked before any loading
+    defaults = conversation_defaults(args)  # checked before anything loads
     services = LiveServices(asr=args.asr, asr_options=asr_options_from(args))
     if args.asr != "pocketsphinx":  # a model the user named: a wrong path is said now, not per session
         print(f"visage: loading the {args.asr} recogniser ...")

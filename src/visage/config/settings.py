@@ -153,6 +153,10 @@ def load_settings(model: type[Model], path: str | Path, section: str | None = No
         data = data.get(section) or {}
     if not isinstance(data, dict):
         raise InputError(f"the settings file {path} must hold a mapping of setting names to values")
+    unknown = sorted(set(data) - set(model.model_fields))
+    if unknown:  # a misspelt setting would otherwise be dropped without a word
+        raise InputError(f"unknown setting(s) in {path}: {', '.join(map(str, unknown))}; known: "
+                         f"{', '.join(model.model_fields)}")
     try:
         return model(**{**data, **{k: v for k, v in overrides.items() if v is not None}})
     except ValidationError as exc:
