@@ -10,14 +10,13 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel, ValidationError
 
-from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
 from visage.backends.tts.narration import narrate, requests_for_text, with_detected_emotion
+from visage.config import build_voice
+from visage.config.settings import (DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_SIZE, DEFAULT_STYLE, DEFAULT_TTS, SIZES,
+                                    Fps, VideoSize, VoiceSettings, check, describe)
 from visage.core.emotion import parse_emotion_strict
 from visage.core.motion.engine import ALLOWED_FPS
 from visage.core.types import Emotion, PitchStyle, Sentence, SpeechChunk, SpeechRequest
-from visage.config import build_voice
-from visage.config.settings import (DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_STYLE, DEFAULT_TTS, Fps,
-                                    VideoSize, VoiceSettings, check, describe)
 from visage.errors import InputError
 
 AUTO = "auto"
@@ -26,7 +25,8 @@ DEFAULT_INTENSITY = 0.6
 
 def add_voice_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("voice")
-    g.add_argument("--lang", default=DEFAULT_LANGUAGE, help="language code: en, zh, or any espeak code (see `visage voices`)")
+    g.add_argument("--lang", default=DEFAULT_LANGUAGE,
+                   help="language code: en, zh, or any espeak code (see `visage voices`)")
     g.add_argument("--voice", default=None, help="voice name (default, male1..male4, female1..female4 for espeak)")
     g.add_argument("--emotion", default="neutral", type=_emotion,
                    help="neutral, happy, sad, angry, surprised, fearful, disgusted, or auto: read each "

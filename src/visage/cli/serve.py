@@ -57,7 +57,8 @@ def add_parser(commands) -> None:
                         "language, voice, style, size, fps, vad_silence...); flags override it")
     d.add_argument("--persona", help="who the avatar is, in a sentence or two, for the brain")
     d.add_argument("--avatar", metavar="NAME", help="a saved avatar (see `visage avatar`; default: the built-in one)")
-    d.add_argument("--lang", dest="language", help=f"language of the conversation: en or zh (default {DEFAULT_LANGUAGE})")
+    d.add_argument("--lang", dest="language",
+                   help=f"language of the conversation: en or zh (default {DEFAULT_LANGUAGE})")
     d.add_argument("--voice", help="voice name (default, male1..male4, female1..female4 for espeak)")
     d.add_argument("--style", help=f"motion style: {', '.join(style_names())} (default {DEFAULT_STYLE})")
     add_size_option(d, default=None)

@@ -15,10 +15,10 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from visage.backends.llm.openai_chat import DEFAULT_BASE_URL, DEFAULT_MODEL
-from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
+from visage.backends.renderers.base import DEFAULT_SIZE, SIZES  # the renderers' range, the settings' rule
 from visage.backends.tts import tts_names
 from visage.core.motion.engine import ALLOWED_FPS
-from visage.core.motion.style import load_style, style_names
+from visage.core.motion.style import load_style
 from visage.errors import InputError
 
 DEFAULT_FPS = 25

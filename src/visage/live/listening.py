@@ -66,8 +66,8 @@ class HeardKind(str, Enum):
 
 @dataclass(frozen=True)
 class Heard:
-    """What the microphone's audio amounted to (see HeardKind). Times: `speech_end` and `decided` on the audio clock (seconds of audio
-    heard), `final_ready` on the wall clock (time.time())."""
+    """What the microphone's audio amounted to (see HeardKind). Times: `speech_end` and `decided` on
+    the audio clock (seconds of audio heard), `final_ready` on the wall clock (time.time())."""
 
     kind: HeardKind
     text: str = ""

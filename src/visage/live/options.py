@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field
 
-from visage.backends.renderers.base import DEFAULT_SIZE
-from visage.config.settings import (DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_STYLE, DEFAULT_TTS, BrainSettings,
-                                    Language, LiveFps, StyleName, VideoSize, VoiceBackend, VoiceSettings)
+from visage.config.settings import (DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_SIZE, DEFAULT_STYLE, DEFAULT_TTS,
+                                    BrainSettings, Language, LiveFps, StyleName, VideoSize, VoiceBackend,
+                                    VoiceSettings)
 
 
 class LiveOptions(BrainSettings):
