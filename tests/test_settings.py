@@ -3,10 +3,8 @@ visage.config.settings and obeyed alike by the CLI's flags, the server's default
 options; the builders make the same voice and brain for the CLI and for live sessions."""
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +21,6 @@ from visage.errors import InputError
 from visage.live.options import LiveOptions
 from visage.live.services import LiveServices
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "visage"
 SIZE_RULE = "the video size must be an even number of pixels from 256 to 1024, not 301"
 
 
@@ -174,21 +171,3 @@ def test_the_brain_builder_serves_the_cli_and_live_sessions_alike(tmp_path):
             assert (brain.name, brain.base_url, brain.model) == ("openai", chat_server.url, "visage-test")
     embedded = build_brain(BrainSettings(), "en")
     assert embedded.name == "embedded"
-
-
-def test_the_settings_package_sits_between_backends_and_the_outer_layers():
-    """visage.config imports only core and backends; core and backends never import it."""
-    def visage_imports(path: Path) -> set[str]:
-        names = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module)
-            elif isinstance(node, ast.Import):
-                names |= {a.name for a in node.names}
-        return {n.split(".")[1] for n in names if n.startswith("visage.")}
-
-    for path in (SRC / "config").rglob("*.py"):
-        assert visage_imports(path) <= {"core", "backends", "config", "errors"}, path.name
-    for layer in ("core", "backends"):
-        for path in (SRC / layer).rglob("*.py"):
-            assert "config" not in visage_imports(path), path.relative_to(SRC)
