@@ -159,15 +159,10 @@ def source_lag(size: int, fps: int) -> tuple[float, float]:
     from visage.core.audio import resample
     from visage.core.motion.engine import animate
     from visage.core.types import SpeechChunk
-    from visage.server.app import _avatar_layout
+    from visage.backends.renderers.mouth import mouth_box
 
-    class Options:
-        avatar = None
-
-    class Services:
-        avatar = staticmethod(lambda name: AvatarStore().default_avatar())
-
-    box = _avatar_layout(Services(), Options())["mouth_box"]
+    avatar = AvatarStore().default_avatar()
+    box = mouth_box(avatar.landmarks, avatar.image.shape[0])  # the region the page samples
     tts = create_tts("espeak")
     items = list(narrate(tts, requests_for_text(
         "I answer questions from my knowledge base. I can tell you about what visage is, installing visage "

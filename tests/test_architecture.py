@@ -2,8 +2,10 @@
 
 Every import counts: at module level, inside functions (lazy imports hide a dependency, they do not
 remove it) and relative ones, resolved to the module they name. The layers are
-core <- backends <- {offline, live} <- server <- cli, with offline and live as siblings (neither
-imports the other); `visage.errors` sits under everything and the package facade above everything.
+core <- backends <- config <- {offline, live} <- server <- cli, with offline and live as siblings
+(neither imports the other); `visage.config` (settings and the builders of voice, brain and renderer)
+is shared by every outer layer; `visage.errors` sits under everything and the package facade above
+everything.
 """
 import ast
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "visage"
 FORBIDDEN_IN_CORE = {"asyncio", "fastapi", "starlette", "uvicorn", "aiortc", "aiohttp", "httpx", "pipecat",
                      "websockets"}
-RANK = {"errors": 0, "core": 1, "backends": 2, "offline": 3, "live": 3, "server": 4, "cli": 5}
+RANK = {"errors": 0, "core": 1, "backends": 2, "config": 3, "offline": 4, "live": 4, "server": 5, "cli": 6}
 FACADE = "visage"  # visage/__init__.py may gather from every layer
 
 

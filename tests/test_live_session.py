@@ -12,6 +12,7 @@ from av import AudioFrame
 from visage.backends.llm.sessions import SessionStore
 from visage.core.audio import resample
 from visage.core.types import SpeechRequest
+from visage.live.events import LiveEvent
 from visage.live.options import LiveOptions
 from visage.live.services import LiveServices
 from visage.live.session import LiveSession
@@ -67,7 +68,8 @@ async def play(session, seconds):
 
     async def pull_events():
         async for e in session.events():
-            events.append((time.monotonic(), e))
+            assert isinstance(e, LiveEvent), e  # typed; the page reads its message
+            events.append((time.monotonic(), e.to_message()))
 
     tasks = [asyncio.ensure_future(f()) for f in (pull_audio, pull_video, pull_events)]
     await asyncio.sleep(seconds)

@@ -5,12 +5,14 @@ import argparse
 import json
 import sys
 
-from visage.cli.brain_options import add_brain_options, build_brain
+from visage.cli.brain_options import add_brain_options, brain_settings
+from visage.config import build_brain
+from visage.config.settings import DEFAULT_LANGUAGE
 
 CHAT_EXAMPLES = """\
 examples:
   visage chat                                   the offline brain, answering about visage itself
-  visage chat --kb my_faq.yaml --lang zh        your own knowledge base, in Chinese
+  visage chat --knowledge my_faq.yaml --lang zh       your own knowledge base, in Chinese
   visage chat --brain openai --base-url http://127.0.0.1:11434/v1 --model qwen2.5:7b
   visage chat --session demo                    continue (or start) the saved session "demo"
 
@@ -24,7 +26,7 @@ def add_parsers(commands) -> None:
                             description="A terminal conversation with the brain; each reply sentence with its tags.",
                             epilog=CHAT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_brain_options(p)
-    p.add_argument("--lang", default="en", help="conversation language (en, zh, ...)")
+    p.add_argument("--lang", default=DEFAULT_LANGUAGE, help="conversation language (en, zh, ...)")
     p.add_argument("--session", default=None, help="a session id to continue or create (saved in SQLite)")
     p.add_argument("--persona", default="", help="who the avatar is (used by --brain openai)")
     p.set_defaults(run=run_chat)
@@ -44,19 +46,19 @@ def format_sentence(s) -> str:
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    from visage.backends.llm.base import ChatTurn
+    from visage.backends.llm.chat import Chat
     from visage.backends.llm.sessions import SessionStore
-    from visage.core.sentiment import classify_emotion
 
-    brain = build_brain(args, args.lang)
+    brain = build_brain(brain_settings(args), args.lang)
     store = SessionStore()
     if args.session and args.session in store.list():
         conversation = store.load(args.session)
     else:
         conversation = store.create(persona=args.persona, language=args.lang, session_id=args.session)
+    chat = Chat(brain, conversation, store)
     interactive = sys.stdin.isatty()
     if interactive:
-        print(f"visage chat ({args.brain} brain, session {conversation.session_id}); /quit to leave")
+        print(f"visage chat ({brain.name} brain, session {conversation.session_id}); /quit to leave")
     while True:
         try:
             line = input("you> " if interactive else "")
@@ -68,17 +70,11 @@ def run_chat(args: argparse.Namespace) -> int:
         if line in ("/quit", "/exit"):
             break
         if line == "/new":
-            conversation = store.create(persona=args.persona, language=args.lang)
-            print(f"(new session {conversation.session_id})")
+            chat = Chat(brain, store.create(persona=args.persona, language=args.lang), store)
+            print(f"(new session {chat.conversation.session_id})")
             continue
-        mood = classify_emotion(line)[0]
-        said = []
-        for sentence in brain.reply(conversation, line, mood):
+        for sentence in chat.reply(line):
             print(format_sentence(sentence), flush=True)
-            said.append(sentence.text)
-        for turn in (ChatTurn("user", line, mood), ChatTurn("assistant", " ".join(said))):
-            conversation.history.append(turn)
-            store.append(conversation.session_id, turn)
     return 0
 
 
@@ -113,16 +109,16 @@ def add_ask_parser(commands) -> None:
 
 def run_ask(args: argparse.Namespace) -> int:
     from visage.backends.llm.base import Conversation
+    from visage.backends.llm.chat import Chat
     from visage.backends.tts.narration import narrate
-    from visage.cli.options import build_voice, read_text_argument
-    from visage.cli.say import check_output, render_video
-    from visage.core.sentiment import classify_emotion
+    from visage.cli.options import read_text_argument, voice_settings
+    from visage.cli.say import render_video, video_settings
+    from visage.config import build_voice
 
-    check_output(args)
+    video, voice = video_settings(args), voice_settings(args)
     text = read_text_argument(args.text)
-    brain = build_brain(args, args.lang)
-    conversation = Conversation("ask", language=args.lang)
-    sentences = brain.reply(conversation, text, classify_emotion(text)[0])
+    brain = build_brain(brain_settings(args), args.lang)
+    sentences = Chat(brain, Conversation("ask", language=args.lang)).reply(text)
 
     def requests():
         for sentence in sentences:
@@ -130,4 +126,4 @@ def run_ask(args: argparse.Namespace) -> int:
                 print(format_sentence(sentence), file=sys.stderr)
             yield sentence.to_request(args.voice)
 
-    return render_video(args, narrate(build_voice(args), requests()), None)
+    return render_video(narrate(build_voice(voice), requests()), None, video, args.output, quiet=args.quiet)

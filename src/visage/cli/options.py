@@ -1,13 +1,21 @@
-"""Command-line options shared by the commands that speak (speak, and later animate, say, ask)."""
+"""Command-line options shared by the commands that speak (speak, animate, say, ask, chat).
+
+The flags' values are checked by visage.config's rules (the same the server and pages obey) and
+gathered into its typed settings; nothing past this module sees an argparse namespace."""
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Iterator
 
-from visage.backends.tts import TTSBackend, create_tts, tts_names
+from pydantic import BaseModel, ValidationError
+
 from visage.backends.tts.narration import narrate, requests_for_text, with_detected_emotion
+from visage.config import build_voice
+from visage.config.settings import (DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_SIZE, DEFAULT_STYLE, DEFAULT_TTS, SIZES,
+                                    Fps, VideoSize, VoiceSettings, check, describe)
 from visage.core.emotion import parse_emotion_strict
+from visage.core.motion.engine import ALLOWED_FPS
 from visage.core.types import Emotion, PitchStyle, Sentence, SpeechChunk, SpeechRequest
 from visage.errors import InputError
 
@@ -17,7 +25,8 @@ DEFAULT_INTENSITY = 0.6
 
 def add_voice_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("voice")
-    g.add_argument("--lang", default="en", help="language code: en, zh, or any espeak code (see `visage voices`)")
+    g.add_argument("--lang", default=DEFAULT_LANGUAGE,
+                   help="language code: en, zh, or any espeak code (see `visage voices`)")
     g.add_argument("--voice", default=None, help="voice name (default, male1..male4, female1..female4 for espeak)")
     g.add_argument("--emotion", default="neutral", type=_emotion,
                    help="neutral, happy, sad, angry, surprised, fearful, disgusted, or auto: read each "
@@ -27,10 +36,10 @@ def add_voice_options(p: argparse.ArgumentParser) -> None:
                         "strength found, 0.6 keeping it as found)")
     g.add_argument("--emphasis", default="", help="comma-separated words to stress, e.g. 'never,always'")
     g.add_argument("--pitch", default="normal", choices=[s.value for s in PitchStyle], help="pitch register")
-    g.add_argument("--tts", default="espeak", help="voice backend: espeak (embedded), piper, openai, gpt-sovits, cosyvoice")
+    g.add_argument("--tts", default=DEFAULT_TTS, help="voice backend: espeak (embedded), piper, openai, gpt-sovits, cosyvoice")
     g.add_argument("--tts-option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend option, repeatable (e.g. base_url=http://127.0.0.1:9880 model_path=voice.onnx)")
-    g.add_argument("--fallback", default="espeak",
+    g.add_argument("--fallback", default=DEFAULT_TTS,
                    help="voice that keeps speaking if the --tts backend fails ('none' to fail instead)")
 
 
@@ -73,16 +82,22 @@ def parse_backend_options(pairs: list[str]) -> dict[str, str]:
     return options
 
 
-def build_voice(args: argparse.Namespace) -> TTSBackend:
-    """The voice the options ask for, wrapped with the fallback voice unless --fallback none."""
-    if args.tts not in tts_names():
-        raise InputError(f"unknown voice backend {args.tts!r}; choose one of: {', '.join(tts_names())}")
-    tts = create_tts(args.tts, **parse_backend_options(args.tts_option))
-    if args.fallback.lower() != "none" and args.fallback != args.tts:
-        from visage.backends.tts.fallback import with_fallback
+FLAG_OF = {"language": "--lang", "tts_options": "--tts-option", "vad_silence": "--end-silence"}
 
-        tts = with_fallback(tts, create_tts(args.fallback))
-    return tts
+
+def from_flags(settings: type[BaseModel], /, **values):
+    """Settings made from flags' values (None: the setting's default), refused in the flags' own words
+    ("--size: ..."); the rules are the settings', see visage.config.settings."""
+    try:
+        return settings(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        flags = {f: FLAG_OF.get(f, "--" + f.replace("_", "-")) for f in settings.model_fields}
+        raise InputError(f"invalid setting: {describe(exc, flags)}") from None
+
+
+def voice_settings(args: argparse.Namespace) -> VoiceSettings:
+    return from_flags(VoiceSettings, tts=args.tts, tts_options=parse_backend_options(args.tts_option),
+                      fallback=args.fallback, voice=args.voice, language=args.lang)
 
 
 def read_text_argument(text: str) -> str:
@@ -141,33 +156,43 @@ def speech_stream(args: argparse.Namespace) -> tuple[Iterator[SpeechChunk | Sent
         return recording_stream(samples, rate, requests[0], default_aligner()), round(len(samples) / rate, 1)
     if args.text is None:
         raise InputError("give TEXT to say, or --audio with --text")
-    text = read_text_argument(args.text)
-    requests = requests_for_text(text, language=args.lang, voice=args.voice, emotion=emotion,
-                                 intensity=args.intensity, emphasis=emphasis, pitch=PitchStyle(args.pitch))
-    if auto:
-        requests = with_detected_emotion(requests, args.intensity / DEFAULT_INTENSITY)
-    return narrate(build_voice(args), requests), None
+    voice = build_voice(voice_settings(args))
+    return narrate(voice, text_requests(args, read_text_argument(args.text))), None
 
 
-def video_size(value: str) -> int:
-    """A video edge in pixels: even (H.264's 4:2:0 needs it) and within the renderers' range."""
-    from visage.backends.renderers.base import SIZES
+def text_requests(args: argparse.Namespace, text: str) -> Iterator[SpeechRequest]:
+    """TEXT as the voice options' speech requests, sentence by sentence; tagged from its words with
+    --emotion auto."""
+    auto = args.emotion == AUTO
+    requests = requests_for_text(text, language=args.lang, voice=args.voice,
+                                 emotion=Emotion.NEUTRAL if auto else args.emotion, intensity=args.intensity,
+                                 emphasis=emphasis_words(args.emphasis), pitch=PitchStyle(args.pitch))
+    return with_detected_emotion(requests, args.intensity / DEFAULT_INTENSITY) if auto else requests
 
-    try:
-        size = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of pixels") from None
-    if not SIZES[0] <= size <= SIZES[1] or size % 2:
-        raise argparse.ArgumentTypeError(f"{size} is not an even number from {SIZES[0]} to {SIZES[1]}")
-    return size
+
+def argument(rule):
+    """An argparse `type` that checks a flag by one of visage.config's rules (a refusal exits with 2)."""
+    def convert(value: str):
+        try:
+            return check(rule, value)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = getattr(rule, "__name__", "value")
+    return convert
+
+
+def add_size_option(p, default: int | None = DEFAULT_SIZE) -> None:
+    p.add_argument("--size", type=argument(VideoSize), default=default,
+                   help=f"video width and height in pixels, even, {SIZES[0]}..{SIZES[1]} (default {DEFAULT_SIZE})")
 
 
 def add_motion_options(p: argparse.ArgumentParser) -> None:
     """--fps, --style and --seed: how the face moves (animate, say, ask)."""
-    from visage.core.motion.engine import ALLOWED_FPS
     from visage.core.motion.style import style_names
 
-    p.add_argument("--fps", type=int, default=25, choices=ALLOWED_FPS, help="frames per second (default 25)")
-    p.add_argument("--style", default="friendly",
-                   help=f"motion style: {', '.join(style_names())}, or a .yaml file (default friendly)")
+    p.add_argument("--fps", type=argument(Fps), default=DEFAULT_FPS,
+                   help=f"frames per second: {', '.join(map(str, ALLOWED_FPS))} (default {DEFAULT_FPS})")
+    p.add_argument("--style", default=DEFAULT_STYLE,
+                   help=f"motion style: {', '.join(style_names())}, or a .yaml file (default {DEFAULT_STYLE})")
     p.add_argument("--seed", type=_seed, default=0, help="seed for blinks, gaze and idle motion (deterministic)")

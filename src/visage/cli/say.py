@@ -8,8 +8,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
-from visage.cli.options import add_motion_options, video_size, add_speech_source_options, add_voice_options, speech_stream
+from visage.cli.options import (add_motion_options, add_size_option, add_speech_source_options, add_voice_options,
+                                from_flags, speech_stream)
+from visage.config.builders import build_renderer
+from visage.config.settings import VideoSettings
 from visage.errors import InputError
 from visage.offline.files import check_outputs
 from visage.offline.say import SayOutputs, say_to_files
@@ -48,61 +50,47 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     who = p.add_mutually_exclusive_group()
     who.add_argument("--avatar", metavar="NAME", help="a saved avatar (default: the built-in portrait)")
     who.add_argument("--portrait", metavar="PHOTO", help="a photo of a face, analysed now and not saved")
-    p.add_argument("--size", type=video_size, default=DEFAULT_SIZE,
-                   help=f"video width and height in pixels, even, {SIZES[0]}..{SIZES[1]} (default {DEFAULT_SIZE})")
+    add_size_option(p)
     add_motion_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     add_voice_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output(args)
+    video = video_settings(args)
     stream, total = speech_stream(args)
-    return render_video(args, stream, total)
+    return render_video(stream, total, video, args.output, quiet=args.quiet)
 
 
-def check_output(args: argparse.Namespace) -> None:
-    if Path(args.output).suffix.lower() != ".mp4":  # before any voice or photo work
-        raise InputError(f"the video must be an .mp4 file, got {Path(args.output).name!r}")
-    check_outputs(SayOutputs.beside(args.output).all(), inputs=[getattr(args, "audio", None), args.portrait])
+def check_output(output: str, inputs=()) -> None:
+    if Path(output).suffix.lower() != ".mp4":  # before any voice or photo work
+        raise InputError(f"the video must be an .mp4 file, got {Path(output).name!r}")
+    check_outputs(SayOutputs.beside(output).all(), inputs=inputs)
 
 
-def render_video(args: argparse.Namespace, stream, total: float | None) -> int:
-    """Render a speech stream into the video the options ask for, with a progress bar and a summary."""
+def video_settings(args: argparse.Namespace) -> VideoSettings:
+    """The video the flags ask for, checked (with its output path) before any voice or photo work."""
+    check_output(args.output, inputs=[getattr(args, "audio", None), args.portrait])
+    return from_flags(VideoSettings, size=args.size, fps=args.fps, style=args.style, seed=args.seed,
+                      avatar=args.avatar, portrait=args.portrait)
+
+
+def render_video(stream, total: float | None, video: VideoSettings, output: str, quiet: bool = False) -> int:
+    """Render a speech stream into the video `video` describes, with a progress bar and a summary."""
     began = time.perf_counter()
-    renderer = build_renderer(args)
-    with tqdm(total=total, unit="s", desc="rendering", disable=args.quiet, leave=False,
+    renderer = build_renderer(video, warn=lambda w: print(f"visage: warning: {w}", file=sys.stderr))
+    with tqdm(total=total, unit="s", desc="rendering", disable=quiet, leave=False,
               bar_format="{l_bar}{bar}| {n:.1f}/{total} s" if total else "{desc}: {n:.1f} s of video") as bar:
         def progress(t: float) -> None:
             t = min(t, total) if total else t
             bar.update(round(t - bar.n, 3))
 
-        summary = say_to_files(stream, args.output, renderer, fps=args.fps, style=args.style, seed=args.seed,
+        summary = say_to_files(stream, output, renderer, fps=video.fps, style=video.style, seed=video.seed,
                                progress=progress)
     wall = time.perf_counter() - began
-    if not args.quiet:
+    if not quiet:
         o = summary.outputs
         print(f"wrote {o.video} with {o.srt.name}, {o.vtt.name} and {o.motion.name}: {summary.duration:.2f} s "
-              f"of speech, {summary.sentences} sentence(s), {summary.frames} frames at {args.size}x{args.size}, "
-              f"{args.fps} fps, in {wall:.1f} s ({wall / summary.duration:.2f}x real time)")
+              f"of speech, {summary.sentences} sentence(s), {summary.frames} frames at {video.size}x{video.size}, "
+              f"{video.fps} fps, in {wall:.1f} s ({wall / summary.duration:.2f}x real time)")
     return 0
-
-
-def build_renderer(args: argparse.Namespace):
-    """The portrait renderer for --portrait (analysed now), --avatar (from the store) or the default."""
-    from visage.backends.renderers import create_renderer
-
-    avatar = None
-    if args.portrait:
-        if not Path(args.portrait).is_file():
-            raise InputError(f"no such photo: {args.portrait}")
-        from visage.backends.renderers.analysis import analyse_portrait
-
-        avatar, warnings = analyse_portrait(args.portrait)
-        for warning in warnings:
-            print(f"visage: warning: {warning}", file=sys.stderr)
-    elif args.avatar:
-        from visage.backends.renderers.avatar_store import AvatarStore
-
-        avatar = AvatarStore().load(args.avatar)
-    return create_renderer("portrait", avatar=avatar, size=args.size)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
-import os
 
 from visage.backends.asr import asr_names
-from visage.backends.renderers.base import DEFAULT_SIZE, SIZES
-from visage.cli.options import video_size
-from visage.core.motion.engine import ALLOWED_FPS
+from visage.cli.brain_options import add_brain_options
+from visage.cli.options import add_size_option, argument, from_flags
+from visage.config.settings import DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_STYLE, LIVE_FPS, LiveFps, load_settings
+from visage.core.motion.style import style_names
 from visage.errors import InputError
 
 EXAMPLES = """\
@@ -20,6 +20,7 @@ examples:
   visage serve --host 0.0.0.0 --ssl-certfile cert.pem --ssl-keyfile key.pem    (phones on the LAN)
   visage serve --lang zh --asr funasr --asr-model ~/models/SenseVoiceSmall       (Chinese speech)
   visage serve --end-silence 0.6             (answer later, for speakers who pause a lot)
+  visage serve --config visage.yaml          (defaults from a file: "size: 384", "brain: openai", ...)
 
 The page needs a secure origin for the microphone: http://localhost / 127.0.0.1 on the same machine,
 or https:// from other devices (give --ssl-certfile and --ssl-keyfile); without it, people can still
@@ -50,22 +51,19 @@ def add_parser(commands) -> None:
     net.add_argument("--idle-timeout", type=float, default=15.0, metavar="MIN",
                      help="end a conversation after MIN minutes in which nothing was said or typed (0: never; "
                           "default 15)")
-    d = p.add_argument_group("defaults for each conversation (the page's settings override them)")
-    d.add_argument("--brain", choices=["embedded", "openai"], default="embedded",
-                   help="embedded (offline, built in) or openai (any OpenAI-compatible server)")
-    d.add_argument("--base-url", help="the OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1")
-    d.add_argument("--model", help="the model on that server, e.g. qwen2.5")
-    d.add_argument("--api-key", default=None, help="its API key (default: $OPENAI_API_KEY); never sent to pages")
-    d.add_argument("--knowledge", metavar="FILE", help="a knowledge-base file for the embedded brain")
+    d = add_brain_options(p, "defaults for each conversation (the page's settings override them)")
+    d.add_argument("--config", metavar="FILE.yaml",
+                   help="these defaults from a YAML file, by the page's setting names (brain, model, knowledge, "
+                        "language, voice, style, size, fps, vad_silence...); flags override it")
     d.add_argument("--persona", help="who the avatar is, in a sentence or two, for the brain")
     d.add_argument("--avatar", metavar="NAME", help="a saved avatar (see `visage avatar`; default: the built-in one)")
-    d.add_argument("--lang", dest="language", help="language of the conversation: en or zh (default en)")
+    d.add_argument("--lang", dest="language",
+                   help=f"language of the conversation: en or zh (default {DEFAULT_LANGUAGE})")
     d.add_argument("--voice", help="voice name (default, male1..male4, female1..female4 for espeak)")
-    d.add_argument("--style", help="motion style: calm, friendly, lively, serious (default friendly)")
-    d.add_argument("--size", type=video_size, help=f"video width and height in pixels, even, {SIZES[0]}..{SIZES[1]} "
-                                              f"(default {DEFAULT_SIZE})")
-    d.add_argument("--fps", type=int, choices=[f for f in ALLOWED_FPS if f <= 30],
-                   help="video frames per second (default 25)")
+    d.add_argument("--style", help=f"motion style: {', '.join(style_names())} (default {DEFAULT_STYLE})")
+    add_size_option(d, default=None)
+    d.add_argument("--fps", type=argument(LiveFps), help=f"video frames per second: {' or '.join(map(str, LIVE_FPS))} "
+                                                           f"(default {DEFAULT_FPS})")
     r = p.add_argument_group("speech recognition (one model for the whole server, in its own process)")
     r.add_argument("--asr", default="pocketsphinx", choices=asr_names(),
                    help="pocketsphinx (default: English, bundled model), faster-whisper or funasr (SenseVoice; "
@@ -87,10 +85,18 @@ def defaults_from(args: argparse.Namespace) -> dict:
     """The LiveOptions fields the flags set (unset flags keep LiveOptions' own defaults)."""
     fields = ("brain", "base_url", "model", "api_key", "knowledge", "persona", "avatar", "language", "voice",
               "style", "size", "fps", "vad_silence", "unfinished_hold")
-    chosen = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
-    if args.brain == "openai" and "api_key" not in chosen and os.environ.get("OPENAI_API_KEY"):
-        chosen["api_key"] = os.environ["OPENAI_API_KEY"]
-    return chosen
+    return {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
+
+
+def conversation_defaults(args: argparse.Namespace) -> dict:
+    """The checked LiveOptions fields set by --config's file and the flags (flags win)."""
+    from visage.live.options import LiveOptions
+
+    chosen = defaults_from(args)
+    if args.config:
+        options = load_settings(LiveOptions, args.config, **chosen)
+        return options.model_dump(include=set(chosen) | set(options.model_fields_set))
+    return from_flags(LiveOptions, **chosen).model_dump(include=set(chosen))
 
 
 def asr_options_from(args: argparse.Namespace) -> dict:
@@ -101,18 +107,6 @@ def asr_options_from(args: argparse.Namespace) -> dict:
         raise InputError("--asr-model and --asr-device are for faster-whisper and funasr; pocketsphinx uses "
                          "its bundled English model")
     return chosen
-
-
-FLAG_OF = {"vad_silence": "--end-silence", "language": "--lang"}  # fields whose flag has another name
-
-
-def flag_errors(exc: ValueError) -> str:
-    """A settings error in the flags' own words ("--end-silence: ...") rather than pydantic's report."""
-    errors = getattr(exc, "errors", None)
-    if not callable(errors):
-        return str(exc)
-    return "; ".join(f"{FLAG_OF.get(str(e['loc'][0]), '--' + str(e['loc'][0]).replace('_', '-'))}: {e['msg']}"
-                     if e.get("loc") else e["msg"] for e in errors())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,15 +121,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give both --ssl-certfile and --ssl-keyfile for https, or neither")
     from visage.live.services import LiveServices
 
+    defaults = conversation_defaults(args)  # checked before anything loads
     services = LiveServices(asr=args.asr, asr_options=asr_options_from(args))
     if args.asr != "pocketsphinx":  # a model the user named: a wrong path is said now, not per session
         print(f"visage: loading the {args.asr} recogniser ...")
         services.asr()
-    try:
-        app = create_app(services, defaults=defaults_from(args), max_sessions=max(0, args.max_sessions),
-                         idle_timeout=max(0.0, args.idle_timeout) * 60)
-    except ValueError as exc:  # LiveOptions refused a flag's value
-        raise InputError(f"invalid setting: {flag_errors(exc)}") from None
+    app = create_app(services, defaults=defaults, max_sessions=max(0, args.max_sessions),
+                     idle_timeout=max(0.0, args.idle_timeout) * 60)
     scheme = "https" if args.ssl_certfile else "http"
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"visage: open {scheme}://{shown}:{args.port} in a browser (Ctrl+C stops the server)")

@@ -5,11 +5,8 @@ import argparse
 
 from tqdm import tqdm
 
-from visage.backends.tts.narration import requests_for_text, with_detected_emotion
-from visage.cli.options import (
-    AUTO, DEFAULT_INTENSITY, add_voice_options, build_voice, emphasis_words, read_text_argument,
-)
-from visage.core.types import Emotion, PitchStyle
+from visage.cli.options import add_voice_options, read_text_argument, text_requests, voice_settings
+from visage.config import build_voice
 from visage.offline.files import check_outputs
 from visage.offline.speak import speak_to_files
 
@@ -43,14 +40,8 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     check_outputs([args.output, args.timings])
     text = read_text_argument(args.text)
-    tts = build_voice(args)
-    emotion = Emotion.NEUTRAL if args.emotion == AUTO else args.emotion
-    requests = requests_for_text(
-        text, language=args.lang, voice=args.voice, emotion=emotion, intensity=args.intensity,
-        emphasis=emphasis_words(args.emphasis), pitch=PitchStyle(args.pitch),
-    )
-    if args.emotion == AUTO:
-        requests = with_detected_emotion(requests, args.intensity / DEFAULT_INTENSITY)
+    tts = build_voice(voice_settings(args))
+    requests = text_requests(args, text)
     show = not args.quiet and len(text) > 400
     with tqdm(total=len(text), unit="char", desc="speaking", disable=not show, leave=False) as bar:
         summary = speak_to_files(

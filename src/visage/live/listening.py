@@ -22,6 +22,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
@@ -56,14 +57,19 @@ def sounds_unfinished(text: str) -> bool:
     return bool(words) and words[-1] in UNFINISHED_EN
 
 
+class HeardKind(str, Enum):
+    START = "start"  # the user began speaking
+    PARTIAL = "partial"  # the words so far
+    TURN = "turn"  # a finished turn, perhaps without words
+    ERROR = "error"  # the utterance was lost; `text` says why
+
+
 @dataclass(frozen=True)
 class Heard:
-    """What the microphone's audio amounted to. `kind`: "start" (the user began speaking), "partial"
-    (the words so far), "turn" (a finished turn, perhaps without words), or "error" (the utterance
-    was lost; `text` says why). Times: `speech_end` and `decided` on the audio clock (seconds of audio
-    heard), `final_ready` on the wall clock (time.time())."""
+    """What the microphone's audio amounted to (see HeardKind). Times: `speech_end` and `decided` on
+    the audio clock (seconds of audio heard), `final_ready` on the wall clock (time.time())."""
 
-    kind: str
+    kind: HeardKind
     text: str = ""
     speech_end: float | None = None  # when the user fell silent
     decided: float | None = None  # when the turn was taken as finished
@@ -99,7 +105,7 @@ class TurnListener:
                         self._resume()  # the user went on after a pause on an unfinished word
                     else:
                         self._open()
-                    out.append(Heard("start"))
+                    out.append(Heard(HeardKind.START))
                 elif event.kind == "end" and self._stream is not None:
                     final, ready = self._final()
                     if self.hold > 0 and sounds_unfinished(final.text):
@@ -115,7 +121,7 @@ class TurnListener:
             elif self._stream is not None and self._guess is None and self._held is None:
                 partial = self._stream.feed(audio)
                 if partial is not None and partial.text:
-                    out.append(Heard("partial", partial.text))
+                    out.append(Heard(HeardKind.PARTIAL, partial.text))
                 if self.vad.quiet >= self.speculate_at:
                     self._guess = self._pool.submit(_timed_finish, self._stream)
                     self.speculations += 1
@@ -123,7 +129,7 @@ class TurnListener:
                 self._resume()  # spoke again before the end: the guess is moot
         except VisageError as exc:  # this utterance is lost; listening goes on
             self._drop()
-            out.append(Heard("error", str(exc)))
+            out.append(Heard(HeardKind.ERROR, str(exc)))
         self._remember(audio)
         return out
 
@@ -156,7 +162,7 @@ class TurnListener:
 
     def _take(self, final: Transcript, ready: float, speech_end: float) -> Heard:
         self._stream, self._guess, self._held, self._utterance = None, None, None, []
-        return Heard("turn", final.text, speech_end=speech_end, decided=self.heard, final_ready=ready)
+        return Heard(HeardKind.TURN, final.text, speech_end=speech_end, decided=self.heard, final_ready=ready)
 
     def _drop(self) -> None:
         stream, guess = self._stream, self._guess

@@ -1,29 +1,39 @@
-"""Settings of a live conversation (configuration, so pydantic: validated when a page sends them)."""
+"""Settings of a live conversation: what one page asks for, validated when it sends them.
+
+The rules (fps, size, voice, brain, style, language) are visage.config's, the same the CLI applies;
+only what is particular to a conversation (persona, turn-taking, the saved session) is stated here.
+A page chooses the voice backend, not its options: a page must not point the server at a URL.
+"""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from visage.config.settings import (DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_SIZE, DEFAULT_STYLE, DEFAULT_TTS,
+                                    BrainSettings, Language, LiveFps, StyleName, VideoSize, VoiceBackend,
+                                    VoiceSettings)
 
 
-class LiveOptions(BaseModel):
+class LiveOptions(BrainSettings):
     """What one browser session asks for; every field has a working offline default."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore")  # a newer page's settings do not break an older server
 
-    brain: str = Field("embedded", description="embedded (offline) or openai (any OpenAI-compatible server)")
-    base_url: str | None = Field(None, description="the OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1")
-    model: str | None = Field(None, description="the model name on that server")
-    api_key: str | None = None
-    knowledge: str | None = Field(None, description="a knowledge-base file for the embedded brain")
     persona: str = Field("", max_length=4000, description="who the avatar is, for the brain")
-    language: str = Field("en", max_length=16)
-    tts: str = "espeak"
+    language: Language = DEFAULT_LANGUAGE
+    tts: VoiceBackend = DEFAULT_TTS
     voice: str | None = None
-    style: str = "friendly"
+    style: StyleName = DEFAULT_STYLE
     avatar: str | None = Field(None, description="a saved avatar's name; None: the default portrait")
-    size: int = Field(512, ge=256, le=1024)
-    fps: int = Field(25, description="25, 30 or 60")
+    size: VideoSize = DEFAULT_SIZE
+    fps: LiveFps = DEFAULT_FPS
     emotion_auto: bool = Field(True, description="tag untagged reply sentences with the classifier")
     vad_silence: float = Field(0.4, ge=0.2, le=2.0, description="seconds of silence that end the user's turn")
     unfinished_hold: float = Field(0.5, ge=0.0, le=3.0, description="seconds more to wait when the user's words "
                                    "stop on 'and', 'the', 'um'... (0: never wait)")
     session_id: str | None = Field(None, description="continue a saved conversation")
+
+    def voice_settings(self) -> VoiceSettings:
+        return VoiceSettings(tts=self.tts, voice=self.voice, language=self.language)
+
+    def brain_settings(self) -> BrainSettings:
+        return BrainSettings(**self.model_dump(include=set(BrainSettings.model_fields)))

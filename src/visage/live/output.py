@@ -85,6 +85,15 @@ class AvatarOutput:
     def now(self) -> float:
         return time.monotonic() - self.t0
 
+    @property
+    def playing_until(self) -> float:
+        """Output time the scheduled speech has played to its end."""
+        return self.audio.playing_until
+
+    def begin_reply(self, start: float) -> None:
+        """A reply's speech begins at output time `start`: time its first frame afresh (latency figures)."""
+        self.reply_start, self.first_speech_frame = start, None
+
     def start_time(self) -> float:
         """Where the next reply may start: after what is already scheduled, and a little ahead of now."""
         return max(self.now() + LEAD, self.audio.playing_until)

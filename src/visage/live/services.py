@@ -14,6 +14,7 @@ import time
 from visage import __version__
 from visage.backends.llm.base import Brain
 from visage.backends.llm.sessions import SessionStore
+from visage.config.builders import build_brain, build_voice
 from visage.live.options import LiveOptions
 
 log = logging.getLogger(__name__)
@@ -44,33 +45,23 @@ class LiveServices:
         self.loaded = True
 
     def brain(self, options: LiveOptions) -> Brain:
-        from visage.backends.llm import create_brain
-
-        if options.brain == "openai":
-            key = ("openai", options.base_url, options.model, options.api_key)
-            make = lambda: create_brain("openai", base_url=options.base_url or "http://127.0.0.1:11434/v1",  # noqa: E731
-                                        model=options.model or "qwen2.5", api_key=options.api_key,
-                                        language=options.language)
-        else:
-            key = ("embedded", options.knowledge, options.language)
-            make = lambda: create_brain("embedded", knowledge=options.knowledge, language=options.language)  # noqa: E731
+        """The brain these options ask for, built once per distinct brain settings and language."""
+        settings = options.brain_settings()
+        key = (*settings.model_dump().values(), options.language)
         with self._lock:
             if key not in self._brains:
-                brain = make()
-                brain.load()
-                self._brains[key] = brain
+                self._brains[key] = build_brain(settings, options.language)
             return self._brains[key]
 
     def tts(self, options: LiveOptions):
-        from visage.backends.tts import create_tts
-        from visage.backends.tts.fallback import with_fallback
-
+        """The voice these options ask for (backed by the embedded one), built and loaded once."""
+        settings = options.voice_settings()
         with self._lock:
-            if options.tts not in self._tts:
-                tts = create_tts(options.tts)
-                tts.load()
-                self._tts[options.tts] = tts if options.tts == "espeak" else with_fallback(tts, create_tts("espeak"))
-            return self._tts[options.tts]
+            if settings.tts not in self._tts:
+                voice = build_voice(settings)
+                voice.load()
+                self._tts[settings.tts] = voice
+            return self._tts[settings.tts]
 
     def asr(self):
         """The recogniser, in its own process: pocketsphinx holds the interpreter lock while it decodes

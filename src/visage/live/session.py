@@ -9,6 +9,7 @@ avatar at once. Everything blocking runs in worker threads; the asyncio side onl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -18,13 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from visage.backends.asr.base import SAMPLE_RATE
-from visage.backends.llm.base import ChatTurn
+from visage.backends.llm.chat import Chat
 from visage.backends.tts.narration import narrate
 from visage.core.audio import resample
 from visage.core.motion.engine import MotionEngine
-from visage.core.sentiment import classify_emotion
 from visage.core.types import ConversationState, Sentence, SpeechChunk
-from visage.live.listening import Heard, TurnListener
+from visage.live.events import (EmotionShown, ErrorReported, LatencyMeasured, LiveEvent, ReplySaid, StateChanged,
+                                UserSaid)
+from visage.live.listening import Heard, HeardKind, TurnListener
 from visage.live.options import LiveOptions
 from visage.live.output import AvatarOutput
 from visage.live.services import LiveServices
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 # The user speaking again this soon after their turn was taken, over the avatar's answer, means they had
 # only paused: the answer stops (barge-in) and the next turn is answered as the continuation of that one.
 CONTINUATION_WINDOW = 1.0
+BUSY = (ConversationState.THINKING, ConversationState.SPEAKING)  # a new turn or the user's voice stops these
 
 
 class LiveSession:
@@ -57,23 +60,24 @@ class LiveSession:
         self.audio = AvatarAudioTrack(self.output)
         store = services.sessions
         if options.session_id and options.session_id in store.list():
-            self.conversation = store.load(options.session_id)
+            conversation = store.load(options.session_id)
         else:
-            self.conversation = store.create(persona=options.persona, language=options.language)
-        self._events: asyncio.Queue = asyncio.Queue()
+            conversation = store.create(persona=options.persona, language=options.language)
+        self.chat = Chat(self.brain, conversation, store)
+        self._events: asyncio.Queue[LiveEvent] = asyncio.Queue()
         self._tasks: set[asyncio.Task] = set()
         self._cancel = threading.Event()
         self._turn: asyncio.Future | None = None
         self._closed = False
         self._last_spoken: tuple[str, float] | None = None  # the last spoken turn, and when it was taken
         self._continues: str | None = None  # the turn the user is continuing, if they cut in right after it
-        self.state = "listening"
+        self.state = ConversationState.LISTENING
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.services.active.add(self)
-        self._emit({"type": "state", "state": self.state})
+        self._emit(StateChanged(self.state))
 
     async def close(self) -> None:
         if self._closed:
@@ -89,11 +93,11 @@ class LiveSession:
         self.asr.close()
         self.services.active.discard(self)
 
-    async def events(self) -> AsyncIterator[dict]:
+    async def events(self) -> AsyncIterator[LiveEvent]:
         while not self._closed:
             yield await self._events.get()
 
-    def _emit(self, event: dict) -> None:
+    def _emit(self, event: LiveEvent) -> None:
         """Thread-safe: queue an event for the page."""
         try:
             loop = self.loop
@@ -117,14 +121,14 @@ class LiveSession:
     async def say_text(self, text: str) -> None:
         text = text.strip()[:2000]
         if text:
-            self._emit({"type": "user", "text": text, "final": True})
+            self._emit(UserSaid(text, final=True))
             self._start_turn(text, {"typed": time.time()})
 
     def interrupt(self) -> None:
         """Stop the avatar now: cancel the brain and voice, drop scheduled speech, listen."""
         self._cancel.set()
         self.output.interrupt()
-        self._set_state("listening")
+        self._set_state(ConversationState.LISTENING)
 
     async def _listen(self, track) -> None:
         """Microphone frames -> turns (listening.py). Runs until the track ends or the session closes."""
@@ -141,19 +145,19 @@ class LiveSession:
                 log.info("microphone stopped: %s", exc)
 
     def _on_heard(self, heard: Heard, now: float) -> None:
-        if heard.kind == "start":
+        if heard.kind == HeardKind.START:
             self._continues = None
-            if self.state in ("speaking", "thinking"):
+            if self.state in BUSY:
                 last = self._last_spoken
                 if last is not None and now - last[1] < CONTINUATION_WINDOW:
                     self._continues = last[0]  # the turn had not really ended: the user paused and went on
                 self.interrupt()  # barge-in
-                self._emit({"type": "state", "state": "listening", "barge_in": True})
-        elif heard.kind == "partial":
-            self._emit({"type": "user", "text": heard.text, "final": False})
-        elif heard.kind == "error":
-            self._emit({"type": "error", "message": f"your last words were not recognised: {heard.text}"})
-        elif heard.kind == "turn":
+                self._emit(StateChanged(ConversationState.LISTENING, barge_in=True))
+        elif heard.kind == HeardKind.PARTIAL:
+            self._emit(UserSaid(heard.text, final=False))
+        elif heard.kind == HeardKind.ERROR:
+            self._emit(ErrorReported(f"your last words were not recognised: {heard.text}"))
+        elif heard.kind == HeardKind.TURN:
             clock = self.listener.heard  # audio clock -> wall clock: this chunk was heard `now`
             marks = {"speech_end": now - (clock - heard.speech_end), "vad_end": now - (clock - heard.decided)}
             marks["asr_final"] = max(heard.final_ready, marks["vad_end"])
@@ -161,38 +165,31 @@ class LiveSession:
             if self._continues and text.strip():
                 text = f"{self._continues} {text}"
             self._continues = None
-            self._emit({"type": "user", "text": text, "final": True})
+            self._emit(UserSaid(text, final=True))
             if text.strip():
                 self._last_spoken = (text, now)
                 self._start_turn(text, marks)
 
     # -- a turn ---------------------------------------------------------------------------------------
     def _start_turn(self, text: str, marks: dict) -> None:
-        if self.state in ("speaking", "thinking"):
+        if self.state in BUSY:
             self.interrupt()
         self._cancel = cancel = threading.Event()
-        self._set_state("thinking")
+        self._set_state(ConversationState.THINKING)
         self.output.set_state(ConversationState.THINKING)
         self._turn = self.loop.run_in_executor(self.executor, self._reply, text, marks, cancel)
         self._turn.add_done_callback(lambda f: f.exception() and log.error("turn failed: %s", f.exception()))
 
     def _reply(self, text: str, marks: dict, cancel: threading.Event) -> None:
         """Worker thread: brain -> voice -> output, sentence by sentence, until done or cancelled."""
-        store, conv = self.services.sessions, self.conversation
-        user_emotion = classify_emotion(text)[0]
-        conv.history.append(ChatTurn("user", text, user_emotion))
-        store.append(conv.session_id, conv.history[-1])
-        said = []
         offset = None
-        try:
-            for sentence in self.brain.reply(conv, text, user_emotion, cancel):
+        with contextlib.closing(self.chat.reply(text, cancel)) as sentences:  # closing records the turns
+            for sentence in sentences:
                 if cancel.is_set():
                     break
                 marks.setdefault("first_sentence", time.time())
-                said.append(sentence.text)
-                self._emit({"type": "reply", "text": sentence.text, "emotion": sentence.emotion.value,
-                            "intensity": sentence.intensity, "sentence_type": sentence.sentence_type.value})
-                self._emit({"type": "emotion", "emotion": sentence.emotion.value})
+                self._emit(ReplySaid(sentence.text, sentence.emotion, sentence.intensity, sentence.sentence_type))
+                self._emit(EmotionShown(sentence.emotion))
                 start = self.output.start_time() if offset is None else max(offset, self.output.start_time())
                 for item in narrate(self.tts, [sentence.to_request(self.options.voice)]):
                     if cancel.is_set():
@@ -200,26 +197,21 @@ class LiveSession:
                     if isinstance(item, SpeechChunk) and "first_voice" not in marks:
                         marks["first_voice"] = time.time()
                         marks["playout"] = time.time() + (start - self.output.now())
-                        self.output.first_speech_frame = None
-                        self.output.reply_start = start
-                        self.audio.first_sound = None
-                        self._set_state("speaking")
+                        self.output.begin_reply(start)
+                        self.audio.begin_reply()
+                        self._set_state(ConversationState.SPEAKING)
                     if isinstance(item, Sentence) and item.end is not None:
                         offset = start + item.end
                     self.output.schedule(item, start)
-        finally:
-            if said:
-                conv.history.append(ChatTurn("assistant", " ".join(said)))
-                store.append(conv.session_id, conv.history[-1])
         if not cancel.is_set() and "first_voice" in marks:
             deadline = time.time() + 3.0
             while self.audio.first_sound is None and time.time() < deadline and not cancel.is_set():
                 time.sleep(0.01)
             self._report_latency(marks)
             # back to listening when the scheduled speech has played
-            remaining = self.output.audio.playing_until - self.output.now()
+            remaining = self.output.playing_until - self.output.now()
             if cancel.wait(max(0.0, remaining)) is False and self._cancel is cancel:
-                self._set_state("listening")
+                self._set_state(ConversationState.LISTENING)
                 self.output.set_state(ConversationState.LISTENING)
 
     def _report_latency(self, marks: dict) -> None:
@@ -236,14 +228,12 @@ class LiveSession:
                   "scheduled_playout": marks["playout"] - marks["first_voice"],
                   "first_frame": (frame - marks["first_voice"]) if frame else None,
                   "total_to_first_sound_sent": end - origin}
-        event = {k: round(v, 4) for k, v in stages.items() if v is not None}
-        # wall-clock anchors, so a client can split the rest (uplink, downlink, playout) itself
-        self._emit({"type": "latency", **event, "at_speech_end": origin, "at_first_sound": end})
+        self._emit(LatencyMeasured({k: round(v, 4) for k, v in stages.items() if v is not None}, origin, end))
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: ConversationState) -> None:
         if state != self.state:
             self.state = state
-            self._emit({"type": "state", "state": state})
+            self._emit(StateChanged(state))
 
 
 def to_mono_16k(frame) -> np.ndarray:

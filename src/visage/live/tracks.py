@@ -60,6 +60,10 @@ class AvatarAudioTrack(MediaStreamTrack):
         self.samples_per_frame = int(AUDIO_RATE * AUDIO_PTIME)
         self.first_sound: float | None = None  # wall time the current reply's first audible frame was sent
 
+    def begin_reply(self) -> None:
+        """A reply begins: its first audible frame is timed afresh."""
+        self.first_sound = None
+
     async def recv(self) -> AudioFrame:
         out = self.output
         start = self._index * self.samples_per_frame

@@ -18,6 +18,8 @@ import uuid
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from visage.live.events import UserSaid
+
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 30.0  # s from the answer to a working connection; then the page has given up too
@@ -146,9 +148,9 @@ class Peer:
     async def _pump_events(self) -> None:
         self.send({"type": "ready", "session": self.id, "server_time": time.time()})
         async for event in self.session.events():
-            if event.get("type") == "user":
+            if isinstance(event, UserSaid):
                 self.last_activity = time.monotonic()
-            self.send(event)
+            self.send(event.to_message())
         self.close("the session ended")
 
     def send(self, event: dict) -> None:

@@ -37,7 +37,10 @@ from visage.core.text import is_chinese_language, language_of
 log = logging.getLogger(__name__)
 BRAIN = "the openai brain"  # how options and errors name this backend
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# The defaults of every way to reach this brain (CLI, server, pages, visage.config): a local Ollama, since
+# visage is offline first; any OpenAI-compatible server (OpenAI itself: https://api.openai.com/v1) by its URL.
+DEFAULT_BASE_URL = "http://127.0.0.1:11434/v1"
+DEFAULT_MODEL = "qwen2.5:7b"  # used by visage.config; the class itself needs a model named
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = 20.0  # the longest silence allowed once the reply has begun
 DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0  # a CPU server reads a long prompt before its first token

@@ -18,6 +18,18 @@ CAVITY = np.array([58, 22, 26], np.float32)
 UPPER_TEETH = np.array([214, 206, 192], np.float32)
 LOWER_TEETH = np.array([178, 168, 156], np.float32)
 TONGUE = np.array([168, 74, 80], np.float32)
+MOUTH_POINTS = (61, 291, 0, 17)  # lip corners, top and bottom of the outer lip line (face-mesh indices)
+
+
+def mouth_box(landmarks: np.ndarray, side: float) -> tuple[float, float, float, float]:
+    """Where the mouth is in a portrait of `side` pixels, as fractions of its width and height
+    (x0, y0, x1, y1), padded to hold the lips' motion: a client samples that region to see when the
+    lips move (the page's A/V offset measurement)."""
+    points = np.asarray(landmarks)[list(MOUTH_POINTS), :2] / float(side)
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    pad_x, pad_y = 0.15 * (x1 - x0), 0.6 * (y1 - y0)
+    box = (max(0.0, x0 - pad_x), max(0.0, y0 - pad_y), min(1.0, x1 + pad_x), min(1.0, y1 + pad_y))
+    return tuple(round(float(v), 4) for v in box)
 
 
 class MouthInterior:
