@@ -12,7 +12,7 @@ import pytest
 from visage.backends.llm import create_brain
 from visage.backends.llm.base import ChatTurn, Conversation
 from visage.backends.llm.embedded import EmbeddedBrain
-from visage.backends.llm.intents import PHRASES
+from visage.backends.llm.phrases import PHRASES
 from visage.backends.llm.knowledge import MIN_CONFIDENCE, language_of, load_knowledge
 from visage.core.sentiment import classify_emotion
 from visage.core.types import Emotion, SentenceType
@@ -120,7 +120,7 @@ def test_unknown_is_said_honestly(brain, question, language):
 
 
 def test_a_vague_question_gets_a_question_back_and_yes_answers_it(brain):
-    vague, yes = script(brain, "how do I fix my car's brakes?", "yes")
+    vague, yes = script(brain, "is there parking for my camper van?", "yes")
     assert vague[-1].sentence_type == SentenceType.QUESTION and "“" in vague[-1].text
     assert "River Street" in yes[0].text
 
@@ -160,7 +160,9 @@ def test_reply_language_follows_the_message(brain):
 def test_stock_phrases_are_tagged_as_their_words_read():
     for key, (emotion, intensity, variants) in PHRASES.items():
         for text in (v for options in variants.values() for v in options):
-            read = classify_emotion(text.format(name="visage", topic="x", topics="x"))[0]
+            fields = dict(name="visage", topic="x", topics="x", user="Anna", place="Berlin", verb="like",
+                          thing="tea", likes="like tea", time="14:05", date="Tuesday", year="2026")
+            read = classify_emotion(text.format(**fields))[0]
             assert read in (emotion, Emotion.NEUTRAL), (key, text, read)
 
 

@@ -1,17 +1,21 @@
-"""The embedded brain (the default): a persona that answers from a knowledge base, with no model weights.
+"""The embedded brain (the default): a competent, honest host with no model weights.
 
-Why: an avatar must work offline, out of the box, on any CPU, and start answering within milliseconds.
-This brain handles the social side of a conversation by rules (intents.py), answers questions by BM25
-retrieval over a Markdown or YAML knowledge base (knowledge.py), and says so honestly when it has no
-answer. It generates no language: it says the knowledge base's text and a few stock phrases, so it
-cannot invent facts. Every sentence is tagged: stock phrases with the emotion of their words (an
-apology is sad, a greeting happy), answers with the emotion the classifier reads in each sentence (an
-exciting fact is happy), all calmed when the user is upset; questions back are typed as questions, and
-the key term of an answer is emphasised.
+Why: an avatar must work offline, out of the box, on any CPU, and start answering within milliseconds;
+it is what every new user meets first and what runs when a model server is down. It reads what a
+message is before it searches anything (intents.py): repair ("what?", "slower please") repeats the last
+reply; what the user tells about themselves is remembered for the session (memory.py); thanks,
+goodbyes, small talk and feelings get a social answer (small_talk.py), jokes come from a curated set
+(jokes.py), the time and date from the clock and an honest "I can't see the weather" (present.py),
+requests it cannot do (book, buy, call, remind) a plain "I can't" with what it can do. Only then does
+it search the knowledge base (knowledge.py, BM25), and it answers only when the hit is about the
+question's subject (relevance.py); otherwise it says so, in varied words (fallbacks.py).
 
-Answers come three sentences at a time; follow-ups ("tell me more", "why?", "还有呢", "what about X?")
-continue the topic of the last answer, found in `conversation.history`, and "yes" accepts a topic the
-brain offered ("Do you mean “Opening hours”?").
+It generates no language: it says the knowledge base's text and stock phrases (phrases.py), so it
+cannot invent facts. Every sentence is tagged: stock phrases with the emotion of their words, answers
+with the emotion the classifier reads in each sentence, all calmed when the user is upset; questions
+back are typed as questions, and the key term of an answer is emphasised. Answers come three sentences
+at a time; follow-ups ("tell me more", "还有呢", "what about X?") continue the last answer's topic, found
+in `conversation.history`, and "yes" accepts a topic the brain offered ("Do you mean “Opening hours”?").
 """
 from __future__ import annotations
 
@@ -22,31 +26,49 @@ from pathlib import Path
 
 from visage.backends.llm import registry
 from visage.backends.llm.base import Brain, Conversation, ReplySentence
-from visage.backends.llm.intents import SUGGESTION, Intent, Message, phrase, read_message
+from visage.backends.llm.fallbacks import fallback, topics
+from visage.backends.llm.intents import Intent, Message, read_message
+from visage.backends.llm.jokes import is_joke, next_joke
 from visage.backends.llm.knowledge import (MIN_CONFIDENCE, SUGGEST_CONFIDENCE, KnowledgeBase, KnowledgeEntry,
                                            language_of, load_knowledge, tokenize, warm_up)
+from visage.backends.llm.memory import UserFacts, asked, merge, remembered, told
+from visage.backends.llm.phrases import SUGGESTION, phrase, variants_of
+from visage.backends.llm.present import Clock, local_now
+from visage.backends.llm.present import answer as present_answer
+from visage.backends.llm.relevance import relevance
+from visage.backends.llm.small_talk import chit_chat, feeling
 from visage.core.sentiment import UserMood, classify_emotion, classify_user_mood
-from visage.core.text import HAN, clean_text, is_chinese_language, is_han, sentence_type_of, split_sentences
-from visage.core.types import Emotion, SentenceTags
+from visage.core.text import clean_text, sentence_type_of, split_sentences
+from visage.core.types import Emotion
 
 MAX_ANSWER_SENTENCES = 3  # the rest waits for "tell me more"
-SUGGESTED_TOPICS = 3
 DEFAULT_KNOWLEDGE = Path(__file__).resolve().parents[2] / "data" / "knowledge"
 DEFAULT_FILES = ("visage_en.md", "visage_zh.md")
 _UPSET = (Emotion.ANGRY, Emotion.DISGUSTED)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CANNOT = {"book": "cannot_book", "buy": "cannot_buy", "call": "cannot_call", "message": "cannot_message",
+           "remind": "cannot_remind", "play": "cannot_play"}
+_FEELINGS = {"sad": ("sorry_sad", "here_for_you", "talk_about_it"), "happy": ("glad", "feel_happy_ask"),
+             "fearful": ("feel_fearful",), "angry": ("offer_help",), "tired": ("feel_tired",),
+             "bored": ("feel_bored",)}
+_REPEAT_INTROS = tuple(variants_of("repeat_intro") + variants_of("slower_intro"))
+_CLAUSE = re.compile(r"(?<=[,;:，；：、])\s*")
 
 
 @registry.register("embedded")
 class EmbeddedBrain(Brain):
     """Rules for the social side, retrieval for facts. `knowledge`: a Markdown or YAML file or a folder of
-    them; None for the shipped example (English and Chinese, about visage and a demo museum)."""
+    them; None for the shipped example (English and Chinese, about visage and a demo museum). `clock`:
+    where the local time comes from (tests pass a fixed one)."""
 
     name = "embedded"
 
-    def __init__(self, knowledge: str | Path | None = None, persona_name: str = "visage", language: str = "en"):
+    def __init__(self, knowledge: str | Path | None = None, persona_name: str = "visage", language: str = "en",
+                 clock: Clock | None = None):
         self.knowledge = knowledge
         self.persona_name = persona_name
         self.language = language
+        self.clock = clock or local_now
         self._kb: KnowledgeBase | None = None
         self._lock = threading.Lock()
 
@@ -81,72 +103,122 @@ class EmbeddedBrain(Brain):
         mood = classify_user_mood(text)
         if user_emotion is not None:
             mood = UserMood(user_emotion, max(mood.intensity, 0.5), mood.complaint or user_emotion in _UPSET)
-        say = _Speaker(lang, len(conversation.history), mood, self.persona_name)
+        last = _last_reply(conversation)
+        say = _Speaker(lang, len(conversation.history), mood, self.persona_name, last)
         if not re.search(r"\w", text):
             yield from say.stock("not_heard")
             return
         msg = read_message(text, lang)
+        if msg.intent in (Intent.REPAIR, Intent.SLOWER):
+            yield from self._repeat(conversation, say, slower=msg.intent == Intent.SLOWER)
+            return
+        facts = remembered(conversation, lang)
         upset = mood.complaint or mood.emotion in _UPSET
+        feel = feeling(msg.rest, lang, mood) if msg.intent == Intent.QUESTION else ""
         if upset:
             yield from say.stock("sorry_complaint", "understand")
+        elif feel:
+            pass  # the feeling is the message: answered below, as a whole
         elif mood.emotion == Emotion.SAD and msg.intent not in (Intent.NO, Intent.GOODBYE):
             yield from say.stock("sorry_sad")
         elif mood.emotion == Emotion.FEARFUL:
             yield from say.stock("reassure")
         elif msg.greeting:
-            yield from say.stock("hello")
-        yield from self._main(conversation, msg, say, upset)
+            yield from say.stock(msg.greeting_word or "hello")
+        yield from self._main(conversation, msg, say, upset, facts, feel)
 
-    def _main(self, conversation: Conversation, msg: Message, say: _Speaker, upset: bool):
-        intent = msg.intent
+    def _main(self, conversation: Conversation, msg: Message, say: _Speaker, upset: bool, facts: UserFacts,
+              feel: str):
+        intent, rest = msg.intent, msg.rest
         offered = self._offered(conversation)
-        if intent == Intent.GREETING:
+        recall = asked(rest, say.lang) if intent in (Intent.QUESTION, Intent.WHO_ARE_YOU) else ""
+        new = told(rest, say.lang)
+        if recall:
+            yield from self._recall(recall, facts, say)
+        elif new and intent in (Intent.QUESTION, Intent.GREETING):
+            yield from self._noted(facts, new, say)
+            if not re.search(r"[?？]", rest):
+                yield from say.stock("how_can_i_help")
+                return
+            yield from self._question(rest, say, upset)
+        elif intent == Intent.GREETING:
             yield from say.stock("offer_help") if upset else say.stock("introduce", "how_can_i_help")
         elif intent == Intent.THANKS:
-            yield from say.stock("welcome", "anything_else")
+            yield from say.stock("welcome_name", user=facts.name) if facts.name else say.stock("welcome")
+            yield from say.stock("anything_else")
         elif intent == Intent.GOODBYE:
-            yield from say.stock("goodbye")
+            yield from say.stock("goodbye_name", user=facts.name) if facts.name else say.stock("goodbye")
         elif intent == Intent.HOW_ARE_YOU:
             yield from say.stock("doing_well", "and_you")
         elif intent == Intent.WHO_ARE_YOU:
             yield from say.stock("who_i_am", "what_i_do")
         elif intent == Intent.CAPABILITIES:
             yield from say.stock("what_i_do")
-            yield from self._topics(say)
+            yield from say.steps(topics(self._kb, say.lang, say.turn))
+        elif intent == Intent.JOKE or intent == Intent.ANOTHER and is_joke(say.last):
+            yield from self._joke(conversation, say)
+        elif intent == Intent.PRESENT:
+            yield from say.steps(present_answer(msg.detail, self.clock(), say.lang))
+        elif intent == Intent.CANNOT:
+            yield from say.stock(_CANNOT.get(msg.detail, "cannot_other"))
+            hit = self._best(rest, say.lang, on_subject_only=True)
+            if hit is not None:
+                yield from say.stock("but_i_know")
+                yield from self._answer(hit.index, 0, say, hit.terms)
+            else:
+                yield from say.stock("can_do_here")
         elif intent in (Intent.YES, Intent.ACK) and offered is not None:
             yield from self._answer(offered, 0, say, tokenize(self._kb.entries[offered].question))
         elif intent == Intent.NO and offered is not None:
             yield from say.stock("ask_again")
         elif intent in (Intent.YES, Intent.NO, Intent.ACK):
             yield from say.stock("anything_else")
-        elif intent == Intent.MORE:
+        elif intent in (Intent.MORE, Intent.ANOTHER):
             yield from self._more(conversation, say)
+        elif (chat := chit_chat(rest, say.lang)) is not None:
+            yield from say.stock(chat[0], **chat[1])
+        elif feel:
+            yield from say.stock(*_FEELINGS[feel][:2] if say.turn % 2 == 0 or len(_FEELINGS[feel]) < 3
+                                 else (_FEELINGS[feel][0], _FEELINGS[feel][2]))
         elif intent == Intent.ABOUT:
             previous = self._previous(conversation)
             context = self._kb.entries[previous].question if previous is not None else ""
             yield from self._question(msg.about, say, upset, context)
         else:
-            yield from self._question(msg.rest, say, upset)
+            yield from self._question(rest, say, upset)
 
     def _question(self, question: str, say: _Speaker, upset: bool, context: str = ""):
-        kb = self._kb
-        hits = kb.search(question, say.lang, k=1, min_confidence=SUGGEST_CONFIDENCE)
-        if context and not (hits and hits[0].confidence >= MIN_CONFIDENCE):
-            hits = kb.search(f"{question} {context}", say.lang, k=1) or hits
-        if hits and hits[0].confidence >= MIN_CONFIDENCE:
-            yield from self._answer(hits[0].index, 0, say, hits[0].terms)
-        elif upset:
-            yield from say.stock("offer_help")
-        elif say.mood.emotion == Emotion.SAD:
-            yield from say.stock("talk_about_it")
-        elif say.mood.emotion == Emotion.HAPPY and not question.rstrip().endswith(("?", "？")):
-            yield from say.stock("glad", "how_can_i_help")
-        elif hits:
+        hit = self._best(question, say.lang)
+        if hit is None and context:
+            hit = self._best(f"{question} {context}", say.lang)
+        if hit is not None:
+            yield from self._answer(hit.index, 0, say, hit.terms)
+            return
+        suggestion = self._suggestion(question, say.lang)
+        if suggestion is not None and not upset and say.mood.emotion != Emotion.SAD:
             yield from say.stock("not_sure")
-            yield from say.stock("do_you_mean", topic=hits[0].entry.question.rstrip("?？"))
-        else:
-            yield from say.stock("dont_know")
-            yield from self._topics(say)
+            yield from say.stock("do_you_mean", topic=suggestion.question.rstrip("?？"))
+            return
+        for key, fields in fallback(question, say.lang, say.mood, upset):
+            if key == "topics":
+                yield from say.steps(topics(self._kb, say.lang, say.turn))
+            else:
+                yield from say.stock(key, **fields)
+
+    def _best(self, question: str, lang: str, on_subject_only: bool = False):
+        """The best hit that is about the question's subject (relevance.py), or None."""
+        floor = SUGGEST_CONFIDENCE if on_subject_only else MIN_CONFIDENCE
+        for hit in self._kb.search(question, lang, k=3, min_confidence=floor):
+            judged = relevance(self._kb, hit, question, drop_task_verbs=on_subject_only)
+            if judged.answers or on_subject_only and judged.suggests:
+                return hit
+        return None
+
+    def _suggestion(self, question: str, lang: str) -> KnowledgeEntry | None:
+        for hit in self._kb.search(question, lang, k=3, min_confidence=SUGGEST_CONFIDENCE):
+            if relevance(self._kb, hit, question).suggests:
+                return hit.entry
+        return None
 
     def _answer(self, index: int, start: int, say: _Speaker, terms) -> Iterator[ReplySentence]:
         entry = self._kb.entries[index]
@@ -166,26 +238,71 @@ class EmbeddedBrain(Brain):
             return
         yield from say.stock("all_i_know", topic=entry.question.rstrip("?？"))
         query = " ".join((entry.question, *entry.alternatives))
-        for hit in self._kb.search(query, say.lang, k=SUGGESTED_TOPICS + 1, min_confidence=0.0):
+        for hit in self._kb.search(query, say.lang, k=4, min_confidence=0.0):
             if hit.entry is not entry and hit.entry.question not in said:
                 yield from say.stock("want_related", topic=hit.entry.question.rstrip("?？"))
                 return
         yield from say.stock("anything_else")
 
-    def _topics(self, say: _Speaker):
-        entries = self._kb.in_language(say.lang)
-        firsts = {e.topic: e for e in reversed(entries)}  # the first entry of each section
-        picked = [e for e in entries if firsts.get(e.topic) is e][:SUGGESTED_TOPICS]
-        picked += [e for e in entries if e not in picked][: SUGGESTED_TOPICS - len(picked)]
-        picked.sort(key=entries.index)
-        chosen = [e.question.rstrip("?？") for e in picked]
-        if any(e.question.rstrip().endswith(("?", "？")) for e in picked):
-            quoted = [f"“{q}？”" if say.lang == "zh" else f"“{q}?”" for q in chosen]
-            yield from say.stock("you_can_ask", topics=_join(quoted, say.lang))
+    def _joke(self, conversation: Conversation, say: _Speaker):
+        said = " ".join(t.text for t in conversation.history if t.role == "assistant")
+        joke = next_joke(say.lang, said, say.turn)
+        if joke is None:
+            yield from say.stock("no_more_jokes", "how_can_i_help")
+            return
+        yield say.tagged(joke[0], Emotion.NEUTRAL, 0.5)
+        yield say.tagged(joke[1], Emotion.HAPPY, 0.6)
+
+    def _repeat(self, conversation: Conversation, say: _Speaker, slower: bool):
+        """The last reply again (without a previous "I said:"); slower: cut into short phrases, calm."""
+        sentences = [s for s in split_sentences(say.last) if s not in _REPEAT_INTROS]
+        if not sentences:
+            yield from say.stock("nothing_to_repeat")
+            return
+        yield from say.stock("slower_intro" if slower else "repeat_intro")
+        for sentence in sentences:
+            owner = self._owner.get(sentence)
+            again = (say.answer(sentence, self._kb.entries[owner], ()) if owner is not None
+                     else say.tagged(sentence, *classify_emotion(sentence)))
+            if not slower:
+                yield again
+                continue
+            for piece in (p for p in _CLAUSE.split(sentence) if p.strip()):  # a pause at every clause
+                yield say.tagged(piece, again.emotion, min(again.intensity, 0.3))
+
+    def _recall(self, kind: str, facts: UserFacts, say: _Speaker):
+        if kind == "me":
+            if not facts:
+                yield from say.stock("unknown_me")
+                return
+            kinds = [k for k, v in (("name", facts.name), ("home", facts.home), ("origin", facts.origin),
+                                    ("like", facts.likes)) if v]
+            for k in kinds:
+                yield from self._recall(k, facts, say)
+            return
+        value = {"name": facts.name, "home": facts.home, "origin": facts.origin, "like": facts.likes}[kind]
+        if not value:
+            yield from say.stock({"name": "unknown_name", "home": "unknown_home", "origin": "unknown_origin",
+                                  "like": "unknown_likes"}[kind])
+        elif kind == "like":
+            joiner = "，" if say.lang == "zh" else " and "
+            yield from say.stock("your_likes", likes=joiner.join(f"{verb} {thing}" if say.lang == "en" else verb + thing
+                                                                 for verb, thing in facts.likes))
         else:
-            labels = chosen if say.lang == "zh" else [_lower_first(q) for q in chosen]
-            yield from say.stock("i_can_tell", topics=_join(labels, say.lang))
-        yield from say.stock("how_can_i_help")
+            key = {"name": "your_name", "home": "your_home", "origin": "your_origin"}[kind]
+            yield from say.stock(key, user=value, place=value)
+
+    def _noted(self, old: UserFacts, new: UserFacts, say: _Speaker):
+        if new.name:
+            yield from say.stock("name_changed" if old.name and old.name != new.name else "nice_to_meet",
+                                 user=new.name)
+        if new.home:
+            yield from say.stock("noted_home", place=new.home)
+        if new.origin:
+            yield from say.stock("noted_origin", place=new.origin)
+        for verb, thing in new.likes:
+            yield from say.stock("noted_like", verb=verb, thing=thing)
+        merge(old, new)
 
     # -- the conversation so far ---------------------------------------------------------------------------
 
@@ -204,8 +321,7 @@ class EmbeddedBrain(Brain):
 
     def _offered(self, conversation: Conversation) -> int | None:
         """The topic the brain's last turn offered ("Do you mean “X”?"), if it did."""
-        last = next((t for t in reversed(conversation.history) if t.role == "assistant"), None)
-        return self._offered_in(last.text) if last is not None else None
+        return self._offered_in(_last_reply(conversation))
 
     def _offered_in(self, text: str) -> int | None:
         questions = " ".join(s for s in split_sentences(text) if s.rstrip("”\"").endswith(("?", "？")))
@@ -216,24 +332,28 @@ class EmbeddedBrain(Brain):
         return None
 
     def _language(self, text: str, conversation: Conversation) -> str:
-        if re.search(f"[A-Za-z{HAN}]", text):
+        if re.search(r"[A-Za-z\u4e00-\u9fff]", text):
             return language_of(text)
-        fallback = conversation.language or self.language
-        return "zh" if is_chinese_language(fallback) else "en"
+        fallback_language = conversation.language or self.language
+        return "zh" if fallback_language.lower().startswith(("zh", "cmn")) else "en"
 
 
 class _Speaker:
     """Turns stock phrases and answer sentences into tagged ReplySentences for one reply."""
 
-    def __init__(self, lang: str, turn: int, mood: UserMood, name: str) -> None:
-        self.lang, self.turn, self.mood, self.name = lang, turn, mood, name
+    def __init__(self, lang: str, turn: int, mood: UserMood, name: str, last: str) -> None:
+        self.lang, self.turn, self.mood, self.name, self.last = lang, turn, mood, name, last
 
     def stock(self, *keys: str, **fields: str) -> Iterator[ReplySentence]:
         for key in keys:
-            text, emotion, intensity = phrase(key, self.lang, self.turn, name=self.name, **fields)
+            text, emotion, intensity = phrase(key, self.lang, self.turn, self.last, name=self.name, **fields)
             emphasis = (self.name,) if key in ("introduce", "who_i_am") else ()  # the persona's name
             for sentence in split_sentences(text):
-                yield self._tagged(sentence, emotion, intensity, emphasis)
+                yield self.tagged(sentence, emotion, intensity, emphasis)
+
+    def steps(self, steps) -> Iterator[ReplySentence]:
+        for key, fields in steps:
+            yield from self.stock(key, **fields)
 
     def answer(self, sentence: str, entry: KnowledgeEntry, emphasis: tuple[str, ...]) -> ReplySentence:
         if entry.emotion is not None:
@@ -246,9 +366,9 @@ class _Speaker:
                 intensity = min(max(intensity, 0.5), 0.8)  # an exciting fact, said with a smile
             elif emotion != Emotion.NEUTRAL:
                 intensity = min(intensity, 0.5)
-        return self._tagged(sentence, emotion, intensity, emphasis)
+        return self.tagged(sentence, emotion, intensity, emphasis)
 
-    def _tagged(self, text: str, emotion: Emotion, intensity: float, emphasis: tuple[str, ...]) -> ReplySentence:
+    def tagged(self, text: str, emotion: Emotion, intensity: float, emphasis: tuple[str, ...] = ()) -> ReplySentence:
         mood = self.mood
         if mood.complaint or mood.emotion in _UPSET:  # calm and empathic: no cheer, nothing loud
             if emotion in (Emotion.HAPPY, Emotion.SURPRISED):
@@ -258,14 +378,17 @@ class _Speaker:
             intensity = min(intensity, 0.35)  # gentle
         elif mood.emotion == Emotion.HAPPY and emotion == Emotion.HAPPY:
             intensity = min(1.0, intensity + 0.1)  # share the joy
-        tags = SentenceTags(emotion, round(intensity, 2), sentence_type_of(text), emphasis, self.lang)
-        return ReplySentence(text, tags=tags)
+        return ReplySentence(text, self.lang, emotion, round(intensity, 2), sentence_type_of(text), emphasis)
+
+
+def _last_reply(conversation: Conversation) -> str:
+    return next((t.text for t in reversed(conversation.history) if t.role == "assistant"), "")
 
 
 def _key_term(sentence: str, terms) -> tuple[str, ...]:
     """The rarest matched query term as it is written in `sentence`, to be emphasised; () if absent."""
     for term in terms:
-        if is_han(term[:1]):
+        if _CJK.match(term):
             if len(term) >= 2 and term in sentence:
                 return (term,)
             continue
@@ -273,15 +396,3 @@ def _key_term(sentence: str, terms) -> tuple[str, ...]:
             if tokenize(word) == [term]:
                 return (word,)
     return ()
-
-
-def _join(items: list[str], lang: str) -> str:
-    if len(items) < 2:
-        return "".join(items)
-    if lang == "zh":
-        return "、".join(items[:-1]) + "和" + items[-1]
-    return ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def _lower_first(label: str) -> str:
-    return label[0].lower() + label[1:] if len(label) > 1 and label[1].islower() else label

@@ -1,20 +1,16 @@
-"""What a message is (greeting, thanks, small talk, follow-up, question...) and the embedded brain's
-stock phrases, in English and Chinese.
+"""What a message is: greeting, thanks, small talk, a follow-up, a repair, a request the avatar cannot
+do, a question about the present, or a question for the knowledge base; in English and Chinese.
 
 Why rules: social messages are few and formulaic, rules for them are instant and predictable, and a
-person can read and extend the lists below. Anything they do not recognise is a question for the
-knowledge base. Each stock phrase carries the emotion it is said with, chosen to match its words (an
-apology is sad, a greeting happy), so that voice, face and text agree; tests check that the sentiment
-classifier never reads a different emotion in them.
+person can read and extend the lists below. The brain reads a message's intent before it searches the
+knowledge base, so that "book a table" or "what time is it" never meets an FAQ entry at a shared word.
+What the user says about themselves is read in memory.py, chit-chat and feelings in small_talk.py.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from enum import Enum
-
-from visage.core.types import Emotion
-from visage.core.text import is_chinese_language
 
 
 class Intent(str, Enum):
@@ -26,10 +22,16 @@ class Intent(str, Enum):
     WHO_ARE_YOU = "who_are_you"
     CAPABILITIES = "capabilities"
     MORE = "more"  # tell me more, why, 还有呢: continue the previous topic
+    ANOTHER = "another"  # another one, 再来一个: another joke after a joke, else more of the topic
     ABOUT = "about"  # and what about X?: X, in the previous topic's context
     YES = "yes"
     NO = "no"
     ACK = "ack"  # ok, I see
+    REPAIR = "repair"  # what?, say that again: repeat the last reply
+    SLOWER = "slower"  # slower please: repeat the last reply, slower
+    JOKE = "joke"
+    PRESENT = "present"  # the time, the date, the weather, the news: `detail` says which
+    CANNOT = "cannot"  # a task the avatar cannot do (book, buy, call...): `detail` says which
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Message:
     thanks: bool = False
     rest: str = ""  # the message without its greeting or thanks: the question, if any
     about: str = ""  # X in "what about X?"
+    detail: str = ""  # which part of the present, which task, which greeting
+    greeting_word: str = ""  # "good_morning", ... when the user greeted by the time of day
 
 
 _I = re.IGNORECASE
@@ -49,27 +53,87 @@ _GREETING = {
                      r"(\s+(there|visage|everyone|all|friend))?[\s,!.~]*", _I),
     "zh": re.compile(r"^\s*(你好|您好|嗨|哈喽|哈啰|早上好|早安|上午好|下午好|晚上好|大家好|hi|hello)[啊呀呀！!，,。~\s]*", _I),
 }
+_TIME_OF_DAY = (("good_morning", r"morning|早上好|早安|上午好"), ("good_afternoon", r"afternoon|下午好"),
+                ("good_evening", r"evening|晚上好"))
 _THANKS = {
     "en": re.compile(r"\b(thanks?( you)?( (so|very) much)?( a lot)?|thx|cheers|much appreciated)\b[\s,!.]*", _I),
-    "zh": re.compile(r"(谢谢你?|谢谢您|多谢|感谢你?|谢啦|谢了)[啊呀！!，,。~\s]*"),
+    "zh": re.compile(r"(太感谢了|非常感谢|谢谢你?|谢谢您|多谢|感谢你?|谢啦|谢了)[啊呀！!，,。~\s]*"),
 }
+_QUESTIONISH = {"en": re.compile(r"\?|^(what|when|where|who|why|how|which|can|could|do|does|is|are|will)\b", _I),
+                "zh": re.compile(r"[？?吗]|什么|哪|几|多少|怎么|谁|能不能|可不可以|有没有")}
+_REPAIR = {
+    "en": re.compile(r"^(sorry,? )?(what|huh|pardon( me)?|sorry|excuse me|eh|come again|what was that)\s*[?!.]*$|"
+                     r"\b(say (that|it) again|repeat (that|it|yourself|please|what you said)|can you repeat|"
+                     r"didn'?t (catch|hear|get|understand) (that|it|you|what you said)|what did you (just )?say|"
+                     r"one more time)\b", _I),
+    "zh": re.compile(r"^(什么|啥|啊|嗯|蛤)[？?！!]+$|你说(什么|啥)|再说一(遍|次)|再讲一(遍|次)|没听(清|懂|到)|重复一(下|遍)|"
+                     r"刚才说(什么|啥)"),
+}
+_SLOWER = {
+    "en": re.compile(r"\b(slow(er)?( down)?|more slowly|too fast)\b", _I),
+    "zh": re.compile(r"(说)?慢(一)?点|说得?太快|太快了|慢慢说|放慢"),
+}
+_JOKE = {
+    "en": re.compile(r"\b(jokes?|make me (laugh|smile)|something funny|funny story|cheer me up)\b", _I),
+    "zh": re.compile(r"笑话|段子|逗我笑|逗我开心|说点好玩的|讲点好玩的|说个好玩的|有趣的事"),
+}
+_ANOTHER = {
+    "en": re.compile(r"^(another( one)?|one more|(tell me )?another|more please|again)[\s!.?]*$", _I),
+    "zh": re.compile(r"^(再来一个|再讲一个|再来|再说一个|还有吗|再来一段)[吧呀啊！!。？?]*$"),
+}
+_PRESENT: dict[str, dict[str, re.Pattern]] = {  # the part of the present asked about
+    "time": {"en": re.compile(r"\b(what('?s| is) the time|what time is it|what time it is|(the )?(current|local) "
+                              r"time|time (is it )?now|got the time)\b", _I),
+             "zh": re.compile(r"(现在|目前)?几点(了|钟)(?!开|关|到|前|后)|现在几点|现在是几点|现在的时间|什么时间了|现在时间")},
+    "date": {"en": re.compile(r"\b(what('?s| is) (the )?date|today'?s date|what date is it|what day is (it|today)|"
+                              r"which day is (it|today)|what('?s| is) today)\b", _I),
+             "zh": re.compile(r"今天(是)?(几号|几月几[号日]|星期几|礼拜几|周几|什么日子)|几月几[号日]|现在是几月")},
+    "year": {"en": re.compile(r"\b(what|which) year is (it|this)\b", _I),
+             "zh": re.compile(r"(今年|现在)是?(哪一?年|几几年|什么年|多少年)")},
+    "weather": {"en": re.compile(r"\b(weather|forecast|rain(ing|y)?|snow(ing)?|sunny|temperature outside|how (hot|cold) "
+                                 r"is it)\b", _I),
+                "zh": re.compile(r"天气|下雨|下雪|气温|多少度|冷不冷|热不热|晴天|刮风")},
+    "news": {"en": re.compile(r"\b(news|headlines)\b", _I), "zh": re.compile(r"新闻|头条")},
+}
+# A request for the avatar to act, and which kind of task: the avatar only talks.
+_ASK_TO_ACT = {
+    "en": re.compile(r"^(please |can you |could you |would you |will you |can u |pls )*(please )?(help me |help "
+                     r"us )?(to )?(?P<verb>[a-z-]+)|\b(i('d| would) like you to|i want you to|i need you to|help me( to)?)"
+                     r" (?P<verb2>[a-z-]+)|\b(?P<verb3>buy|order|book|get)\b.{0,30}\bfrom you\b|\bi('d| would) like "
+                     r"to (?P<verb4>book|reserve|order)\b", _I),
+    "zh": re.compile(r"(帮我|给我|替我|帮忙|帮个忙|你(能|可以|能不能|可不可以|会)(帮我|给我|替我)?|请你?|在你这(里|儿)?)(?P<verb>.{1,4})"),
+}
+_TASKS: dict[str, dict[str, re.Pattern]] = {
+    "book": {"en": re.compile(r"^(book|reserve|schedule)$", _I), "zh": re.compile(r"^(订|预订|预定|预约|定)")},
+    "buy": {"en": re.compile(r"^(buy|purchase|order|pay|sell|get)$", _I), "zh": re.compile(r"^(买|购买|点|叫(个|份)?外卖|下单|付)")},
+    "call": {"en": re.compile(r"^(call|phone|ring|dial)$", _I), "zh": re.compile(r"^(打(个|一)?电话|打给|叫(个|一辆)?(车|出租)|打车)")},
+    "message": {"en": re.compile(r"^(send|text|email|e-mail|message|write|post|tweet)$", _I),
+                "zh": re.compile(r"^(发|写(个|封)?(邮件|信|消息)|传)")},
+    "remind": {"en": re.compile(r"^(remind|wake|alert|set)$", _I), "zh": re.compile(r"^(提醒|叫醒|设(个|一个)?(闹钟|提醒)|定(个)?闹钟)")},
+    "play": {"en": re.compile(r"^(play|sing|stream|put)$", _I), "zh": re.compile(r"^(放|播放|播|唱)")},
+}
+_OBJECT_OF = {"play": re.compile(r"\b(music|song|songs|video|radio|playlist|something)\b|歌|音乐|视频|广播", _I),
+              "remind": re.compile(r"\b(me|us|alarm|timer|reminder)\b|我|闹钟|提醒", _I)}
 _WHOLE: dict[Intent, dict[str, re.Pattern]] = {  # intents that take the whole message
-    Intent.GOODBYE: {"en": re.compile(r"^(bye|goodbye|good ?bye|see you( later| soon)?|see ya|good night|farewell|"
-                                      r"take care|that's all|i have to go)\b", _I),
-                     "zh": re.compile(r"^(再见|拜拜|回头见|下次见|晚安|我走了|先这样)")},
+    Intent.GOODBYE: {"en": re.compile(r"^((ok|okay|alright|well|right),? )?(bye|goodbye|good ?bye|bye bye|see you( later"
+                                      r"| soon)?|see ya|good night|farewell|take care|that'?s all( for (now|today))?|i "
+                                      r"(have to|must|gotta) go|i'?m (leaving|off))\b", _I),
+                     "zh": re.compile(r"(再见|拜拜|回头见|下次见|晚安|我(先)?走了|先这样|告辞|我要走了)")},
     Intent.HOW_ARE_YOU: {"en": re.compile(r"^(how are you|how're you|how's it going|how do you do|how are things|"
-                                          r"how have you been)( doing| today| doing today)?[\s?!.,]*$", _I),
-                         "zh": re.compile(r"^(你好吗|你还好吗|最近怎么样|最近好吗|过得怎么样|过得好吗)[？?啊呀！!。]*$")},
+                                          r"how have you been|how are you doing)( doing| today| doing today)?[\s?!.,]*$", _I),
+                         "zh": re.compile(r"^(你好吗|你还好吗|最近怎么样|最近好吗|过得怎么样|过得好吗|你(今天|最近)?(怎么样|还好吗|好吗|"
+                                          r"过得怎么样|过得好吗))[？?啊呀！!。]*$")},
     Intent.CAPABILITIES: {"en": re.compile(r"\b(what can you do|what do you know|how can you help|what can i ask|"
-                                           r"what are you able to|what do you do)\b|^help\b", _I),
-                          "zh": re.compile(r"(你能做什么|你会什么|你可以做什么|你能干什么|你有什么功能|能帮我什么|"
-                                           r"你能帮我做什么|我可以问什么)")},
+                                           r"what are you able to|what do you do|can you help( me| us)?)\b|^help\b", _I),
+                          "zh": re.compile(r"(你能做什么|你会什么|你会做什么|你可以做什么|你能干什么|你有什么功能|能帮我什么|"
+                                           r"你能帮我做什么|我可以问什么|你能帮我吗|能帮帮我吗|能帮我吗)")},
     Intent.WHO_ARE_YOU: {"en": re.compile(r"\b(who are you|what'?s your name|what is your name|introduce yourself|are"
-                                          r" you (a |an )?(robot|human|bot|person|real|ai))\b|^what are you[\s?!.]*$", _I),
-                         "zh": re.compile(r"(你是谁|你叫什么|你的名字|你是什么|你是机器人|你是真人|介绍一下你自己|自我介绍)")},
+                                          r" you (a |an )?(robot|human|bot|person|real|ai|machine|computer))\b|"
+                                          r"^what are you[\s?!.]*$", _I),
+                         "zh": re.compile(r"(你是谁|你叫什么|你的名字|你是什么|你是机器人|你是真人|你是人吗|介绍一下你自己|自我介绍)")},
     Intent.MORE: {"en": re.compile(r"^(tell me more|more|go on|continue|keep going|more details?|elaborate|say more|"
                                    r"what else|anything else|and|why|how come|really)[\s?!.]*$", _I),
-                  "zh": re.compile(r"^(还有呢|然后呢|还有吗|还有什么|继续|接着说|多说一点|再说说|详细说说|详细点|具体点|"
+                  "zh": re.compile(r"^(还有呢|然后呢|还有什么|继续|接着说|多说一点|再说说|详细说说|详细点|具体点|"
                                    r"具体说说|展开说说|再多说一点|为什么|为啥|怎么会)[？?。！!呢吗]*$")},
     Intent.YES: {"en": re.compile(r"^(yes|yeah|yep|sure|yes please|of course|right|correct|exactly)\b[\s,!.]*$", _I),
                  "zh": re.compile(r"^(是|是的|对|对的|对啊|嗯|嗯嗯|要|好啊|当然|没错)[的啊呀吧！!。.，,]*$")},
@@ -86,79 +150,62 @@ _ABOUT = {
 
 def read_message(text: str, language: str) -> Message:
     """Read a cleaned message in `language` ("en" or "zh")."""
-    lang = "zh" if is_chinese_language(language) else "en"
+    lang = "zh" if language == "zh" else "en"
     greeting = _GREETING[lang].match(text)
+    word = next((key for key, p in _TIME_OF_DAY if greeting and re.search(p, greeting.group(), _I)), "")
     rest = text[greeting.end():] if greeting else text
     thanks = _THANKS[lang].search(rest)
     if thanks:
         rest = (rest[:thanks.start()] + " " + rest[thanks.end():]).strip(" ,，")
     rest = rest.strip()
+
+    def message(intent: Intent, rest: str = rest, **more) -> Message:
+        return Message(intent, bool(greeting), bool(thanks), rest, greeting_word=word, **more)
+
+    if _HOW_ARE_YOU_FIRST(text, lang):  # 你好吗 is not 你好 + 吗
+        return Message(Intent.HOW_ARE_YOU, False, bool(thanks), text)
+    if _REPAIR[lang].search(rest) and len(rest) <= 60:
+        return message(Intent.SLOWER if _SLOWER[lang].search(rest) else Intent.REPAIR)
+    if _SLOWER[lang].search(rest) and len(rest) <= 40:
+        return message(Intent.SLOWER)
+    if _ANOTHER[lang].match(rest):
+        return message(Intent.ANOTHER)
+    if _JOKE[lang].search(rest):
+        return message(Intent.JOKE)
+    for part, patterns in _PRESENT.items():
+        if patterns[lang].search(rest):
+            return message(Intent.PRESENT, detail=part)
+    task = cannot_do(rest, lang)
+    if task:
+        return message(Intent.CANNOT, detail=task)
     for intent, patterns in _WHOLE.items():
         if patterns[lang].search(rest):
-            return Message(intent, bool(greeting), bool(thanks), rest)
-        if intent == Intent.HOW_ARE_YOU and patterns[lang].search(text):  # 你好吗 is not 你好 + 吗
-            return Message(intent, False, bool(thanks), text)
+            return message(intent)
     about = _ABOUT[lang].match(rest)
     if about:
-        return Message(Intent.ABOUT, bool(greeting), bool(thanks), rest, about.group("x").strip())
-    if not re.search(r"\w", rest):
+        return message(Intent.ABOUT, about=about.group("x").strip())
+    if not re.search(r"\w", rest) or thanks and not _QUESTIONISH[lang].search(rest):
+        # "thanks!", or thanks with praise around it ("cheers, very helpful"): the thanks is the message
         social = Intent.THANKS if thanks else Intent.GREETING if greeting else Intent.QUESTION
-        return Message(social, bool(greeting), bool(thanks), "")
-    return Message(Intent.QUESTION, bool(greeting), bool(thanks), rest)
+        return message(social, "")
+    return message(Intent.QUESTION)
 
 
-E = Emotion
-# key -> (emotion, intensity, {language: variants}); a variant may hold several sentences.
-PHRASES: dict[str, tuple[Emotion, float, dict[str, tuple[str, ...]]]] = {
-    "hello": (E.HAPPY, 0.6, {"en": ("Hello!", "Hi there!"), "zh": ("你好！", "您好！")}),
-    "introduce": (E.HAPPY, 0.5, {"en": ("I'm {name}, nice to meet you.",), "zh": ("我是{name}，很高兴认识你。",)}),
-    "how_can_i_help": (E.HAPPY, 0.4, {"en": ("How can I help you today?", "What would you like to know?"),
-                                       "zh": ("今天有什么可以帮你的吗？", "你想了解些什么呢？")}),
-    "welcome": (E.HAPPY, 0.6, {"en": ("You're welcome!", "My pleasure!"), "zh": ("不客气！", "很高兴能帮到你！")}),
-    "anything_else": (E.NEUTRAL, 0.5, {"en": ("Is there anything else you would like to know?",),
-                                       "zh": ("还有什么想了解的吗？",)}),
-    "goodbye": (E.HAPPY, 0.5, {"en": ("Goodbye, it was nice talking with you!", "Bye, have a lovely day!"),
-                               "zh": ("再见，很高兴和你聊天！", "拜拜，祝你今天愉快！")}),
-    "doing_well": (E.HAPPY, 0.6, {"en": ("I'm doing well, thank you for asking!",), "zh": ("我很好，谢谢关心！",)}),
-    "and_you": (E.NEUTRAL, 0.5, {"en": ("How are you today?",), "zh": ("你今天过得怎么样？",)}),
-    "who_i_am": (E.HAPPY, 0.5, {"en": ("I'm {name}, a talking avatar that runs right here on this computer.",),
-                                "zh": ("我是{name}，一个就在这台电脑上运行的数字人。",)}),
-    "what_i_do": (E.NEUTRAL, 0.5, {"en": ("I answer questions from my knowledge base, and I can also be connected "
-                                          "to a large language model.",),
-                                   "zh": ("我根据知识库回答问题，也可以接入大语言模型。",)}),
-    "i_can_tell": (E.NEUTRAL, 0.5, {"en": ("I can tell you about {topics}.",), "zh": ("我可以给你介绍{topics}。",)}),
-    "you_can_ask": (E.NEUTRAL, 0.5, {"en": ("You can ask me, for example, {topics}",), "zh": ("你可以问我，比如{topics}",)}),
-    "sorry_complaint": (E.SAD, 0.5, {"en": ("I'm sorry about that.", "I'm really sorry to hear that."),
-                                     "zh": ("真抱歉。", "非常抱歉给你带来麻烦。")}),
-    "understand": (E.SAD, 0.4, {"en": ("I can see why that would upset you.",),
-                                "zh": ("我能理解这有多让人难受。",)}),
-    "sorry_sad": (E.SAD, 0.5, {"en": ("I'm sorry to hear that.",), "zh": ("听到这个我很难过。",)}),
-    "reassure": (E.NEUTRAL, 0.4, {"en": ("Don't worry, we'll work it out together.",),
-                                  "zh": ("别担心，我们一起想办法。",)}),
-    "glad": (E.HAPPY, 0.7, {"en": ("That's wonderful to hear!",), "zh": ("听到这个真开心！",)}),
-    "offer_help": (E.NEUTRAL, 0.5, {"en": ("Could you tell me what went wrong, so that I can help?",),
-                                    "zh": ("能告诉我哪里出了问题吗？我会尽力帮你。",)}),
-    "talk_about_it": (E.NEUTRAL, 0.4, {"en": ("Would you like to tell me more about it?",),
-                                       "zh": ("愿意和我多说说吗？",)}),
-    "dont_know": (E.SAD, 0.3, {"en": ("I'm sorry, I don't know that yet.", "Sorry, I don't know that one yet."),
-                               "zh": ("抱歉，这个我还不知道。", "不好意思，这个问题我暂时回答不了。")}),
-    "not_sure": (E.NEUTRAL, 0.4, {"en": ("I'm not sure I understood.",), "zh": ("我不太确定是不是理解对了。",)}),
-    "do_you_mean": (E.NEUTRAL, 0.5, {"en": ("Do you mean “{topic}”?",), "zh": ("你是想问“{topic}”吗？",)}),
-    "all_i_know": (E.NEUTRAL, 0.4, {"en": ("That's all I know about “{topic}”.",), "zh": ("关于“{topic}”，我知道的就这些了。",)}),
-    "want_related": (E.NEUTRAL, 0.5, {"en": ("Would you like to hear about “{topic}”?",),
-                                      "zh": ("要不要听听“{topic}”？",)}),
-    "no_topic": (E.NEUTRAL, 0.4, {"en": ("What would you like to know more about?",),
-                                  "zh": ("你想多了解哪方面呢？",)}),
-    "ask_again": (E.NEUTRAL, 0.4, {"en": ("All right. Could you ask it in other words?",),
-                                   "zh": ("好的，能换个说法再问一次吗？",)}),
-    "not_heard": (E.SAD, 0.3, {"en": ("Sorry, I didn't catch that. Could you say it again?",),
-                               "zh": ("不好意思，我没听清楚，能再说一遍吗？",)}),
-}
-SUGGESTION = re.compile(r"“([^”]+)”")  # the topic a "do you mean" or "would you like" question offered
+def _HOW_ARE_YOU_FIRST(text: str, lang: str) -> bool:
+    return bool(_WHOLE[Intent.HOW_ARE_YOU][lang].search(text.strip()))
 
 
-def phrase(key: str, language: str, turn: int = 0, **fields: str) -> tuple[str, Emotion, float]:
-    """A stock phrase in `language`, varied by turn so that the avatar does not repeat itself."""
-    emotion, intensity, variants = PHRASES[key]
-    options = variants["zh" if is_chinese_language(language) else "en"]
-    return options[turn % len(options)].format(**fields), emotion, intensity
+def cannot_do(text: str, language: str) -> str:
+    """The kind of task ("book", "buy", "call", "message", "remind", "play") that `text` asks the avatar
+    to do, or "" when it asks for none ("can I book a guide?" asks about booking, it is not a request)."""
+    lang = "zh" if language == "zh" else "en"
+    for m in _ASK_TO_ACT[lang].finditer(text.strip()):
+        verb = next((v for v in m.groupdict().values() if v), "")
+        for task, patterns in _TASKS.items():
+            if patterns[lang].search(verb):
+                if task in _OBJECT_OF and lang == "en" and not _OBJECT_OF[task].search(text[m.end():]):
+                    continue  # "set the table", "put it there" are not reminders or music
+                return task
+    if lang == "zh" and re.search(r"提醒我|叫醒我|定个闹钟|放首歌|放点音乐|放个音乐|播放音乐", text):
+        return "remind" if re.search(r"提醒|叫醒|闹钟", text) else "play"
+    return ""

@@ -60,7 +60,8 @@ _SYNONYMS = {
     "吃饭": "餐饮", "用餐": "餐饮", "吃": "餐饮", "大模型": "语言模型", "quick": "fast", "quickly": "fast",
     "speedy": "fast", "respond": "answer", "response": "answer", "reply": "answer", "information": "data",
     "info": "data", "信息": "数据", "个人信息": "数据", "泄露": "隐私", "问答": "问题", "反应": "回答",
-    "faq": "question", "elevator": "lift", "program": "software", "app": "software", "application": "software",
+    "faq": "question", "小孩": "儿童", "孩子": "儿童", "小朋友": "儿童", "kid": "child", "kids": "child",
+    "children": "child", "elevator": "lift", "program": "software", "app": "software", "application": "software",
 }
 _PIECES = re.compile(f"[{HAN}]+|" r"[A-Za-z][A-Za-z0-9'’+-]*|\d+")
 
@@ -137,6 +138,7 @@ class KnowledgeBase:
         questions = [tokenize(" ".join((e.question, *e.alternatives, e.topic))) for e in self.entries]
         answers = [tokenize(e.answer) for e in self.entries]
         self._terms = [set(q) | set(a) for q, a in zip(questions, answers)]
+        self._question_terms = [set(q) for q in questions]
         n = len(self.entries)
         df = Counter(t for terms in self._terms for t in terms)
         self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
@@ -199,6 +201,17 @@ class KnowledgeBase:
         if pieces == [term]:
             return float(term in doc)
         return BACKOFF_CREDIT * sum(self._idf[p] for p in pieces if p in doc) / sum(self._idf[p] for p in pieces)
+
+    def term_weight(self, term: str) -> float:
+        """A term's information (IDF); a term no entry contains weighs as a rare one."""
+        return self._idf.get(term, self._unknown_idf)
+
+    def match_share(self, term: str, index: int) -> tuple[float, bool]:
+        """How much of query term `term` entry `index` contains (1, a part through the term's characters,
+        or 0), and whether it is in the entry's question side (heading, other phrasings, section)."""
+        (_, _, pieces), = self._term_groups([term])
+        share = self._share(term, pieces, self._terms[index])
+        return share, any(p in self._question_terms[index] for p in pieces) and share > 0
 
     def best(self, query: str, language: str | None = None, min_confidence: float = MIN_CONFIDENCE) -> Hit | None:
         hits = self.search(query, language, 1, min_confidence)
