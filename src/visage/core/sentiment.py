@@ -7,15 +7,20 @@ the lexicon, so 不错 and 没想到 stay words), and each token is an emotion c
 modifier, a contrast or concessive word, or a clause break. Cues add up per emotion, and
 
 - a negator up to a few tokens before a cue, in the same clause, turns "happy" into sad and cancels any
-  other cue ("not afraid" is calm); two negators cancel out ("没有不开心"; "not unhappy", where un- is one);
+  other cue ("not afraid" is calm); two negators cancel out ("没有不开心"; "not unhappy", where un- is one),
+  and a negator is spent on the cue it negates ("neither good nor bad" is two negated cues, not one);
 - modifiers just before a cue scale it: "very", "非常" strengthen, "a bit", "有点" soften;
 - a contrast ("but", "但是") shrinks what came before, so the clause after it dominates, and a concessive
   clause ("although", "虽然") counts less;
 - emoji and emoticons are cues of their own, "?!" hints surprise and a trailing "…" sadness; "!" and
   words in capitals raise the intensity, not the label.
 
-The strongest emotion wins; under MIN_SCORE the sentence is neutral. Irony and world knowledge are out
-of reach. The lexicons live in visage/data/sentiment; accuracy is measured by tests/test_sentiment.py.
+- sarcasm: praise that opens a sentence and is followed by a mishap with no joy of its own ("Great,
+  another delay.", "太好了，又晚点了。") reads as annoyance, from the lexicons' `sarcasm_openers` and `mishaps`;
+- a single negated positive ("not good news", "不太好") is sad even when the positive word is a weak cue.
+
+The strongest emotion wins; under MIN_SCORE the sentence is neutral. Irony beyond that cue, and world
+knowledge, are out of reach. The lexicons live in visage/data/sentiment; accuracy is measured by tests/test_sentiment.py.
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ STEP = 0.15  # intensity per extra unit of evidence and per "!"
 CAPS_STEP = 0.1  # intensity per cue written in capitals ("I am SO HAPPY")
 CAPS_GAIN = 1.3  # and the weight of that cue
 NEGATED_HAPPY_AS_SAD = 0.7  # "not happy" is sad, but less than "sad"
+SARCASM_WEIGHT = 1.0  # "Great, another delay." is as annoyed as "annoyed"
 BEFORE_CONTRAST = 0.4  # what was said before "but" still counts a little
 CONCESSIVE = 0.4  # "although it rained, ..." is background
 MODIFIER_SCOPE = 2  # tokens between a modifier and its cue
@@ -86,7 +92,10 @@ def _score(text: str) -> tuple[dict[Emotion, float], float]:
     """Per-emotion evidence, and the intensity added by "!" and capitals."""
     lex = _lexicon()
     scores = dict.fromkeys(Emotion, 0.0)
-    caps = _add_token_cues(_tokens(text), scores)
+    rest = _sarcastic_rest(text)
+    if rest is not None:  # the opener's praise is annoyance; the rest is read as it is
+        scores[Emotion.ANGRY] += SARCASM_WEIGHT
+    caps = _add_token_cues(_tokens(text if rest is None else rest), scores)
     for emotion, weight in _symbol_cues(text):
         scores[emotion] += weight
     lowered = text.lower()
@@ -103,12 +112,32 @@ def _score(text: str) -> tuple[dict[Emotion, float], float]:
     return scores, STEP * exclaims + CAPS_STEP * min(caps, 2)
 
 
+def _sarcastic_rest(text: str) -> str | None:
+    """The text after a sarcastic opener ("Great, another delay." -> "another delay."), or None when
+    the sentence does not open with praise for a mishap."""
+    lex = _lexicon()
+    lowered = text.lower().replace("’", "'").strip()
+    m = lex.sarcasm_opener.match(lowered)
+    if not m:
+        return None
+    rest = text.strip()[m.end():]
+    if not lex.mishap.search(rest.lower()):
+        return None
+    scores = dict.fromkeys(Emotion, 0.0)
+    _add_token_cues(_tokens(rest), scores)
+    if scores[Emotion.HAPPY] >= MIN_SCORE and scores[Emotion.HAPPY] >= max(scores.values()):
+        return None  # "Great, we won again!": joy, not sarcasm
+    return rest
+
+
 def _add_token_cues(tokens: list[Token], scores: dict[Emotion, float]) -> int:
     """Sum the cues into `scores`, applying negation, modifiers and contrast; returns the capitalised cues."""
     negs: list[tuple[int, int]] = []  # (position, scope) of the negators in this clause
     mods: list[tuple[int, float]] = []
     concessive = False
     caps = 0
+    negated_happy: list[float] = []  # the sad weight each negated positive added
+    negated = 0  # negated cues of any emotion
     for pos, (kind, payload) in enumerate(tokens):
         if kind == "break":
             negs, mods, concessive = [], [], False
@@ -134,11 +163,16 @@ def _add_token_cues(tokens: list[Token], scores: dict[Emotion, float]) -> int:
                     gain *= g
             gain *= CAPS_GAIN if upper else 1.0
             clause = CONCESSIVE if concessive else 1.0
+            negated += negations % 2
+            negs = [(p, scope) for p, scope in negs if pos - p > scope]  # a negator negates one cue
             for emotion, weight in cues:
                 if negations % 2 == 0:
                     scores[emotion] += weight * gain * clause
                 elif emotion == Emotion.HAPPY:  # "not very happy" is only a little sad
-                    scores[Emotion.SAD] += weight * NEGATED_HAPPY_AS_SAD * clause / max(1.0, gain)
+                    negated_happy.append(weight * NEGATED_HAPPY_AS_SAD * clause / max(1.0, gain))
+                    scores[Emotion.SAD] += negated_happy[-1]
+    if len(negated_happy) == 1 and negated == 1 and negated_happy[0] < MIN_SCORE:
+        scores[Emotion.SAD] += MIN_SCORE - negated_happy[0]  # "not good news" is a plain cue, not a hint
     return caps
 
 
@@ -253,6 +287,8 @@ class _Lexicon:
     emoticons: list[tuple[Emotion, re.Pattern]]
     complaint_en: re.Pattern
     complaint_zh: re.Pattern
+    sarcasm_opener: re.Pattern
+    mishap: re.Pattern
 
 
 @cache
@@ -276,9 +312,17 @@ def _lexicon() -> _Lexicon:
     emoji = {ch: (Emotion(e), 1.0) for e, chars in symbols["emoji"].items() for ch in chars}
     emoticons = [(Emotion(e), re.compile(p)) for e, p in symbols["emoticons"].items()]
     words_en = "|".join(re.escape(w) for w in sorted(en["complaint"], key=len, reverse=True))
+    openers = _alternatives(en["sarcasm_openers"] + zh["sarcasm_openers"])
+    mishaps_en, mishaps_zh = _alternatives(en["mishaps"]), _alternatives(zh["mishaps"])
     return _Lexicon(en_words, en_phrases, zh_entries, max(map(len, zh_entries)), patterns, emoji, emoticons,
                     re.compile(rf"(?<![a-z']){'(?:' + words_en + ')'}(?![a-z'])"),
-                    re.compile("|".join(map(re.escape, zh["complaint"]))))
+                    re.compile("|".join(map(re.escape, zh["complaint"]))),
+                    re.compile(rf"^(?:oh,? |well,? |ah,? |哦，?|噢，?)?(?:{openers})(?![a-z'])[\s,.!，。！~]*"),
+                    re.compile(rf"(?<![a-z'])(?:{mishaps_en})(?![a-z'])|{mishaps_zh}"))
+
+
+def _alternatives(words: list[str]) -> str:
+    return "|".join(re.escape(str(w)) for w in sorted(words, key=len, reverse=True))
 
 
 def _entries(data: dict, language: str) -> dict[str, Token]:
