@@ -2,7 +2,9 @@
 
 Sessions are isolated by id and deletable. A session loads with its most recent turns only; older
 turns are folded into a short extractive summary, so what a brain sees stays within a budget however
-long the conversation has run, while the full record stays in the database until deleted.
+long the conversation has run, while the full record stays in the database until deleted. What the
+user said about themselves (their name, where they live, what they like: memory.py) is pinned at the
+start of the summary, so that a long conversation does not forget who it is talking to.
 """
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ import uuid
 from pathlib import Path
 
 from visage.backends.llm.base import ChatTurn, Conversation
+from visage.backends.llm.memory import told
+from visage.core.emotion import parse_emotion
 from visage.core.text import split_sentences
-from visage.core.types import parse_emotion
 from visage.errors import InputError
 
 RECENT_TURNS = 16  # turns loaded verbatim; older ones reach the brain through the summary
 SUMMARY_CHARS = 1200  # the summary keeps its most recent part within this length
+PINNED_FACTS = 8  # the user's own statements kept at the summary's start, newest last
+PINNED_END = " … "  # between the pinned statements and the rolling summary
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -96,7 +101,13 @@ class SessionStore:
             return
         rows = self._db.execute("SELECT role, text FROM turns WHERE session = ? AND seq > ? AND seq < ? ORDER BY seq",
                                 (session_id, until, oldest_recent)).fetchall()
-        summary = (summary + " " + " ".join(_gist(role, text) for role, text in rows)).strip()[-SUMMARY_CHARS:]
+        pinned, _, rolling = summary.rpartition(PINNED_END) if PINNED_END in summary else ("", "", summary)
+        facts = [f"User: {s}" for role, text in rows if role == "user" for s in split_sentences(text) if _states_fact(s)]
+        pinned_facts = [f"User: {f}" for f in pinned.split("User: ") if f.strip()] if pinned else []
+        pinned_facts = [f.strip() for f in pinned_facts + facts][-PINNED_FACTS:]
+        head = " ".join(pinned_facts) + PINNED_END if pinned_facts else ""
+        rolling = (rolling + " " + " ".join(_gist(role, text) for role, text in rows)).strip()
+        summary = head + rolling[-max(SUMMARY_CHARS - len(head), 200):]
         self._db.execute("UPDATE sessions SET summary = ?, summarised_until = ? WHERE id = ?",
                          (summary, oldest_recent - 1, session_id))
 
@@ -113,6 +124,10 @@ class SessionStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _states_fact(sentence: str) -> bool:
+    return bool(told(sentence, "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in sentence) else "en"))
 
 
 def _gist(role: str, text: str) -> str:
