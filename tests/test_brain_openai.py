@@ -209,6 +209,22 @@ def test_the_context_stays_within_the_token_budget(make_brain, tmp_path):
     assert [m["role"] for m in messages[1:]] == ["user", "assistant"] * (len(kept) // 2) + ["user"]
 
 
+@pytest.mark.parametrize("model,fold,folded", [("gemma-3-270m", None, True), ("visage-test", None, False),
+                                               ("visage-test", True, True), ("gemma3", False, False)])
+def test_the_system_prompt_is_folded_for_models_that_drop_it(make_brain, model, fold, folded):
+    history = [ChatTurn("user", "Hi"), ChatTurn("assistant", "Hello!", Emotion.HAPPY)]
+    with LocalChatServer(TOKENS) as server:
+        brain = make_brain(server.url, model=model, fold_system=fold)
+        assert list(brain.reply(conversation(history=history), "Who are you?"))
+    messages = server.requests[0].json["messages"]
+    if folded:  # the instructions reach the model in its first user turn; the turns stay as they were
+        assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+        assert "Ada" in messages[0]["content"] and TAG_FORMAT_PROMPT in messages[0]["content"]
+        assert messages[0]["content"].endswith("\n\nHi") and messages[2]["content"] == "Who are you?"
+    else:
+        assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+
+
 def test_messages_alternate_and_a_huge_message_is_trimmed():
     conv = conversation(history=[ChatTurn("assistant", "Welcome!"), ChatTurn("user", "Hello?")])
     messages = build_messages(conv, "Anyone there? " + "x " * 5000, token_budget=600)

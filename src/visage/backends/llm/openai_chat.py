@@ -17,22 +17,22 @@ import json
 import logging
 import os
 import queue
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from visage.backends.http import error_text
 from visage.backends.llm import registry
 from visage.backends.llm.base import Brain, Conversation, ReplySentence
 from visage.backends.llm.knowledge import KnowledgeBase, load_knowledge
-from visage.backends.llm.prompt import DEFAULT_TOKEN_BUDGET, MIN_TOKEN_BUDGET, build_messages
+from visage.backends.llm.prompt import DEFAULT_TOKEN_BUDGET, MIN_TOKEN_BUDGET, build_messages, fold_system
 from visage.backends.options import positive_seconds
+from visage.backends.tts.http_voice import error_text
 from visage.core.tags import TaggedSentence, TagStreamParser
 from visage.core.types import Emotion
 from visage.errors import BackendError, InputError, require
-from visage.core.text import is_chinese_language, language_of
 
 log = logging.getLogger(__name__)
 BRAIN = "the openai brain"  # how options and errors name this backend
@@ -53,6 +53,10 @@ APOLOGIES = {  # (nothing said yet, cut off mid-reply)
     "zh": ("抱歉，我现在无法回答，请稍后再试。", "抱歉，我的思路断了。"),
 }
 START_HINT = "start the server (e.g. `ollama serve`, `llama-server -m model.gguf`, `vllm serve MODEL`)"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# Models whose chat templates drop the system message (checked on Gemma 3's template by
+# tests/test_brain_llama.py): for them the system prompt goes into the first user turn.
+SYSTEM_DROPPING_MODELS = re.compile(r"gemma", re.IGNORECASE)
 
 
 @registry.register("openai")
@@ -74,6 +78,7 @@ class OpenAIChatBrain(Brain):
         max_tokens: int | None = DEFAULT_MAX_TOKENS,
         language: str | None = None,
         knowledge: KnowledgeBase | str | Path | Sequence[str | Path] | None = None,
+        fold_system: bool | None = None,
     ) -> None:
         base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         if not str(base_url).startswith(("http://", "https://")):
@@ -96,6 +101,8 @@ class OpenAIChatBrain(Brain):
             self.knowledge = knowledge
         else:  # knowledge files (Markdown or YAML FAQ), as a config file names them
             self.knowledge = load_knowledge(*([knowledge] if isinstance(knowledge, (str, Path)) else knowledge))
+        # None: fold the system prompt into the first user turn for models known to drop system messages
+        self.fold_system = bool(SYSTEM_DROPPING_MODELS.search(self.model)) if fold_system is None else fold_system
         self._client = None
         self._client_lock = threading.Lock()
 
@@ -149,12 +156,14 @@ class OpenAIChatBrain(Brain):
         if cancel.is_set():
             return
         language = self.language or conversation.language
-        apology_language = "zh" if is_chinese_language(language_of(message, language)) else "en"
+        apology_language = "zh" if _HAN.search(message) or language.startswith("zh") else "en"
         parser = TagStreamParser(language)
         facts = [] if self.knowledge is None else [
             f"{hit.entry.question} {hit.entry.answer}"
             for hit in self.knowledge.search(message, language, KNOWLEDGE_HITS, KNOWLEDGE_MIN_CONFIDENCE)]
         messages = build_messages(conversation, message, user_emotion, self.token_budget, facts, language)
+        if self.fold_system:
+            messages = fold_system(messages)
         payload = {"model": self.model, "messages": messages, "stream": True}
         for key, value in (("temperature", self.temperature), ("max_tokens", self.max_tokens)):
             if value is not None:  # None leaves it out, for models that refuse it (OpenAI's o-series)
@@ -192,8 +201,7 @@ class OpenAIChatBrain(Brain):
         for s in parser.flush(complete_only=True):
             yield _reply(s)
             said += 1
-        yield ReplySentence(APOLOGIES[apology_language][1 if said else 0], language=apology_language,
-                            emotion=Emotion.SAD, intensity=0.3)
+        yield ReplySentence(APOLOGIES[apology_language][1 if said else 0], apology_language, Emotion.SAD, 0.3)
 
     def _next_event(self, stream: "_ChatStream", cancel: threading.Event, deadline: float,
                     started: bool) -> tuple[str, object]:
@@ -334,7 +342,7 @@ class _ChatStream:
 
 
 def _reply(s: TaggedSentence) -> ReplySentence:
-    return ReplySentence(s.text, tags=s.tags)
+    return ReplySentence(s.text, s.language, s.emotion, s.intensity, s.sentence_type, s.emphasis)
 
 
 def _transport_message(exc, base_url: str, connect_timeout: float, url: str | None = None) -> str:

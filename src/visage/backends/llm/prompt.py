@@ -123,6 +123,19 @@ def build_messages(
     return [{"role": "system", "content": system}, *_alternate(turns + [{"role": "user", "content": message}])]
 
 
+def fold_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The system message moved into the first user turn, for models whose chat template drops system
+    messages (Gemma's does: the instructions, the tag format and the facts would never reach it)."""
+    if not messages or messages[0]["role"] != "system":
+        return messages
+    system, rest = messages[0]["content"], [dict(m) for m in messages[1:]]
+    first_user = next((m for m in rest if m["role"] == "user"), None)
+    if first_user is None:
+        return [{"role": "user", "content": system}, *rest]
+    first_user["content"] = f"{system}\n\n{first_user['content']}"
+    return rest
+
+
 def select_knowledge(snippets: Sequence[str], message: str, tokens: int) -> list[str]:
     """The snippets to send, within `tokens`: all of them when they fit, else those sharing the most
     words (Han characters for Chinese) with the message, in their original order."""
