@@ -135,7 +135,7 @@ class EmbeddedBrain(Brain):
         new = told(rest, say.lang)
         if recall:
             yield from self._recall(recall, facts, say)
-        elif new and intent in (Intent.QUESTION, Intent.GREETING):
+        elif new and intent in (Intent.QUESTION, Intent.GREETING, Intent.CANNOT):  # "call me Sam" is a name
             yield from self._noted(facts, new, say)
             if not re.search(r"[?？]", rest):
                 yield from say.stock("how_can_i_help")

@@ -18,7 +18,8 @@ _NAME_WORD = r"(?P<name>[A-Z][a-zA-Z'-]{1,20}(?: [A-Z][a-zA-Z'-]{1,20})?)"
 _NOT_NAMES = frozenset("""Sorry Fine Good Great Okay Ok Here Back Done Ready Lost Tired Bored Sad Happy Hungry Not So
 Very Just Really Looking Trying Going Feeling From In At On A An The Sure Afraid Glad Alone Home Busy New Excited
 Interested Visiting Still Also Well Happy Angry Scared Worried Nervous Confused Late Sick Cold Hot Single Married
-Retired Old Young Allergic Vegan Vegetarian""".split())
+Retired Old Young Allergic Vegan Vegetarian Tomorrow Tonight Today Later Back Now Soon Anytime Maybe When If At
+Please Again Sometime""".split())
 _TELL = {
     "en": [
         ("name", re.compile(r"\b(?i:my name(?:'s| is)|call me|i am called|i'm called|people call me|the name's)\s+"
