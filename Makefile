@@ -24,6 +24,7 @@ test: setup system-deps
 	$(PY) -m pytest -q
 
 test-slow: setup
+	$(PY) -m pip install --quiet -e ".[llamacpp]"  # the real model server of tests/test_brain_llama.py
 	$(PY) -m pytest -q -m slow
 
 bench: setup
@@ -34,6 +35,7 @@ bench: setup
 	$(PY) bench/bench_render.py
 	$(PY) bench/bench_say.py
 	$(PY) bench/bench_brain.py
+	$(PY) bench/bench_brain_quality.py
 	$(PY) bench/bench_tags.py
 	$(PY) bench/bench_asr.py
 	$(PY) bench/bench_asr_stall.py
