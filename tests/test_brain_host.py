@@ -217,8 +217,14 @@ def test_repair_with_nothing_said_yet_asks(brain):
 
 
 def test_repeating_twice_does_not_stack_the_preface(brain):
-    *_, twice = talk(brain, "Are there guided tours?", "what?", "what?")
-    assert sum(s.text in ("Of course, I said:", "Sure, once more:") for s in twice) == 1
+    first, once, twice, slower = talk(brain, "Are there guided tours?", "what?", "what?", "slower please")
+    assert [s.text for s in twice][1:] == [s.text for s in once][1:] == [s.text for s in first]
+    assert not any("said" in s.text for s in slower[1:])
+
+
+def test_a_repeated_joke_is_still_funny(brain):
+    joke, again = talk(brain, "tell me a joke", "say that again")
+    assert [(s.text, s.emotion) for s in again][1:] == [(s.text, s.emotion) for s in joke]
 
 
 # -- honest, varied fallbacks -----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from visage.backends.llm import registry
 from visage.backends.llm.base import Brain, Conversation, ReplySentence
 from visage.backends.llm.fallbacks import fallback, topics
 from visage.backends.llm.intents import Intent, Message, read_message
-from visage.backends.llm.jokes import is_joke, next_joke
+from visage.backends.llm.jokes import is_joke, joke_part, next_joke
 from visage.backends.llm.knowledge import (MIN_CONFIDENCE, SUGGEST_CONFIDENCE, KnowledgeBase, KnowledgeEntry,
                                            language_of, load_knowledge, tokenize, warm_up)
 from visage.backends.llm.memory import UserFacts, asked, merge, remembered, told
@@ -52,6 +52,7 @@ _FEELINGS = {"sad": ("sorry_sad", "here_for_you", "talk_about_it"), "happy": ("g
              "fearful": ("feel_fearful",), "angry": ("offer_help",), "tired": ("feel_tired",),
              "bored": ("feel_bored",)}
 _REPEAT_INTROS = tuple(variants_of("repeat_intro") + variants_of("slower_intro"))
+_JOKE_TAGS = {"setup": (Emotion.NEUTRAL, 0.5), "punchline": (Emotion.HAPPY, 0.6)}  # the smile comes with the point
 _CLAUSE = re.compile(r"(?<=[,;:，；：、])\s*")
 
 
@@ -250,20 +251,27 @@ class EmbeddedBrain(Brain):
         if joke is None:
             yield from say.stock("no_more_jokes", "how_can_i_help")
             return
-        yield say.tagged(joke[0], Emotion.NEUTRAL, 0.5)
-        yield say.tagged(joke[1], Emotion.HAPPY, 0.6)
+        yield say.tagged(joke[0], *_JOKE_TAGS["setup"])
+        yield say.tagged(joke[1], *_JOKE_TAGS["punchline"])
 
     def _repeat(self, conversation: Conversation, say: _Speaker, slower: bool):
         """The last reply again (without a previous "I said:"); slower: cut into short phrases, calm."""
-        sentences = [s for s in split_sentences(say.last) if s not in _REPEAT_INTROS]
+        last = say.last
+        for intro in _REPEAT_INTROS:  # "Of course, I said: ..." is repeated without its preface
+            last = last.removeprefix(intro).lstrip()
+        sentences = split_sentences(last)
         if not sentences:
             yield from say.stock("nothing_to_repeat")
             return
         yield from say.stock("slower_intro" if slower else "repeat_intro")
         for sentence in sentences:
             owner = self._owner.get(sentence)
-            again = (say.answer(sentence, self._kb.entries[owner], ()) if owner is not None
-                     else say.tagged(sentence, *classify_emotion(sentence)))
+            if owner is not None:
+                again = say.answer(sentence, self._kb.entries[owner], ())
+            elif part := joke_part(sentence):
+                again = say.tagged(sentence, *_JOKE_TAGS[part])
+            else:
+                again = say.tagged(sentence, *classify_emotion(sentence))
             if not slower:
                 yield again
                 continue

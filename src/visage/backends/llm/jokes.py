@@ -42,3 +42,12 @@ def next_joke(language: str, said: str, turn: int = 0) -> tuple[str, str] | None
 def is_joke(text: str) -> bool:
     """Whether a reply the avatar gave told one of these jokes (so "another one" means another joke)."""
     return any(setup in text for jokes in JOKES.values() for setup, _ in jokes)
+
+
+def joke_part(sentence: str) -> str:
+    """"setup" or "punchline" when `sentence` is part of one of the jokes, else ""."""
+    for jokes in JOKES.values():
+        for setup, punchline in jokes:
+            if sentence in (setup, punchline):
+                return "setup" if sentence == setup else "punchline"
+    return ""
