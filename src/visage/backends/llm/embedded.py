@@ -386,7 +386,8 @@ class _Speaker:
             intensity = min(intensity, 0.35)  # gentle
         elif mood.emotion == Emotion.HAPPY and emotion == Emotion.HAPPY:
             intensity = min(1.0, intensity + 0.1)  # share the joy
-        return ReplySentence(text, self.lang, emotion, round(intensity, 2), sentence_type_of(text), emphasis)
+        return ReplySentence(text, language=self.lang, emotion=emotion, intensity=round(intensity, 2),
+                             sentence_type=sentence_type_of(text), emphasis=emphasis)
 
 
 def _last_reply(conversation: Conversation) -> str:
