@@ -38,14 +38,13 @@ from visage.backends.llm.present import answer as present_answer
 from visage.backends.llm.relevance import relevance
 from visage.backends.llm.small_talk import chit_chat, feeling
 from visage.core.sentiment import UserMood, classify_emotion, classify_user_mood
-from visage.core.text import clean_text, sentence_type_of, split_sentences
-from visage.core.types import Emotion
+from visage.core.text import HAN, clean_text, is_chinese_language, is_han, sentence_type_of, split_sentences
+from visage.core.types import Emotion, SentenceTags
 
 MAX_ANSWER_SENTENCES = 3  # the rest waits for "tell me more"
 DEFAULT_KNOWLEDGE = Path(__file__).resolve().parents[2] / "data" / "knowledge"
 DEFAULT_FILES = ("visage_en.md", "visage_zh.md")
 _UPSET = (Emotion.ANGRY, Emotion.DISGUSTED)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _CANNOT = {"book": "cannot_book", "buy": "cannot_buy", "call": "cannot_call", "message": "cannot_message",
            "remind": "cannot_remind", "play": "cannot_play"}
 _FEELINGS = {"sad": ("sorry_sad", "here_for_you", "talk_about_it"), "happy": ("glad", "feel_happy_ask"),
@@ -340,10 +339,10 @@ class EmbeddedBrain(Brain):
         return None
 
     def _language(self, text: str, conversation: Conversation) -> str:
-        if re.search(r"[A-Za-z\u4e00-\u9fff]", text):
+        if re.search(f"[A-Za-z{HAN}]", text):
             return language_of(text)
         fallback_language = conversation.language or self.language
-        return "zh" if fallback_language.lower().startswith(("zh", "cmn")) else "en"
+        return "zh" if is_chinese_language(fallback_language) else "en"
 
 
 class _Speaker:
@@ -386,8 +385,8 @@ class _Speaker:
             intensity = min(intensity, 0.35)  # gentle
         elif mood.emotion == Emotion.HAPPY and emotion == Emotion.HAPPY:
             intensity = min(1.0, intensity + 0.1)  # share the joy
-        return ReplySentence(text, language=self.lang, emotion=emotion, intensity=round(intensity, 2),
-                             sentence_type=sentence_type_of(text), emphasis=emphasis)
+        tags = SentenceTags(emotion, round(intensity, 2), sentence_type_of(text), emphasis, self.lang)
+        return ReplySentence(text, tags=tags)
 
 
 def _last_reply(conversation: Conversation) -> str:
@@ -397,7 +396,7 @@ def _last_reply(conversation: Conversation) -> str:
 def _key_term(sentence: str, terms) -> tuple[str, ...]:
     """The rarest matched query term as it is written in `sentence`, to be emphasised; () if absent."""
     for term in terms:
-        if _CJK.match(term):
+        if is_han(term[:1]):
             if len(term) >= 2 and term in sentence:
                 return (term,)
             continue

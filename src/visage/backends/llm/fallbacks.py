@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from visage.backends.llm.knowledge import KnowledgeBase
 from visage.core.sentiment import UserMood
+from visage.core.text import is_chinese_language
 from visage.core.types import Emotion
 
 SUGGESTED_TOPICS = 3
@@ -27,7 +28,7 @@ _FACILITY = {
 
 def fallback(question: str, language: str, mood: UserMood, upset: bool) -> list[Step]:
     """The phrases for a message the brain has no answer to (before any topic suggestions)."""
-    lang = "zh" if language == "zh" else "en"
+    lang = "zh" if is_chinese_language(language) else "en"
     if upset:
         return [("offer_help", {})]
     if mood.emotion == Emotion.SAD:

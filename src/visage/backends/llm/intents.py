@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from visage.core.text import is_chinese_language
+
 
 class Intent(str, Enum):
     QUESTION = "question"  # anything else: ask the knowledge base
@@ -150,7 +152,7 @@ _ABOUT = {
 
 def read_message(text: str, language: str) -> Message:
     """Read a cleaned message in `language` ("en" or "zh")."""
-    lang = "zh" if language == "zh" else "en"
+    lang = "zh" if is_chinese_language(language) else "en"
     greeting = _GREETING[lang].match(text)
     word = next((key for key, p in _TIME_OF_DAY if greeting and re.search(p, greeting.group(), _I)), "")
     rest = text[greeting.end():] if greeting else text
@@ -198,7 +200,7 @@ def _HOW_ARE_YOU_FIRST(text: str, lang: str) -> bool:
 def cannot_do(text: str, language: str) -> str:
     """The kind of task ("book", "buy", "call", "message", "remind", "play") that `text` asks the avatar
     to do, or "" when it asks for none ("can I book a guide?" asks about booking, it is not a request)."""
-    lang = "zh" if language == "zh" else "en"
+    lang = "zh" if is_chinese_language(language) else "en"
     for m in _ASK_TO_ACT[lang].finditer(text.strip()):
         verb = next((v for v in m.groupdict().values() if v), "")
         for task, patterns in _TASKS.items():

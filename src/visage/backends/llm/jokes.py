@@ -6,6 +6,8 @@ translations. Each is a setup (said neutrally, often a question) and a punchline
 """
 from __future__ import annotations
 
+from visage.core.text import is_chinese_language
+
 JOKES: dict[str, tuple[tuple[str, str], ...]] = {
     "en": (
         ("Why did the scarecrow win an award?", "Because he was outstanding in his field."),
@@ -31,7 +33,7 @@ JOKES: dict[str, tuple[tuple[str, str], ...]] = {
 def next_joke(language: str, said: str, turn: int = 0) -> tuple[str, str] | None:
     """A joke not yet told in `said` (the avatar's earlier replies), starting at a turn-dependent one;
     None when all have been told."""
-    jokes = JOKES["zh" if language == "zh" else "en"]
+    jokes = JOKES["zh" if is_chinese_language(language) else "en"]
     for i in range(len(jokes)):
         setup, punchline = jokes[(turn // 2 + i) % len(jokes)]
         if setup not in said:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from visage.backends.llm.base import Conversation
+from visage.core.text import HAN, has_han, is_chinese_language
 
 _I = re.IGNORECASE
 _NAME_WORD = r"(?P<name>[A-Z][a-zA-Z'-]{1,20}(?: [A-Z][a-zA-Z'-]{1,20})?)"
@@ -31,14 +32,14 @@ _TELL = {
                             r"\s*(?:[,.!]|$|and\b)", _I)),
     ],
     "zh": [
-        ("name", re.compile(r"(?:我叫|我的名字(?:是|叫)|叫我)(?P<name>[\u4e00-\u9fffA-Za-z]{1,6}?)(?:就行|就好|就可以|吧|。|，|！|$)")),
+        ("name", re.compile(r"(?:我叫|我的名字(?:是|叫)|叫我)(?P<name>[" + HAN + r"A-Za-z]{1,6}?)(?:就行|就好|就可以|吧|。|，|！|$)")),
         ("name", re.compile(r"(?:^|，|,|。|！)我是(?P<name>[李王张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁"
                             r"潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺"
-                            r"顾毛郝龚邵万钱严覃武戴莫孔向汤小老阿][\u4e00-\u9fff]{1,2})(?:。|，|！|$)")),
-        ("home", re.compile(r"我(?:住在|家在|现在住在|住)(?P<place>[\u4e00-\u9fffA-Za-z]{2,10}?)(?:。|，|！|$)")),
-        ("origin", re.compile(r"我(?:来自|是从)(?P<place>[\u4e00-\u9fffA-Za-z]{2,10}?)(?:来的)?(?:。|，|！|$)|"
-                              r"我是(?P<place2>[\u4e00-\u9fff]{2,6}?)人(?:。|，|！|$)")),
-        ("like", re.compile(r"我(?:很|特别|非常|超|挺|也|最|真的)*(?P<verb>喜欢|爱|热爱)(?P<thing>[\u4e00-\u9fffA-Za-z]{1,12}?)"
+                            r"顾毛郝龚邵万钱严覃武戴莫孔向汤小老阿][" + HAN + r"]{1,2})(?:。|，|！|$)")),
+        ("home", re.compile(r"我(?:住在|家在|现在住在|住)(?P<place>[" + HAN + r"A-Za-z]{2,10}?)(?:。|，|！|$)")),
+        ("origin", re.compile(r"我(?:来自|是从)(?P<place>[" + HAN + r"A-Za-z]{2,10}?)(?:来的)?(?:。|，|！|$)|"
+                              r"我是(?P<place2>[" + HAN + r"]{2,6}?)人(?:。|，|！|$)")),
+        ("like", re.compile(r"我(?:很|特别|非常|超|挺|也|最|真的)*(?P<verb>喜欢|爱|热爱)(?P<thing>[" + HAN + r"A-Za-z]{1,12}?)"
                             r"(?:。|，|！|$)")),
     ],
 }
@@ -79,7 +80,7 @@ class UserFacts:
 
 def told(text: str, language: str) -> UserFacts:
     """The facts `text` states about the user; empty for a question ("what is my name?")."""
-    lang = "zh" if language == "zh" else "en"
+    lang = "zh" if is_chinese_language(language) else "en"
     facts = UserFacts()
     if any(p.search(text) for _, p in _ASK[lang]):
         return facts
@@ -106,7 +107,7 @@ def told(text: str, language: str) -> UserFacts:
 
 def asked(text: str, language: str) -> str:
     """Which fact the user asks the avatar to recall ("name", "home", "origin", "like", "me"), or ""."""
-    lang = "zh" if language == "zh" else "en"
+    lang = "zh" if is_chinese_language(language) else "en"
     return next((kind for kind, p in _ASK[lang] if p.search(text)), "")
 
 
@@ -117,7 +118,7 @@ def remembered(conversation: Conversation, language: str) -> UserFacts:
     said = users + [turn.text for turn in conversation.history if turn.role == "user"]
     facts = UserFacts()
     for text in said:
-        lang = "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"
+        lang = "zh" if re.search(r"[" + HAN + r"]", text) else "en"
         facts = merge(facts, told(text, lang))
     return facts
 

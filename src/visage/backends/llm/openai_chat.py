@@ -24,15 +24,16 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from visage.backends.http import error_text
 from visage.backends.llm import registry
 from visage.backends.llm.base import Brain, Conversation, ReplySentence
 from visage.backends.llm.knowledge import KnowledgeBase, load_knowledge
 from visage.backends.llm.prompt import DEFAULT_TOKEN_BUDGET, MIN_TOKEN_BUDGET, build_messages, fold_system
 from visage.backends.options import positive_seconds
-from visage.backends.tts.http_voice import error_text
 from visage.core.tags import TaggedSentence, TagStreamParser
 from visage.core.types import Emotion
 from visage.errors import BackendError, InputError, require
+from visage.core.text import is_chinese_language, language_of
 
 log = logging.getLogger(__name__)
 BRAIN = "the openai brain"  # how options and errors name this backend
@@ -53,9 +54,9 @@ APOLOGIES = {  # (nothing said yet, cut off mid-reply)
     "zh": ("抱歉，我现在无法回答，请稍后再试。", "抱歉，我的思路断了。"),
 }
 START_HINT = "start the server (e.g. `ollama serve`, `llama-server -m model.gguf`, `vllm serve MODEL`)"
-_HAN = re.compile(r"[\u4e00-\u9fff]")
-# Models whose chat templates drop the system message (checked on Gemma 3's template by
-# tests/test_brain_llama.py): for them the system prompt goes into the first user turn.
+# Models whose chat format drops the system message (Gemma has no system role: llama-cpp-python's
+# "gemma" format, checked by tests/test_brain_llama.py): for them the system prompt goes into the
+# first user turn.
 SYSTEM_DROPPING_MODELS = re.compile(r"gemma", re.IGNORECASE)
 
 
@@ -156,7 +157,7 @@ class OpenAIChatBrain(Brain):
         if cancel.is_set():
             return
         language = self.language or conversation.language
-        apology_language = "zh" if _HAN.search(message) or language.startswith("zh") else "en"
+        apology_language = "zh" if is_chinese_language(language_of(message, language)) else "en"
         parser = TagStreamParser(language)
         facts = [] if self.knowledge is None else [
             f"{hit.entry.question} {hit.entry.answer}"
@@ -201,7 +202,8 @@ class OpenAIChatBrain(Brain):
         for s in parser.flush(complete_only=True):
             yield _reply(s)
             said += 1
-        yield ReplySentence(APOLOGIES[apology_language][1 if said else 0], apology_language, Emotion.SAD, 0.3)
+        yield ReplySentence(APOLOGIES[apology_language][1 if said else 0], language=apology_language,
+                            emotion=Emotion.SAD, intensity=0.3)
 
     def _next_event(self, stream: "_ChatStream", cancel: threading.Event, deadline: float,
                     started: bool) -> tuple[str, object]:
@@ -342,7 +344,7 @@ class _ChatStream:
 
 
 def _reply(s: TaggedSentence) -> ReplySentence:
-    return ReplySentence(s.text, s.language, s.emotion, s.intensity, s.sentence_type, s.emphasis)
+    return ReplySentence(s.text, tags=s.tags)
 
 
 def _transport_message(exc, base_url: str, connect_timeout: float, url: str | None = None) -> str:

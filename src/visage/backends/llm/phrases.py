@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from visage.core.text import is_chinese_language
 from visage.core.types import Emotion
 
 E = Emotion
@@ -174,7 +175,7 @@ def phrase(key: str, language: str, turn: int = 0, avoid: str = "", **fields: st
     """A stock phrase in `language`, varied by turn, and never a variant that `avoid` (the previous
     reply) contains while another one is left, so that the avatar does not repeat itself."""
     emotion, intensity, variants = PHRASES[key]
-    options = variants["zh" if language == "zh" else "en"]
+    options = variants["zh" if is_chinese_language(language) else "en"]
     ordered = [options[(turn + i) % len(options)].format(**fields) for i in range(len(options))]
     fresh = [text for text in ordered if text not in avoid]
     return (fresh or ordered)[0], emotion, intensity

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from visage.backends.llm.base import ChatTurn, Conversation
 from visage.backends.llm.memory import told
-from visage.core.emotion import parse_emotion
-from visage.core.text import split_sentences
+from visage.core.text import language_of, split_sentences
+from visage.core.types import parse_emotion
 from visage.errors import InputError
 
 RECENT_TURNS = 16  # turns loaded verbatim; older ones reach the brain through the summary
@@ -127,7 +127,7 @@ class SessionStore:
 
 
 def _states_fact(sentence: str) -> bool:
-    return bool(told(sentence, "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in sentence) else "en"))
+    return bool(told(sentence, language_of(sentence)))
 
 
 def _gist(role: str, text: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from visage.core.sentiment import UserMood
+from visage.core.text import HAN, is_chinese_language
 from visage.core.types import Emotion
 
 _I = re.IGNORECASE
@@ -20,7 +21,7 @@ _CHAT: list[tuple[str, dict[str, re.Pattern]]] = [
              "zh": re.compile(r"你(今年)?(几岁|多大|多少岁)|你的(年龄|年纪|生日)")}),
     ("favourite", {"en": re.compile(r"\b(what'?s|what is|do you have a) (your )?fav(ou?)?rite (?P<thing>[a-z ]{2,20}?)"
                                     r"[\s?!.]*$", _I),
-                   "zh": re.compile(r"你(最)?喜欢(什么|哪种|哪个|哪一种)(?P<thing>[\u4e00-\u9fff]{1,6}?)[？?呢吗]*$")}),
+                   "zh": re.compile(r"你(最)?喜欢(什么|哪种|哪个|哪一种)(?P<thing>[" + HAN + r"]{1,6}?)[？?呢吗]*$")}),
     ("like_job", {"en": re.compile(r"\b(do|are) you (like|love|enjoy|happy (with|in|doing)) (your job|your work|"
                                    r"(it|working) here|this job|talking to (people|me)|what you do)\b", _I),
                   "zh": re.compile(r"你喜欢(你的)?(工作|这里|这份工作|和人聊天|和我聊天)")}),
@@ -55,7 +56,7 @@ _LONELY = {"en": re.compile(r"\b(lonely|alone)\b", _I), "zh": re.compile(r"孤�
 
 def chit_chat(text: str, language: str) -> tuple[str, dict[str, str]] | None:
     """The answer key (in phrases.py) and its fields for a chit-chat message, or None."""
-    lang = "zh" if language == "zh" else "en"
+    lang = "zh" if is_chinese_language(language) else "en"
     for key, patterns in _CHAT:
         m = patterns[lang].search(text.strip())
         if m:
@@ -67,7 +68,7 @@ def chit_chat(text: str, language: str) -> tuple[str, dict[str, str]] | None:
 def feeling(text: str, language: str, mood: UserMood) -> str:
     """How the user says they feel, when the message is about themselves: "sad", "happy", "fearful",
     "angry", "tired", "bored", or "" (not a statement of feeling: a question, or about something else)."""
-    lang = "zh" if language == "zh" else "en"
+    lang = "zh" if is_chinese_language(language) else "en"
     text = text.strip()
     if not _SELF[lang].search(text) or re.search(r"[?？]|吗$", text):
         return ""
