@@ -12,8 +12,10 @@ import numpy as np
 from visage.backends.renderers import registry
 from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES, Renderer
-from visage.backends.renderers.face_model import MESH_LANDMARKS, FaceMotionModel, face_geometry, head_displacement
-from visage.backends.renderers.mouth import MouthInterior
+from visage.backends.renderers import photo_expression
+from visage.backends.renderers.eyelids import EyeLids
+from visage.backends.renderers.face_model import FACE_OVAL, MESH_LANDMARKS, FaceMotionModel, face_geometry, head_displacement
+from visage.backends.renderers.mouth import MouthInterior, MouthPalette
 from visage.backends.renderers.warp import MeshWarp
 from visage.core.arkit import INDEX
 from visage.core.types import FaceFrame
@@ -25,6 +27,8 @@ from visage.errors import InputError, require
 _RINGS = ((1.22, 1.0), (1.55, 0.85), (2.0, 0.4), (2.7, 0.0))
 _RING_POINTS = 28
 _NECK_FOLLOW = 0.3
+_OPEN_PHOTO_GAP = 0.02  # inter-ocular distances: the photo's lips are apart, its mouth is filled first
+_WARPED_BLINK = 0.5  # share of a blink done by moving the lid; eyelids.py paints the rest
 _METRES_PER_FACE_HEIGHT = 0.2  # a head is ~20 cm from brow to chin: converts pose translation
 
 
@@ -53,6 +57,10 @@ class PortraitRenderer(Renderer):
         self.image = cv2.resize(avatar.image, (self.size, self.size), interpolation=interpolation)
         landmarks = avatar.landmarks.astype(np.float32) * scale
         geometry = face_geometry(landmarks)
+        # measured here rather than trusted from the saved info, so avatars made before it existed work
+        self.photo = photo_expression.measure(self.image, landmarks)
+        if self.photo.mouth_gap > _OPEN_PHOTO_GAP:
+            self.image = _fill_mouth(self.image, landmarks)
         ids = np.array(MESH_LANDMARKS, int)
         face_points = landmarks[ids]
         anchors, follow = self._anchors(landmarks, geometry)
@@ -60,9 +68,14 @@ class PortraitRenderer(Renderer):
         self.ids = np.concatenate([ids, np.full(len(anchors), -1)])
         self.follow = np.concatenate([np.ones(len(ids), np.float32), follow]).astype(np.float32)[:, None]
         self.vertices = vertices
-        self.model = FaceMotionModel(vertices, self.ids, geometry)
+        warped_blink = 0.0 if self.photo.glasses else _WARPED_BLINK
+        self.model = FaceMotionModel(vertices, self.ids, geometry, photo_lift=self.photo.corner_lift,
+                                     warped_blink=warped_blink)
         self.warp = MeshWarp(vertices[:, :2], self.size, active=(self.follow[:, 0] > 0) | (self.ids >= 0))
-        self.mouth = MouthInterior(self.model.pos, geometry.height)
+        skin = avatar.info.get("skin_rgb") or _median_colour(self.image, landmarks, photo_expression.CHEEKS)
+        lips = avatar.info.get("lip_rgb") or _median_colour(self.image, landmarks, photo_expression.LIPS)
+        self.mouth = MouthInterior(self.model.pos, geometry.height, MouthPalette.from_face(skin, lips, self.photo.teeth_rgb))
+        self.lids = EyeLids(self.model.pos, self.image, vertices, geometry.height, warped_blink)
         chin = landmarks[152]
         self.pivot = np.array([geometry.mouth[0], chin[1] + 0.25 * geometry.height, 0.6 * geometry.height], np.float32)
         self.metres = geometry.height / _METRES_PER_FACE_HEIGHT
@@ -70,8 +83,6 @@ class PortraitRenderer(Renderer):
 
     def _anchors(self, landmarks: np.ndarray, geometry) -> tuple[np.ndarray, np.ndarray]:
         """Rings of anchors around the face oval, and the image's border, with their follow shares."""
-        from visage.backends.renderers.face_model import FACE_OVAL
-
         oval = landmarks[FACE_OVAL, :2]
         centre = oval.mean(axis=0)
         rel = oval - centre
@@ -103,5 +114,25 @@ class PortraitRenderer(Renderer):
         moved[:, :2] += d
         d += self.follow * head_displacement(moved, self.pivot, frame.head, self.metres)
         out = self.warp.warp(self.image, d)
-        self.mouth.draw(out, self.vertices[:, :2] + d, tongue_out=float(frame.blendshapes[INDEX["tongueOut"]]))
+        moved = self.vertices[:, :2] + d
+        w = frame.blendshapes
+        self.mouth.draw(out, moved, tongue_out=float(w[INDEX["tongueOut"]]))
+        self.lids.draw(out, moved, {"L": float(w[INDEX["eyeBlinkLeft"]]), "R": float(w[INDEX["eyeBlinkRight"]])})
         return out
+
+
+def _fill_mouth(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The photo with its open mouth (teeth, dark gaps) filled from the lips around it. The rest pose
+    presses the lips together over this region; without the fill its dark and white pixels would be
+    squeezed into lines along the lips and at the corners."""
+    cv2 = require("cv2", "portrait renderer", "portrait")
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[list(photo_expression.INNER_LIPS), :2]).astype(np.int32)], 255)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    return cv2.inpaint(image, mask, 3, cv2.INPAINT_TELEA)
+
+
+def _median_colour(image: np.ndarray, landmarks: np.ndarray, points) -> list[int]:
+    """Median RGB around a few landmarks: the colours an old avatar's info may lack."""
+    xy = np.clip(np.round(landmarks[list(points), :2]).astype(int), 0, image.shape[0] - 1)
+    return [int(v) for v in np.median(image[xy[:, 1], xy[:, 0]], axis=0)]
