@@ -16,18 +16,21 @@ from visage.errors import require
 _OVERSHOOT = 1.05  # a full blink brings the lid slightly past the lower lid's edge, so nothing shows
 _LID_BAND = 0.45  # height of the lid skin that is stretched, in half eye widths
 _LASH_SKIP = 0.4  # share of the band just above the lid's edge that holds the lashes
-_LASH_DARKEN = 0.6
+_LASH_DARKEN = 0.75
+_LID_SKIN = 0.45  # a closed lid is the face's skin more than the shadowed band above the open eye
+_LID_TONE = 0.94  # lids are a little darker than the cheeks
 
 
 class EyeLids:
     def __init__(self, landmark_pos: dict[int, int], image: np.ndarray, vertices: np.ndarray, face_height: float,
-                 warped_blink: float = 0.5) -> None:
+                 warped_blink: float = 0.5, skin_rgb=(200, 160, 140)) -> None:
         """`vertices` are the rest positions (pixels of `image`) of the mesh, indexed by `landmark_pos`;
         `warped_blink` the share of a blink the warp does (0 behind glasses: the frame stays rigid)."""
         self.cv2 = require("cv2", "portrait renderer", "portrait")
         self.h = face_height
         self.warped = warped_blink
         self.band = _LID_BAND
+        self.lid_colour = np.asarray(skin_rgb, np.float32) * _LID_TONE
         self.eyes = {}
         for side in "LR":
             first, last = EYE_CORNERS[side]
@@ -94,9 +97,12 @@ class EyeLids:
         moved = cv2.remap(roi, map_x - x0, map_y - y0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         # a closed lid is smooth skin: blur away the streaks that stretching a creased band leaves
         moved = cv2.GaussianBlur(moved, (0, 0), sigmaX=max(0.5, 0.008 * self.h), sigmaY=max(0.3, 0.002 * self.h))
-        # soften the lid's new edge against the lower lid, then darken the lash line along it
-        alpha = np.clip(edge + 0.7 - yy, 0.0, 1.0) * np.clip(yy - start + 1, 0.0, 1.0) * fade
-        out = roi.astype(np.float32) * (1 - alpha[..., None]) + moved.astype(np.float32) * alpha[..., None]
+        moved = moved.astype(np.float32) * (1 - _LID_SKIN) + self.lid_colour * _LID_SKIN
+        # soften the lid's new edge against the lower lid and its top against the brow, then darken
+        # the lash line along the edge
+        ramp = np.clip((yy - start) / max(1.0, 0.5 * band), 0.0, 1.0)
+        alpha = np.clip(edge + 0.7 - yy, 0.0, 1.0) * ramp * fade
+        out = roi.astype(np.float32) * (1 - alpha[..., None]) + moved * alpha[..., None]
         thick = max(0.8, 0.006 * self.h)
         span = np.clip((xs - xs[0]) / max(1.0, xs[-1] - xs[0]), 0, 1)
         along = np.clip(np.sin(np.pi * span), 0, 1) ** 0.5  # thin at the corners

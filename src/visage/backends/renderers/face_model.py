@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visage.core.arkit import INDEX, N_BLENDSHAPES
+from visage.core.arkit import BLENDSHAPE_NAMES, INDEX, N_BLENDSHAPES
 from visage.core.types import Gaze, HeadPose
 
 # MediaPipe face-mesh landmark groups (canonical topology). "R" is the subject's right, on the image's
@@ -36,8 +36,11 @@ CHIN = [152, 175, 199, 200, 18]
 JAW = {"R": [148, 176, 149, 150, 136, 172, 58, 132], "L": [377, 400, 378, 379, 365, 397, 288, 361]}
 FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
              148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
-NEUTRAL_LIFT_TOLERANCE = 0.01  # corner lifts (inter-ocular distances) below this are left as the photo has them
+NEUTRAL_LIFT_TOLERANCE = 0.02  # corner lifts (inter-ocular distances) below this are left as the photo has them
 MAX_NEUTRALISING = 1.6  # the most smile (or frown) the rest pose takes away: beyond it the warp tears
+SOFT_SHAPES = [f"{n}{side}" for n in ("mouthSmile", "mouthFrown", "mouthStretch", "mouthDimple", "mouthPress")
+               for side in ("Left", "Right")] + ["mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight"]
+SOFT_REACH = 0.55  # mouth half-widths over which the skin's share of the lips' motion falls to 1/e
 UNDER_EYE = {"R": [111, 31, 228, 229, 230, 231, 232], "L": [340, 261, 448, 449, 450, 451, 452]}
 
 MESH_LANDMARKS = sorted(set(
@@ -86,13 +89,14 @@ class FaceMotionModel:
     """Precomputed per-vertex displacement bases; `displace` combines them for one frame."""
 
     def __init__(self, vertices: np.ndarray, landmark_ids: np.ndarray, geometry: FaceGeometry,
-                 photo_lift: float = 0.0, warped_blink: float = 0.5) -> None:
+                 photo_lift: float = 0.0, warped_blink: float = 0.5, glasses: bool = False) -> None:
         """`vertices` (V, 3) are the mesh vertices in image pixels (landmarks first, then anchors);
         `landmark_ids[i]` is the MediaPipe index of vertex i, or -1 for an anchor. `photo_lift` is the
         photo's own mouth-corner lift (photo_expression.corner_lift): the rest pose undoes it, so every
         expression starts from a neutral mouth, whatever face the photo was taken with. `warped_blink`
         is the share of a blink done by moving the lid (the rest is painted by eyelids.py): 0 behind
-        glasses, whose frame would bend with the lid."""
+        glasses, whose frame would bend with the lid. With `glasses` the frame, which lies over the
+        brows and under the eyes, stays rigid: brow shapes move the forehead above it instead."""
         self.warped_blink = warped_blink
         self.vertices = vertices
         self.g = geometry
@@ -106,6 +110,9 @@ class FaceMotionModel:
         self.close_lips = np.zeros((n, 2), np.float32)  # scaled by jawOpen * mouthClose
         self.gaze_basis = np.zeros((2, n, 2), np.float32)  # per degree of gaze yaw, pitch
         self._build()
+        if glasses:
+            self._hold_frame()
+        self._soften()
         self._flat: np.ndarray | None = None
         self.neutralising = self._neutralise(photo_lift)
 
@@ -155,6 +162,12 @@ class FaceMotionModel:
         lens = 0.3 + 0.7 * np.sqrt(np.clip(1.0 - (u / span) ** 2, 0.0, 1.0))
         jaw[lower_lip] = lens[lower_lip]
         jaw[corners] = 0.3
+        # the skin under the chin goes along part of the way: a chin that drops alone folds into the neck
+        if 152 in self.pos:
+            chin_uv = np.array([u[self.pos[152]], v[self.pos[152]]])
+            under = ~is_lm & (v > chin_uv[1] - 0.02)
+            reach = np.hypot(u - chin_uv[0], v - chin_uv[1])
+            jaw[under] = 0.7 * np.exp(-(reach[under] / 0.22) ** 2)
         for i in np.nonzero(jaw)[0]:
             self._add("jawOpen", i, 0.0, 0.2 * jaw[i])
         self._add("jawOpen", upper_lip, 0.0, -0.014 * lens[upper_lip])
@@ -186,7 +199,7 @@ class FaceMotionModel:
             cheeks = self._idx(CHEEKS[side])
             self._add(f"mouthSmile{'Left' if side == 'L' else 'Right'}", mouth_side, sign * 0.035 * near_corner, -0.045 * near_corner)
             self._add(f"mouthSmile{'Left' if side == 'L' else 'Right'}", cheeks, sign * 0.008, -0.02)
-            self._add(f"mouthFrown{'Left' if side == 'L' else 'Right'}", mouth_side, 0.0, 0.04 * near_corner)
+            self._add(f"mouthFrown{'Left' if side == 'L' else 'Right'}", mouth_side, -sign * 0.006 * near_corner, 0.055 * near_corner)
             self._add(f"mouthStretch{'Left' if side == 'L' else 'Right'}", mouth_side, sign * 0.04 * near_corner, 0.008 * near_corner)
             self._add(f"mouthDimple{'Left' if side == 'L' else 'Right'}", corner, sign * 0.015, 0.0)
             self._add(f"mouthLowerDown{'Left' if side == 'L' else 'Right'}", np.intersect1d(outer_low, self._side(side)), 0.0, 0.03)
@@ -210,6 +223,37 @@ class FaceMotionModel:
         self._add("jawForward", chin, 0.0, 0.01)
         for side, sign in (("L", 1.0), ("R", -1.0)):
             self._add("cheekPuff", self._idx(CHEEKS[side]), sign * 0.02, 0.0)
+
+    def _hold_frame(self) -> None:
+        """Glasses: no shape moves the points a frame covers (brows, under the eyes); what the brows
+        would do moves the forehead above the frame a little, so raised brows still read."""
+        for side in "LR":
+            brows = self._idx(BROW_INNER[side] + BROW_MID[side] + BROW_OUTER[side])
+            frame = np.concatenate([brows, self._idx(UNDER_EYE[side])])
+            forehead = np.intersect1d(self._idx(FOREHEAD), self._side(side))
+            for shape in range(len(self.basis)):
+                lift = self.basis[shape, brows].mean(axis=0)
+                if np.abs(lift).sum() > 1e-6 and "brow" in BLENDSHAPE_NAMES[shape]:
+                    self.basis[shape, forehead] += 0.6 * lift
+                self.basis[shape, frame] = 0.0
+
+    def _soften(self) -> None:
+        """Let the skin around the mouth follow the lips: a lip corner that moves alone drags a crease
+        behind it, and the photo's own smile lines stay where they were. Each mouth shape's lip motion
+        spreads to the unmoved face points nearby, fading over about half a mouth width."""
+        lips = self._idx(UPPER_OUTER + UPPER_INNER + LOWER_OUTER + LOWER_INNER + CORNERS)
+        hw = self.g.mouth_half_width
+        xy = self.vertices[:, :2]
+        free = np.nonzero(self.ids >= 0)[0]
+        free = free[~np.isin(free, lips)]
+        r = np.linalg.norm(xy[free, None, :] - xy[None, lips, :], axis=2)
+        k = np.exp(-(r / (0.35 * hw)) ** 2)
+        reach = np.exp(-(r.min(axis=1) / (SOFT_REACH * hw)) ** 2)
+        mix = (k / np.maximum(k.sum(axis=1, keepdims=True), 1e-6)) * reach[:, None]
+        for shape in SOFT_SHAPES:
+            b = self.basis[INDEX[shape]]
+            untouched = np.abs(b[free]).sum(axis=1) < 1e-6
+            b[free[untouched]] += (mix[untouched] @ b[lips]).astype(np.float32)
 
     def _neutralise(self, photo_lift: float) -> dict[str, float]:
         """Fold into the rest pose the smile (or frown) that cancels the photo's corner lift, and return
@@ -275,7 +319,8 @@ class FaceMotionModel:
         self._add(f"browOuterUp{name}", outer, 0.0, -0.05)
         self._add(f"browOuterUp{name}", mid, 0.0, -0.03)
         self._add(f"browDown{name}", np.concatenate([inner, mid, outer]), 0.0, 0.03)
-        self._add(f"browDown{name}", inner, -sign * 0.015, 0.01)
+        self._add(f"browDown{name}", inner, -sign * 0.03, 0.01)  # drawn together: the corrugator
+        self._add(f"browDown{name}", mid, -sign * 0.012, 0.0)
 
     # -- per frame ------------------------------------------------------------------------------------
     def displace(self, blendshapes: np.ndarray, gaze: Gaze) -> np.ndarray:

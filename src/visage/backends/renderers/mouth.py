@@ -64,12 +64,12 @@ class MouthPalette:
         exposure = float(np.clip((skin @ _LUMA) / 190.0, 0.45, 1.1))
         if teeth_rgb is not None:
             teeth = np.asarray(teeth_rgb, np.float32)
-        else:
-            teeth = _IVORY * exposure * 0.92
-        red_lip = _saturate(lip, 1.5)
+        else:  # ivory, in the photo's exposure and colour cast (the skin carries both)
+            teeth = _IVORY * exposure * 0.75 + skin * 0.3
+        red_lip = _saturate(lip, 1.3)
         palette = dict(
-            cavity=_saturate(red_lip * 0.42, 1.2), deep=_saturate(red_lip * 0.2, 1.3),
-            gum=_saturate(red_lip * 0.85, 1.2), teeth=teeth, tongue=_saturate(red_lip * 0.78, 1.15),
+            cavity=_saturate(red_lip * 0.42, 1.1), deep=_saturate(red_lip * 0.2, 1.2),
+            gum=_saturate(red_lip * 0.8, 1.1), teeth=teeth, tongue=_saturate(red_lip * 0.68, 0.9),
         )
         return cls(**{k: _saturate(v, colour) for k, v in palette.items()})
 
@@ -117,38 +117,41 @@ class MouthInterior:
         back = np.clip(0.35 + 0.65 * np.abs(s) ** 1.5, 0, 1) * np.clip(1.0 - above_bottom / (local_gap + 1), 0.3, 1)
         colour = p.cavity + (p.deep - p.cavity) * back[..., None]
 
-        # the tongue: a dome resting on the floor of the mouth, lit along its top, a groove down the middle
-        tongue_h = min(0.4 * gap, 0.05 * H) * (1.0 + tongue_out)
+        # the tongue: a dome resting on the floor of the mouth, its top lit, its back and sides in shadow
+        tongue_h = min(0.42 * gap, 0.05 * H) * (1.0 + tongue_out)
         if tongue_h > 0.8:
-            dome = tongue_h * np.sqrt(np.clip(1.0 - (s / 0.78) ** 2, 0.0, 1.0))
-            into = above_bottom - 0.15 * tongue_h  # the lower lip hides its base
+            dome = tongue_h * np.sqrt(np.clip(1.0 - (s / 0.8) ** 2, 0.0, 1.0))
+            into = above_bottom - 0.1 * tongue_h  # the lower lip hides its base
             inside = np.clip((dome - into) / 1.2, 0.0, 1.0)
-            ridge = np.clip(1.0 - np.abs(into - 0.75 * dome) / (0.6 * dome + 1), 0, 1)
-            shade = (0.62 + 0.3 * ridge) * (1.0 - 0.35 * np.abs(s / 0.78) ** 2) * (1.0 - 0.12 * np.exp(-(s / 0.06) ** 2))
+            height = np.clip(into / (dome + 1e-3), 0.0, 1.0)  # 0 at the front, 1 at the far edge
+            shade = (0.55 + 0.45 * np.sin(np.pi * np.clip(0.25 + 0.6 * height, 0, 1))) * (1.0 - 0.4 * (s / 0.8) ** 2)
+            shade = shade * (1.0 - 0.15 * np.exp(-(s / 0.07) ** 2)) * (1.0 - 0.3 * height ** 4)
             colour = colour + (p.tongue * shade[..., None] - colour) * inside[..., None]
 
-        # upper teeth: a curved row hanging from under the upper lip, the gum above them
+        # upper teeth: a curved row hanging from under the upper lip, the gum above them; the row
+        # turns away at the sides, into the shadow of the cheeks
         width_px = 2 * half_w
-        length = np.minimum(0.62 * local_gap, 0.2 * width_px) * (1.0 - 0.45 * s ** 2)
+        length = np.minimum(0.5 * local_gap, 0.15 * width_px) * (1.0 - 0.45 * s ** 2)
         theta = np.arcsin(s * np.sin(_ARCH_SPAN))  # where on the arch each column looks
         edge_px = (np.sin(_TOOTH_EDGES) / np.sin(_ARCH_SPAN))[:, None] * half_w  # boundaries, px from centre
         dx = np.abs(np.abs(xs - centre_x)[None, :] - edge_px).min(axis=0)[None, :]
         seam = np.exp(-(dx / max(0.6, 0.004 * H)) ** 2)
-        tip = length * (1.0 - 0.18 * seam)  # rounded tooth corners: a scalloped biting edge
+        tip = length * (1.0 - 0.15 * seam)  # rounded tooth corners: a scalloped biting edge
         gum_h = np.clip(0.1 * local_gap - 0.006 * H, 0.0, 0.02 * H) * (1.0 + 0.8 * seam)
-        teeth_a = np.clip((tip - below_top) / 1.0 + 0.5, 0, 1)
+        sides = np.clip((0.95 - np.abs(s)) / 0.3, 0.0, 1.0)
+        teeth_a = np.clip((tip - below_top) + 0.5, 0, 1) * sides
         gum_a = np.clip((gum_h - below_top) + 0.5, 0, 1)
-        lit = (1.0 - 0.6 * s ** 2) * (0.8 + 0.2 * np.clip(below_top / (0.5 * length + 1), 0, 1))
-        lit = lit * (1.0 - 0.25 * seam * (0.4 + 0.6 * np.clip(below_top / (length + 1), 0, 1)))
-        lit = lit * (1.0 - 0.15 * np.abs(theta))
+        lit = 0.9 * (1.0 - 0.55 * s ** 2) * (0.75 + 0.25 * np.clip(below_top / (0.5 * length + 1), 0, 1))
+        lit = lit * (1.0 - 0.2 * seam * (0.4 + 0.6 * np.clip(below_top / (length + 1), 0, 1)))
+        lit = lit * (1.0 - 0.2 * np.abs(theta))
         teeth = p.teeth * lit[..., None]
         teeth = teeth + (p.gum * (0.8 + 0.2 * (1 - s ** 2))[..., None] - teeth) * gum_a[..., None]
         colour = colour + (teeth - colour) * teeth_a[..., None]
 
-        # lower teeth: mostly behind the lower lip, a sliver when the jaw is well down
-        low = np.clip(0.14 * local_gap - 0.012 * H, 0.0, 0.025 * H) * (1.0 - 0.5 * s ** 2) * (1.0 - 0.2 * seam)
+        # lower teeth: mostly behind the lower lip, the front few when the jaw is well down
+        low = np.clip(0.12 * local_gap - 0.012 * H, 0.0, 0.02 * H) * np.clip(1.0 - (s / 0.55) ** 2, 0, 1) * (1.0 - 0.2 * seam)
         low_a = np.clip(low - above_bottom + 0.5, 0, 1) * (low > 0.3)
-        colour = colour + (p.teeth * 0.72 * (1.0 - 0.6 * s ** 2)[..., None] - colour) * low_a[..., None]
+        colour = colour + (p.teeth * 0.7 * (1.0 - 0.8 * s ** 2)[..., None] - colour) * low_a[..., None]
 
         # soft occlusion: the lips shade what is just behind them, the upper one more (light from above)
         sigma = max(1.0, 0.012 * H)

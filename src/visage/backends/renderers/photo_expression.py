@@ -16,6 +16,7 @@ from visage.errors import require
 
 NEUTRAL_CORNER_LIFT = 0.0  # a relaxed mouth's corners sit level with the lips' centre (measured: the
 # closed-mouth Grace Hopper portrait +0.003, the carphone speaker -0.05..+0.02 while talking)
+OPEN_MOUTH = 0.03  # inter-ocular distances between the inner lips: below it no teeth can show
 TEETH_SHARE = 0.2  # share of the mouth opening that must be teeth-bright for the photo to "show teeth"
 GLASSES_POINTS = (168, 118, 347)  # the nose bridge between the eyes, and under each eye where a rim runs
 GLASSES_EDGE = 45.0
@@ -63,7 +64,8 @@ def measure(image: np.ndarray, landmarks: np.ndarray) -> PhotoExpression:
     """The photo's expression and teeth, from the crop and its landmarks (same pixels)."""
     down, iod = face_axes(landmarks)
     gap = float((landmarks[14, :2] - landmarks[13, :2]) @ down) / max(iod, 1e-6)
-    return PhotoExpression(corner_lift(landmarks) - NEUTRAL_CORNER_LIFT, gap, teeth_colour(image, landmarks),
+    teeth = teeth_colour(image, landmarks) if gap > OPEN_MOUTH else None
+    return PhotoExpression(corner_lift(landmarks) - NEUTRAL_CORNER_LIFT, gap, teeth,
                            wears_glasses(image, landmarks))
 
 
