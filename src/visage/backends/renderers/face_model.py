@@ -155,7 +155,9 @@ class FaceMotionModel:
         lateral = np.clip(1.0 - (np.abs(u) - 0.6 * hw) / (2.0 * hw), 0.25, 1.0)
         below = is_lm & (v > 0.03)
         jaw = np.zeros(len(u))
-        jaw[below] = lateral[below] * np.clip((v[below] - 0.03) / 0.08, 0.3, 1.0)
+        # the jaw is one bone: the chin goes down with the lower lip (a chin that lags folds the lip over
+        # it); only the cheeks beside the mouth follow less
+        jaw[below] = lateral[below] * (0.88 + 0.12 * np.clip((v[below] - 0.03) / 0.08, 0.0, 1.0))
         # the lips part as a lens, widest in the middle: a lip that drops evenly makes a box
         inner_half = max(abs(u[self.pos[78]]), abs(u[self.pos[308]])) if 78 in self.pos and 308 in self.pos else hw
         span = np.where(np.isin(np.arange(len(u)), self._idx(LOWER_INNER + UPPER_INNER)), inner_half, hw)
@@ -229,8 +231,8 @@ class FaceMotionModel:
         would do moves the forehead above the frame a little, so raised brows still read."""
         for side in "LR":
             brows = self._idx(BROW_INNER[side] + BROW_MID[side] + BROW_OUTER[side])
-            frame = np.concatenate([brows, self._idx(UNDER_EYE[side])])
-            forehead = np.intersect1d(self._idx(FOREHEAD), self._side(side))
+            frame = np.concatenate([brows, self._idx(UNDER_EYE[side] + [9])])  # 9: above the bridge
+            forehead = np.intersect1d(self._idx([i for i in FOREHEAD if i != 9]), self._side(side))  # 9: the bridge's top
             for shape in range(len(self.basis)):
                 lift = self.basis[shape, brows].mean(axis=0)
                 if np.abs(lift).sum() > 1e-6 and "brow" in BLENDSHAPE_NAMES[shape]:
@@ -272,7 +274,11 @@ class FaceMotionModel:
             return {}
         weight = float(np.clip(photo_lift / lift_per_unit, -MAX_NEUTRALISING, MAX_NEUTRALISING))
         for name in (f"{shape}Left", f"{shape}Right"):
-            self.rest -= weight * self.basis[INDEX[name]]
+            b = self.basis[INDEX[name]]
+            # down fully, in by half: a mouth narrowed by the whole smile drags the photo's smile
+            # creases after its corners
+            across = (b @ self.g.axis_u)[:, None] * self.g.axis_u[None, :]
+            self.rest -= weight * (b - 0.5 * across)
             out[name] = -weight
         return out
 
@@ -319,7 +325,7 @@ class FaceMotionModel:
         self._add(f"browOuterUp{name}", outer, 0.0, -0.05)
         self._add(f"browOuterUp{name}", mid, 0.0, -0.03)
         self._add(f"browDown{name}", np.concatenate([inner, mid, outer]), 0.0, 0.03)
-        self._add(f"browDown{name}", inner, -sign * 0.03, 0.01)  # drawn together: the corrugator
+        self._add(f"browDown{name}", inner, -sign * 0.03, 0.018)  # drawn together and down: the corrugator
         self._add(f"browDown{name}", mid, -sign * 0.012, 0.0)
 
     # -- per frame ------------------------------------------------------------------------------------

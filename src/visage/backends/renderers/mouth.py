@@ -5,8 +5,9 @@ they are drawn only inside the inner lip contour, so the lips themselves stay th
 colour comes from the face (MouthPalette): the cavity is the lips' colour in shadow, warm and never
 black; the teeth are the photo's own when it shows them. Everything is shaded the way a mouth lit
 from the front is: the upper lip shades the teeth under it, the row of teeth curves back so it is lit
-in the middle and dark at the sides, the corners fade into the lips. Coordinates are per column: the
-opening's top and bottom at each x, and the place across the mouth s in [-1, 1].
+in the middle and dark at the sides, the corners fade into the lips. Coordinates are the mouth's: the
+opening's top and bottom at each place along the mouth (in the mouth's own axes, so a tilted head
+gets the same mouth), and the place across the mouth s in [-1, 1].
 """
 from __future__ import annotations
 
@@ -85,10 +86,19 @@ class MouthInterior:
     def draw(self, image: np.ndarray, vertices: np.ndarray, tongue_out: float = 0.0) -> None:
         """Paint the mouth's inside into `image` (in place) for deformed vertex positions (V, 2)."""
         cv2, p, H = self.cv2, self.p, self.h
-        upper, lower = vertices[self.upper], vertices[self.lower].copy()
+        upper, lower = vertices[self.upper].astype(np.float32), vertices[self.lower].astype(np.float32)
+        # the mouth's own axes (corner to corner, and down), so a tilted head gets the same mouth
+        centre = 0.5 * (upper[0] + upper[-1])
+        along = upper[-1] - upper[0]
+        half_w = max(1.0, 0.5 * float(np.linalg.norm(along)))
+        along = along / (2 * half_w)
+        down = np.array([-along[1], along[0]], np.float32)
+        up_u, up_v = (upper - centre) @ along, (upper - centre) @ down
+        lo_u, lo_v = (lower - centre) @ along, (lower - centre) @ down
         # lips pressed past each other close the mouth; they never open a hole on the other side
-        lower[:, 1] = np.maximum(lower[:, 1], upper[:, 1])
-        gap = float(np.max(lower[1:-1, 1] - upper[1:-1, 1]))
+        lo_v = np.maximum(lo_v, np.interp(lo_u, up_u, up_v))
+        lower = centre + np.outer(lo_u, along) + np.outer(lo_v, down)
+        gap = float(np.max(lo_v[1:-1] - np.interp(lo_u[1:-1], up_u, up_v)))
         if gap < 0.6:
             return
         outline = np.concatenate([upper, lower[::-1][1:-1]])
@@ -103,15 +113,14 @@ class MouthInterior:
         mask = np.zeros((roi_h, roi_w), np.uint8)
         cv2.fillPoly(mask, [np.round((outline - origin) * (1 << _SUB)).astype(np.int32)], 255, cv2.LINE_AA, _SUB)
 
-        xs = np.arange(roi_w, dtype=np.float32) + x0
-        yy = np.arange(roi_h, dtype=np.float32)[:, None] + y0
-        top = np.interp(xs, upper[:, 0], upper[:, 1])[None, :]
-        bottom = np.interp(xs, lower[:, 0], lower[:, 1])[None, :]
+        gx = np.arange(roi_w, dtype=np.float32)[None, :] + (x0 - centre[0])
+        gy = np.arange(roi_h, dtype=np.float32)[:, None] + (y0 - centre[1])
+        across, depth = gx * along[0] + gy * along[1], gx * down[0] + gy * down[1]  # per pixel, mouth axes
+        top = np.interp(across, up_u, up_v).astype(np.float32)
+        bottom = np.interp(across, lo_u, lo_v).astype(np.float32)
         local_gap = np.maximum(bottom - top, 0.0)
-        centre_x = 0.5 * (upper[0, 0] + upper[-1, 0])
-        half_w = max(1.0, 0.5 * (upper[-1, 0] - upper[0, 0]))
-        s = np.clip((xs - centre_x) / half_w, -1.0, 1.0)[None, :]
-        below_top, above_bottom = yy - top, bottom - yy
+        s = np.clip(across / half_w, -1.0, 1.0)
+        below_top, above_bottom = depth - top, bottom - depth
 
         # the cavity: lips' colour in shadow, darker towards the corners and the back
         back = np.clip(0.35 + 0.65 * np.abs(s) ** 1.5, 0, 1) * np.clip(1.0 - above_bottom / (local_gap + 1), 0.3, 1)
@@ -133,8 +142,8 @@ class MouthInterior:
         width_px = 2 * half_w
         length = np.minimum(0.5 * local_gap, 0.15 * width_px) * (1.0 - 0.45 * s ** 2)
         theta = np.arcsin(s * np.sin(_ARCH_SPAN))  # where on the arch each column looks
-        edge_px = (np.sin(_TOOTH_EDGES) / np.sin(_ARCH_SPAN))[:, None] * half_w  # boundaries, px from centre
-        dx = np.abs(np.abs(xs - centre_x)[None, :] - edge_px).min(axis=0)[None, :]
+        edge_px = (np.sin(_TOOTH_EDGES) / np.sin(_ARCH_SPAN))[:, None] * half_w  # boundaries, px from the middle
+        dx = np.abs(np.abs(across)[None] - edge_px[..., None]).min(axis=0)
         seam = np.exp(-(dx / max(0.6, 0.004 * H)) ** 2)
         tip = length * (1.0 - 0.15 * seam)  # rounded tooth corners: a scalloped biting edge
         gum_h = np.clip(0.1 * local_gap - 0.006 * H, 0.0, 0.02 * H) * (1.0 + 0.8 * seam)

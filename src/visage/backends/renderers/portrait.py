@@ -152,10 +152,11 @@ def _fill_mouth(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     mask = np.zeros(image.shape[:2], np.uint8)
     inner = landmarks[list(photo_expression.INNER_LIPS), :2].copy()
     # out to the corners too: a smile's dark commissures would be stretched into lines as well
-    inner[0] += 0.6 * (landmarks[61, :2] - inner[0])
-    inner[10] += 0.6 * (landmarks[291, :2] - inner[10])
+    inner[0] += 0.9 * (landmarks[61, :2] - inner[0])
+    inner[10] += 0.9 * (landmarks[291, :2] - inner[10])
     cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 255)
-    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    reach = max(3, int(round(0.008 * float(np.linalg.norm(landmarks[10, :2] - landmarks[152, :2])))) * 2 + 1)
+    mask = cv2.dilate(mask, np.ones((reach, reach), np.uint8))
     return cv2.inpaint(image, mask, 3, cv2.INPAINT_TELEA)
 
 
