@@ -332,9 +332,11 @@ class FaceMotionModel:
     def displace(self, blendshapes: np.ndarray, gaze: Gaze) -> np.ndarray:
         """Vertex displacements (V, 2) in pixels for the expression, before head pose."""
         w = np.asarray(blendshapes, np.float32)
-        if self._flat is None:  # one matrix-vector product: far faster than tensordot's reshuffles
+        if self._flat is None:
             self._flat = np.ascontiguousarray(self.basis.reshape(len(self.basis), -1))
-        d = (w @ self._flat).reshape(-1, 2) + self.rest
+        # einsum's own loop, not BLAS: a BLAS call this small costs more in waking its threads (and far
+        # more on a busy machine) than the product itself; tensordot's reshuffles cost more still
+        d = np.einsum("i,ij->j", w, self._flat).reshape(-1, 2) + self.rest
         d += (w[INDEX["jawOpen"]] * w[INDEX["mouthClose"]]) * self.close_lips
         d += gaze.yaw * self.gaze_basis[0] + gaze.pitch * self.gaze_basis[1]
         return d

@@ -19,7 +19,8 @@ from visage.errors import require
 
 FOLD_DEPTH = 0.22  # darkening at a crease's centre at full weight (share of the pixel's brightness)
 HIGHLIGHT = 0.35  # the lit side's brightening, relative to the depth
-MAX_LIGHTEN = 0.6  # a neutralised photo's folds are lightened by at most this weight
+MAX_LIGHTEN = 0.6
+DEPTH_STEP = 0.02  # crease weights are quantised: an unchanged crease costs nothing the next frame  # a neutralised photo's folds are lightened by at most this weight
 
 
 @dataclass
@@ -39,6 +40,7 @@ class ExpressionShading:
         self.cv2 = require("cv2", "portrait renderer", "portrait")
         self.base = image
         self.work = image.copy()
+        self._depths: list[float] | None = None
         self.h = geometry.height
         self.g = geometry
         L = landmarks[:, :2].astype(np.float32)
@@ -102,13 +104,17 @@ class ExpressionShading:
 
     def apply(self, blendshapes: np.ndarray) -> np.ndarray:
         """The photo with each crease at the depth this frame's expression gives it."""
+        depths = [float(np.clip(c.offset + sum(gain * float(blendshapes[INDEX[s]]) for s, gain in c.shapes),
+                                -MAX_LIGHTEN, 1.5)) for c in self.creases]
+        depths = [round(d / DEPTH_STEP) * DEPTH_STEP for d in depths]  # steps far below what shows
+        if depths == self._depths:  # most frames: the same creases as the last one
+            return self.work
+        self._depths = depths
         for c in self.creases:  # boxes overlap (the furrow, the forehead lines): restore all first
             y0, y1, x0, x1 = c.box
             self.work[y0:y1, x0:x1] = self.base[y0:y1, x0:x1]
-        for c in self.creases:
-            weight = c.offset + sum(gain * float(blendshapes[INDEX[s]]) for s, gain in c.shapes)
-            weight = float(np.clip(weight, -MAX_LIGHTEN, 1.5))
-            if abs(weight) < 0.02:
+        for c, weight in zip(self.creases, depths):
+            if abs(weight) < DEPTH_STEP / 2:
                 continue
             y0, y1, x0, x1 = c.box
             scale = FOLD_DEPTH * weight * (0.5 if weight < 0 else 1.0)
