@@ -1,8 +1,8 @@
 """Closing eyelids: the part of a blink the warp cannot do.
 
-The warp brings the upper lid half way down (FaceMotionModel.warped_blink; not at all behind glasses); squeezing the eye flatter than
-that cannot be inverted cleanly, and the squeezed white and iris would still show. So the rest of the
-closing is painted: per column, the band of lid skin above the lid's edge (the photo's own lid, lashes
+The warp brings the upper lid half way down (FaceMotionModel.warped_blink; not at all behind glasses,
+whose frame would bend); squeezing the eye flatter than that cannot be inverted cleanly, and the
+squeezed white and iris would still show. So the rest of the closing is painted: per column, the band of lid skin above the lid's edge (the photo's own lid, lashes
 at its bottom) is stretched down over the eye to where the lid should be, and the lash line where the
 lids meet is darkened with the photo's own lash colour. Only the eye's small box is touched.
 """
