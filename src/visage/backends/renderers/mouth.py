@@ -69,7 +69,7 @@ class MouthPalette:
             teeth = _IVORY * exposure * 0.75 + skin * 0.3
         red_lip = _saturate(lip, 1.3)
         palette = dict(
-            cavity=_saturate(red_lip * 0.42, 1.1), deep=_saturate(red_lip * 0.2, 1.2),
+            cavity=_saturate(red_lip * 0.4, 1.5), deep=_saturate(red_lip * 0.2, 1.5),
             gum=_saturate(red_lip * 0.8, 1.1), teeth=teeth, tongue=_saturate(red_lip * 0.68, 0.9),
         )
         return cls(**{k: _saturate(v, colour) for k, v in palette.items()})
