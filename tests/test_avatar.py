@@ -105,6 +105,9 @@ def test_astronaut_portrait(astro, astronaut):
     assert skin[0] > skin[1] > skin[2], "skin is warm"
     assert lips[0] / lips[1] > skin[0] / skin[1], "lips are redder than skin"
     assert info["mouth_open"] is True  # she smiles with her teeth showing
+    expression = info["expression"]  # measured for the renderer, which starts from a neutral face
+    assert expression["corner_lift"] > 0.1 and expression["teeth_rgb"] is not None and not expression["glasses"]
+    assert not any("turned" in w or "tilted" in w for w in warnings)
     x0, y0, x1, y1 = info["face_box"]
     assert 0 < x0 < x1 < 512 and 0 < y0 < y1 < 512
     # the crop recorded in info maps the photo's landmarks onto the avatar's
@@ -133,6 +136,13 @@ def test_exif_orientation_is_applied(astronaut, tmp_path, orientation, turns):
     assert_upright_face(avatar)
     assert (avatar.info["source"]["width"], avatar.info["source"]["height"]) == (400, 512)
     assert abs(avatar.info["head_pose"]["roll"]) < 10
+
+
+def test_a_turned_head_is_accepted_with_a_warning_that_says_why():
+    avatar, warnings = analyse_portrait(skdata.camera(), "cameraman")  # grey, turned ~50 degrees
+    turned = [w for w in warnings if "turned" in w]
+    assert avatar.info["head_pose"]["yaw"] > 25 and len(turned) == 1
+    assert "degrees" in turned[0] and "distort" in turned[0] and turned[0] in avatar.info["warnings"]
 
 
 def test_two_faces_uses_the_largest(astronaut):

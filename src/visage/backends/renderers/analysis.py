@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from visage.backends.renderers import photo_expression
 from visage.backends.renderers.avatar import AVATAR_SIDE, CROP_SCALE, FORMAT_VERSION, Avatar
 from visage.backends.vision.face_mesh import CHIN, FOREHEAD, FaceMeshDetector, face_height, shared_detector
 from visage.errors import InputError, require
@@ -29,6 +30,9 @@ MOUTH_OPEN = 0.03  # inner-lip gap / face height above which the photo's mouth c
 RIGHT_EYE, LEFT_EYE = 33, 263  # outer eye corners; "left" and "right" are the person's own
 RIGHT_CHEEK, LEFT_CHEEK = 234, 454  # the face's outline at the cheekbones
 UPPER_LIP_IN, LOWER_LIP_IN = 13, 14
+MAX_TURN = 25.0  # degrees of yaw or pitch beyond which the photo gets a warning
+SHARPEN_ABOVE = 1.3  # crops enlarged more than this are sharpened a little: upscaling only blurs
+SHARPEN_AMOUNT = 0.6
 SKIN_POINTS = (50, 280, 205, 425)  # mid-cheeks: lit skin, away from eyes, brows, nostrils and beard lines
 LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
 LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
@@ -77,6 +81,7 @@ def analyse_portrait(image_or_path, name: str = "portrait", detector: FaceMeshDe
                          "try a sharper, better lit photo with the face turned towards the camera")
     landmarks = min(found, key=lambda f: float(np.linalg.norm(f[:, :2].mean(axis=0) - out / 2)))
     info = describe(crop, landmarks)
+    warnings.extend(pose_warnings(info["head_pose"]))
     info.update({
         "source": {"path": label, "width": original[0], "height": original[1]},
         "crop": {"x": round(x0 / scale), "y": round(y0 / scale), "side": round(side / scale)},
@@ -145,6 +150,9 @@ def crop_square(image: np.ndarray, x0: int, y0: int, side: int, out: int) -> tup
     inner = image[iy0:iy1, ix0:ix1]
     size = (max(1, round((ix1 - ix0) * k)), max(1, round((iy1 - iy0) * k)))
     inner = cv2.resize(inner, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
+    if k > SHARPEN_ABOVE:  # an unsharp mask at the scale of the enlargement restores some crispness
+        soft = cv2.GaussianBlur(inner, (0, 0), sigmaX=0.6 * k)
+        inner = cv2.addWeighted(inner, 1 + SHARPEN_AMOUNT, soft, -SHARPEN_AMOUNT, 0)
     left, top = round((ix0 - x0) * k), round((iy0 - y0) * k)
     right, bottom = max(0, out - left - size[0]), max(0, out - top - size[1])
     crop = cv2.copyMakeBorder(inner, top, bottom, left, right, cv2.BORDER_REPLICATE)[:out, :out]
@@ -175,7 +183,24 @@ def describe(image: np.ndarray, landmarks: np.ndarray) -> dict:
         "lip_rgb": lip_colour(image, landmarks),
         "mouth_gap": round(gap, 4),
         "mouth_open": gap > MOUTH_OPEN,
+        # what the renderer undoes and reuses (it measures these again on load, for older avatars)
+        "expression": photo_expression.measure(image, landmarks).as_info(),
     }
+
+
+def pose_warnings(pose: dict) -> list[str]:
+    """Why a turned or tilted head will not animate well: the warp moves a flat photo, so a face
+    turned far shows one cheek stretched and the other hidden, and the mouth opens askew."""
+    out = []
+    if abs(pose["yaw"]) > MAX_TURN:
+        side = "left" if pose["yaw"] > 0 else "right"
+        out.append(f"the head is turned {abs(pose['yaw']):.0f} degrees to the person's {side} (over {MAX_TURN:.0f}); "
+                   "the far cheek and the mouth will distort as it moves: a photo facing the camera works best")
+    if abs(pose["pitch"]) > MAX_TURN:
+        way = "down" if pose["pitch"] > 0 else "up"
+        out.append(f"the head is tilted {abs(pose['pitch']):.0f} degrees {way} (over {MAX_TURN:.0f}); "
+                   "the eyes and mouth are foreshortened and will animate poorly")
+    return out
 
 
 def head_pose(landmarks: np.ndarray) -> dict:

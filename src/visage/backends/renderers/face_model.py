@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visage.core.arkit import INDEX, N_BLENDSHAPES
+from visage.core.arkit import BLENDSHAPE_NAMES, INDEX, N_BLENDSHAPES
 from visage.core.types import Gaze, HeadPose
 
 # MediaPipe face-mesh landmark groups (canonical topology). "R" is the subject's right, on the image's
@@ -36,6 +36,11 @@ CHIN = [152, 175, 199, 200, 18]
 JAW = {"R": [148, 176, 149, 150, 136, 172, 58, 132], "L": [377, 400, 378, 379, 365, 397, 288, 361]}
 FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
              148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
+NEUTRAL_LIFT_TOLERANCE = 0.02  # corner lifts (inter-ocular distances) below this are left as the photo has them
+MAX_NEUTRALISING = 1.6  # the most smile (or frown) the rest pose takes away: beyond it the warp tears
+SOFT_SHAPES = [f"{n}{side}" for n in ("mouthSmile", "mouthFrown", "mouthStretch", "mouthDimple", "mouthPress")
+               for side in ("Left", "Right")] + ["mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight"]
+SOFT_REACH = 0.55  # mouth half-widths over which the skin's share of the lips' motion falls to 1/e
 UNDER_EYE = {"R": [111, 31, 228, 229, 230, 231, 232], "L": [340, 261, 448, 449, 450, 451, 452]}
 
 MESH_LANDMARKS = sorted(set(
@@ -83,9 +88,16 @@ def face_geometry(landmarks: np.ndarray) -> FaceGeometry:
 class FaceMotionModel:
     """Precomputed per-vertex displacement bases; `displace` combines them for one frame."""
 
-    def __init__(self, vertices: np.ndarray, landmark_ids: np.ndarray, geometry: FaceGeometry) -> None:
+    def __init__(self, vertices: np.ndarray, landmark_ids: np.ndarray, geometry: FaceGeometry,
+                 photo_lift: float = 0.0, warped_blink: float = 0.5, glasses: bool = False) -> None:
         """`vertices` (V, 3) are the mesh vertices in image pixels (landmarks first, then anchors);
-        `landmark_ids[i]` is the MediaPipe index of vertex i, or -1 for an anchor."""
+        `landmark_ids[i]` is the MediaPipe index of vertex i, or -1 for an anchor. `photo_lift` is the
+        photo's own mouth-corner lift (photo_expression.corner_lift): the rest pose undoes it, so every
+        expression starts from a neutral mouth, whatever face the photo was taken with. `warped_blink`
+        is the share of a blink done by moving the lid (the rest is painted by eyelids.py): 0 behind
+        glasses, whose frame would bend with the lid. With `glasses` the frame, which lies over the
+        brows and under the eyes, stays rigid: brow shapes move the forehead above it instead."""
+        self.warped_blink = warped_blink
         self.vertices = vertices
         self.g = geometry
         self.ids = landmark_ids
@@ -98,6 +110,11 @@ class FaceMotionModel:
         self.close_lips = np.zeros((n, 2), np.float32)  # scaled by jawOpen * mouthClose
         self.gaze_basis = np.zeros((2, n, 2), np.float32)  # per degree of gaze yaw, pitch
         self._build()
+        if glasses:
+            self._hold_frame()
+        self._soften()
+        self._flat: np.ndarray | None = None
+        self.neutralising = self._neutralise(photo_lift)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _idx(self, landmarks) -> np.ndarray:
@@ -138,12 +155,24 @@ class FaceMotionModel:
         lateral = np.clip(1.0 - (np.abs(u) - 0.6 * hw) / (2.0 * hw), 0.25, 1.0)
         below = is_lm & (v > 0.03)
         jaw = np.zeros(len(u))
-        jaw[below] = lateral[below] * np.clip((v[below] - 0.03) / 0.08, 0.3, 1.0)
-        jaw[lower_lip] = lateral[lower_lip]
-        jaw[corners] = 0.45
+        # the jaw is one bone: the chin goes down with the lower lip (a chin that lags folds the lip over
+        # it); only the cheeks beside the mouth follow less
+        jaw[below] = lateral[below] * (0.88 + 0.12 * np.clip((v[below] - 0.03) / 0.08, 0.0, 1.0))
+        # the lips part as a lens, widest in the middle: a lip that drops evenly makes a box
+        inner_half = max(abs(u[self.pos[78]]), abs(u[self.pos[308]])) if 78 in self.pos and 308 in self.pos else hw
+        span = np.where(np.isin(np.arange(len(u)), self._idx(LOWER_INNER + UPPER_INNER)), inner_half, hw)
+        lens = 0.3 + 0.7 * np.sqrt(np.clip(1.0 - (u / span) ** 2, 0.0, 1.0))
+        jaw[lower_lip] = lens[lower_lip]
+        jaw[corners] = 0.3
+        # the skin under the chin goes along part of the way: a chin that drops alone folds into the neck
+        if 152 in self.pos:
+            chin_uv = np.array([u[self.pos[152]], v[self.pos[152]]])
+            under = ~is_lm & (v > chin_uv[1] - 0.02)
+            reach = np.hypot(u - chin_uv[0], v - chin_uv[1])
+            jaw[under] = 0.7 * np.exp(-(reach[under] / 0.22) ** 2)
         for i in np.nonzero(jaw)[0]:
             self._add("jawOpen", i, 0.0, 0.2 * jaw[i])
-        self._add("jawOpen", upper_lip, 0.0, -0.008)
+        self._add("jawOpen", upper_lip, 0.0, -0.014 * lens[upper_lip])
         self.close_lips[lower_lip] = self.g.to_image(np.zeros(len(lower_lip)), -0.2 * jaw[lower_lip])
 
         inner_up, inner_low = self._idx(UPPER_INNER), self._idx(LOWER_INNER)
@@ -172,7 +201,7 @@ class FaceMotionModel:
             cheeks = self._idx(CHEEKS[side])
             self._add(f"mouthSmile{'Left' if side == 'L' else 'Right'}", mouth_side, sign * 0.035 * near_corner, -0.045 * near_corner)
             self._add(f"mouthSmile{'Left' if side == 'L' else 'Right'}", cheeks, sign * 0.008, -0.02)
-            self._add(f"mouthFrown{'Left' if side == 'L' else 'Right'}", mouth_side, 0.0, 0.04 * near_corner)
+            self._add(f"mouthFrown{'Left' if side == 'L' else 'Right'}", mouth_side, -sign * 0.006 * near_corner, 0.055 * near_corner)
             self._add(f"mouthStretch{'Left' if side == 'L' else 'Right'}", mouth_side, sign * 0.04 * near_corner, 0.008 * near_corner)
             self._add(f"mouthDimple{'Left' if side == 'L' else 'Right'}", corner, sign * 0.015, 0.0)
             self._add(f"mouthLowerDown{'Left' if side == 'L' else 'Right'}", np.intersect1d(outer_low, self._side(side)), 0.0, 0.03)
@@ -197,6 +226,62 @@ class FaceMotionModel:
         for side, sign in (("L", 1.0), ("R", -1.0)):
             self._add("cheekPuff", self._idx(CHEEKS[side]), sign * 0.02, 0.0)
 
+    def _hold_frame(self) -> None:
+        """Glasses: no shape moves the points a frame covers (brows, under the eyes); what the brows
+        would do moves the forehead above the frame a little, so raised brows still read."""
+        for side in "LR":
+            brows = self._idx(BROW_INNER[side] + BROW_MID[side] + BROW_OUTER[side])
+            frame = np.concatenate([brows, self._idx(UNDER_EYE[side] + [9])])  # 9: above the bridge
+            forehead = np.intersect1d(self._idx([i for i in FOREHEAD if i != 9]), self._side(side))  # 9: the bridge's top
+            for shape in range(len(self.basis)):
+                lift = self.basis[shape, brows].mean(axis=0)
+                if np.abs(lift).sum() > 1e-6 and "brow" in BLENDSHAPE_NAMES[shape]:
+                    self.basis[shape, forehead] += 0.6 * lift
+                self.basis[shape, frame] = 0.0
+
+    def _soften(self) -> None:
+        """Let the skin around the mouth follow the lips: a lip corner that moves alone drags a crease
+        behind it, and the photo's own smile lines stay where they were. Each mouth shape's lip motion
+        spreads to the unmoved face points nearby, fading over about half a mouth width."""
+        lips = self._idx(UPPER_OUTER + UPPER_INNER + LOWER_OUTER + LOWER_INNER + CORNERS)
+        hw = self.g.mouth_half_width
+        xy = self.vertices[:, :2]
+        free = np.nonzero(self.ids >= 0)[0]
+        free = free[~np.isin(free, lips)]
+        r = np.linalg.norm(xy[free, None, :] - xy[None, lips, :], axis=2)
+        k = np.exp(-(r / (0.35 * hw)) ** 2)
+        reach = np.exp(-(r.min(axis=1) / (SOFT_REACH * hw)) ** 2)
+        mix = (k / np.maximum(k.sum(axis=1, keepdims=True), 1e-6)) * reach[:, None]
+        for shape in SOFT_SHAPES:
+            b = self.basis[INDEX[shape]]
+            untouched = np.abs(b[free]).sum(axis=1) < 1e-6
+            b[free[untouched]] += (mix[untouched] @ b[lips]).astype(np.float32)
+
+    def _neutralise(self, photo_lift: float) -> dict[str, float]:
+        """Fold into the rest pose the smile (or frown) that cancels the photo's corner lift, and return
+        those weights. The lift one unit of each shape gives is read off the model itself, so the
+        correction stays right when the shapes are retuned."""
+        corners, centre = self._idx([61, 291]), self._idx([13, 14])
+        if len(corners) < 2 or len(centre) < 2 or abs(photo_lift) < NEUTRAL_LIFT_TOLERANCE:
+            return {}
+        iod = float(np.linalg.norm(self.vertices[self._idx([33, 133]), :2].mean(axis=0)
+                                   - self.vertices[self._idx([263, 362]), :2].mean(axis=0)))
+        out = {}
+        shape = "mouthSmile" if photo_lift > 0 else "mouthFrown"
+        unit = self.basis[[INDEX[f"{shape}Left"], INDEX[f"{shape}Right"]]].sum(axis=0)
+        lift_per_unit = float(-((unit[corners].mean(axis=0) - unit[centre].mean(axis=0)) @ self.g.axis_v)) / iod
+        if abs(lift_per_unit) < 1e-6:
+            return {}
+        weight = float(np.clip(photo_lift / lift_per_unit, -MAX_NEUTRALISING, MAX_NEUTRALISING))
+        for name in (f"{shape}Left", f"{shape}Right"):
+            b = self.basis[INDEX[name]]
+            # down fully, in by half: a mouth narrowed by the whole smile drags the photo's smile
+            # creases after its corners
+            across = (b @ self.g.axis_u)[:, None] * self.g.axis_u[None, :]
+            self.rest -= weight * (b - 0.5 * across)
+            out[name] = -weight
+        return out
+
     def _build_eye(self, side: str) -> None:
         name = "Left" if side == "L" else "Right"
         upper, lower = self._idx(EYE_UPPER[side]), self._idx(EYE_LOWER[side])
@@ -206,7 +291,9 @@ class FaceMotionModel:
             x, y = self.vertices[i, :2]
             target_y = np.interp(x, lower_xy[order, 0], lower_xy[order, 1])
             gap = max(0.0, target_y - y)
-            self.basis[INDEX[f"eyeBlink{name}"], i] += self.g.axis_v * gap * 0.92
+            # half way by the warp (squeezing the eye flatter cannot be inverted cleanly); the lid
+            # painter (eyelids.py) draws the rest of the closing lid over the eye
+            self.basis[INDEX[f"eyeBlink{name}"], i] += self.g.axis_v * gap * self.warped_blink
             self.basis[INDEX[f"eyeSquint{name}"], i] += self.g.axis_v * gap * 0.15
             self.basis[INDEX[f"eyeWide{name}"], i] -= self.g.axis_v * gap * 0.25
         eye_height = 0.035
@@ -220,6 +307,12 @@ class FaceMotionModel:
         iris = self._idx(IRIS[side])
         self.gaze_basis[0, iris] = self.g.to_image(np.full(len(iris), eye_width * 0.33 / 30.0), np.zeros(len(iris)))
         self.gaze_basis[1, iris] = self.g.to_image(np.zeros(len(iris)), np.full(len(iris), -eye_height * 0.5 / 20.0))
+        # the iris is a mesh vertex too: it sinks with the closing lid and is squeezed out of sight,
+        # instead of staying put and holding the eye open in the warp
+        for i in iris:
+            x, y = self.vertices[i, :2]
+            target_y = np.interp(x, lower_xy[order, 0], lower_xy[order, 1])
+            self.basis[INDEX[f"eyeBlink{name}"], i] += self.g.axis_v * max(0.0, target_y - y) * self.warped_blink * 0.9
 
     def _build_brow(self, side: str) -> None:
         name = "Left" if side == "L" else "Right"
@@ -232,13 +325,18 @@ class FaceMotionModel:
         self._add(f"browOuterUp{name}", outer, 0.0, -0.05)
         self._add(f"browOuterUp{name}", mid, 0.0, -0.03)
         self._add(f"browDown{name}", np.concatenate([inner, mid, outer]), 0.0, 0.03)
-        self._add(f"browDown{name}", inner, -sign * 0.015, 0.01)
+        self._add(f"browDown{name}", inner, -sign * 0.03, 0.018)  # drawn together and down: the corrugator
+        self._add(f"browDown{name}", mid, -sign * 0.012, 0.0)
 
     # -- per frame ------------------------------------------------------------------------------------
     def displace(self, blendshapes: np.ndarray, gaze: Gaze) -> np.ndarray:
         """Vertex displacements (V, 2) in pixels for the expression, before head pose."""
         w = np.asarray(blendshapes, np.float32)
-        d = np.tensordot(w, self.basis, axes=1) + self.rest
+        if self._flat is None:
+            self._flat = np.ascontiguousarray(self.basis.reshape(len(self.basis), -1))
+        # einsum's own loop, not BLAS: a BLAS call this small costs more in waking its threads (and far
+        # more on a busy machine) than the product itself; tensordot's reshuffles cost more still
+        d = np.einsum("i,ij->j", w, self._flat).reshape(-1, 2) + self.rest
         d += (w[INDEX["jawOpen"]] * w[INDEX["mouthClose"]]) * self.close_lips
         d += gaze.yaw * self.gaze_basis[0] + gaze.pitch * self.gaze_basis[1]
         return d

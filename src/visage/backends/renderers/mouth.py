@@ -1,12 +1,17 @@
 """The inside of the mouth: what shows between the lips when they part.
 
-A warp can only stretch the photo's lips; the cavity, teeth and tongue behind them must be drawn. The
-opening is the polygon of the inner lip contour after the frame's deformation; inside it go a dark
-cavity shaded towards the back, the upper teeth under the upper lip, a strip of lower teeth when the
-jaw drops far, and the tongue low in the mouth. Edges are anti-aliased and softened so the drawn parts
-sit behind the lips rather than on them.
+A warp can only move the photo's lips; the cavity, teeth and tongue behind them must be drawn, and
+they are drawn only inside the inner lip contour, so the lips themselves stay the photo's. Every
+colour comes from the face (MouthPalette): the cavity is the lips' colour in shadow, warm and never
+black; the teeth are the photo's own when it shows them. Everything is shaded the way a mouth lit
+from the front is: the upper lip shades the teeth under it, the row of teeth curves back so it is lit
+in the middle and dark at the sides, the corners fade into the lips. Coordinates are the mouth's: the
+opening's top and bottom at each place along the mouth (in the mouth's own axes, so a tilted head
+gets the same mouth), and the place across the mouth s in [-1, 1].
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,10 +19,14 @@ from visage.backends.renderers.face_model import LOWER_INNER, UPPER_INNER
 from visage.errors import require
 
 _SUB = 4  # sub-pixel bits for cv2's anti-aliased polygons
-CAVITY = np.array([58, 22, 26], np.float32)
-UPPER_TEETH = np.array([214, 206, 192], np.float32)
-LOWER_TEETH = np.array([178, 168, 156], np.float32)
-TONGUE = np.array([168, 74, 80], np.float32)
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+_IVORY = np.array([236, 226, 208], np.float32)  # teeth in daylight, when the photo shows none
+_TYPICAL_CHROMA = 45.0  # lip chroma (max - min of RGB) of a colour portrait; grey photos have ~0
+# Tooth boundaries along the arch, as angles (radians) from the midline: central incisors, laterals,
+# canines, premolars (widths about 8.5, 6.5, 7.5 and 7 mm on a ~25 mm radius arch); the row turns away
+# from the camera, so seen from the front the teeth narrow towards the sides.
+_TOOTH_EDGES = np.array([0.0, 0.34, 0.60, 0.88, 1.12], np.float32)
+_ARCH_SPAN = 1.25  # angle at the mouth corners
 MOUTH_POINTS = (61, 291, 0, 17)  # lip corners, top and bottom of the outer lip line (face-mesh indices)
 
 
@@ -32,72 +41,134 @@ def mouth_box(landmarks: np.ndarray, side: float) -> tuple[float, float, float, 
     return tuple(round(float(v), 4) for v in box)
 
 
+def _saturate(colour: np.ndarray, amount: float) -> np.ndarray:
+    luma = float(colour @ _LUMA)
+    return np.clip(luma + (colour - luma) * amount, 0, 255).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class MouthPalette:
+    """The mouth's colours (float32 RGB), all derived from the face's own skin, lips and teeth."""
+
+    cavity: np.ndarray  # just behind the lips
+    deep: np.ndarray  # the back of the mouth and the corners
+    gum: np.ndarray
+    teeth: np.ndarray
+    tongue: np.ndarray
+
+    @classmethod
+    def from_face(cls, skin_rgb, lip_rgb, teeth_rgb=None) -> MouthPalette:
+        skin = np.asarray(skin_rgb, np.float32)
+        lip = np.asarray(lip_rgb, np.float32)
+        chroma = max(float(np.ptp(skin)), float(np.ptp(lip)))
+        colour = float(np.clip(chroma / _TYPICAL_CHROMA, 0.0, 1.0))  # 0 for a grey-scale photo
+        exposure = float(np.clip((skin @ _LUMA) / 190.0, 0.45, 1.1))
+        if teeth_rgb is not None:
+            teeth = np.asarray(teeth_rgb, np.float32)
+        else:  # ivory, in the photo's exposure and colour cast (the skin carries both)
+            teeth = _IVORY * exposure * 0.75 + skin * 0.3
+        red_lip = _saturate(lip, 1.3)
+        palette = dict(
+            cavity=_saturate(red_lip * 0.4, 1.5), deep=_saturate(red_lip * 0.2, 1.5),
+            gum=_saturate(red_lip * 0.8, 1.1), teeth=teeth, tongue=_saturate(red_lip * 0.68, 0.9),
+        )
+        return cls(**{k: _saturate(v, colour) for k, v in palette.items()})
+
+
 class MouthInterior:
-    def __init__(self, landmark_pos: dict[int, int], face_height: float) -> None:
+    def __init__(self, landmark_pos: dict[int, int], face_height: float, palette: MouthPalette) -> None:
         self.cv2 = require("cv2", "portrait renderer", "portrait")
         self.upper = [landmark_pos[i] for i in [78] + UPPER_INNER + [308]]
         self.lower = [landmark_pos[i] for i in [78] + LOWER_INNER + [308]]
         self.h = face_height
+        self.p = palette
 
     def draw(self, image: np.ndarray, vertices: np.ndarray, tongue_out: float = 0.0) -> None:
         """Paint the mouth's inside into `image` (in place) for deformed vertex positions (V, 2)."""
-        cv2 = self.cv2
-        upper, lower = vertices[self.upper], vertices[self.lower].copy()
+        cv2, p, H = self.cv2, self.p, self.h
+        upper, lower = vertices[self.upper].astype(np.float32), vertices[self.lower].astype(np.float32)
+        # the mouth's own axes (corner to corner, and down), so a tilted head gets the same mouth
+        centre = 0.5 * (upper[0] + upper[-1])
+        along = upper[-1] - upper[0]
+        half_w = max(1.0, 0.5 * float(np.linalg.norm(along)))
+        along = along / (2 * half_w)
+        down = np.array([-along[1], along[0]], np.float32)
+        up_u, up_v = (upper - centre) @ along, (upper - centre) @ down
+        lo_u, lo_v = (lower - centre) @ along, (lower - centre) @ down
         # lips pressed past each other close the mouth; they never open a hole on the other side
-        lower[:, 1] = np.maximum(lower[:, 1], upper[:, 1])
-        gap = float(np.max(lower[1:-1, 1] - upper[1:-1, 1]))
+        lo_v = np.maximum(lo_v, np.interp(lo_u, up_u, up_v))
+        lower = centre + np.outer(lo_u, along) + np.outer(lo_v, down)
+        gap = float(np.max(lo_v[1:-1] - np.interp(lo_u[1:-1], up_u, up_v)))
         if gap < 0.6:
             return
         outline = np.concatenate([upper, lower[::-1][1:-1]])
-        x0, y0 = np.floor(outline.min(axis=0)).astype(int) - 3
-        x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + 4
+        x0, y0 = np.floor(outline.min(axis=0)).astype(int) - 2
+        x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + 3
         h, w = image.shape[:2]
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if x1 - x0 < 3 or y1 - y0 < 2:
             return
         roi_w, roi_h = x1 - x0, y1 - y0
         origin = np.array([x0, y0], np.float32)
-
-        def poly(points):
-            return [np.round((points - origin) * (1 << _SUB)).astype(np.int32)]
-
         mask = np.zeros((roi_h, roi_w), np.uint8)
-        cv2.fillPoly(mask, poly(outline), 255, cv2.LINE_AA, _SUB)
-        # the cavity: darkest at the back (centre of the opening), a little lighter under the lips
-        yy = np.arange(roi_h, dtype=np.float32)[:, None] + y0
-        top = np.interp(np.arange(roi_w) + x0, upper[:, 0], upper[:, 1])[None, :]
-        depth = np.clip((yy - top) / max(gap, 1.0), 0.0, 1.0)
-        shade = 0.55 + 0.45 * np.abs(depth - 0.5) * 2
-        inside = CAVITY[None, None, :] * shade[..., None]
-        paint = np.zeros((roi_h, roi_w), np.uint8)
-        # upper teeth hang from the upper lip, lit in the middle and fading into shadow at the sides;
-        # the lower ones show only when the jaw is well open
-        teeth_h = min(0.35 * gap, 0.032 * self.h)
-        span = slice(2, len(upper) - 2)
-        top_band = np.concatenate([upper[span], (upper[span] + [0, teeth_h])[::-1]])
-        cv2.fillPoly(paint, poly(top_band), 255, cv2.LINE_AA, _SUB)
-        a = (paint.astype(np.float32) / 255.0)[..., None]
-        xs = np.arange(roi_w, dtype=np.float32)[None, :] + x0
-        centre_x, half_w = 0.5 * (upper[0, 0] + upper[-1, 0]), max(1.0, 0.5 * (upper[-1, 0] - upper[0, 0]))
-        side_shade = np.clip(1.0 - 0.7 * ((xs - centre_x) / half_w) ** 2, 0.2, 1.0)
-        lit = (side_shade * (0.8 + 0.2 * (1 - depth)))[..., None]
-        inside = inside * (1 - a) + UPPER_TEETH * lit * a
-        low_h = min(max(0.0, 0.12 * gap - 0.01 * self.h), 0.018 * self.h)
-        tongue_h = max(0.0, min(0.3 * gap, 0.06 * self.h)) * (1 + tongue_out)
-        if tongue_h > 0.5:
-            centre = ((lower[len(lower) // 2] - origin) + [0, -0.25 * tongue_h]) * (1 << _SUB)
-            axes = (np.array([0.35 * (lower[-1, 0] - lower[0, 0]), tongue_h]) * (1 << _SUB))
-            paint[:] = 0
-            cv2.ellipse(paint, tuple(np.round(centre).astype(int)), tuple(np.round(axes).astype(int)), 0, 180, 360,
-                        255, -1, cv2.LINE_AA, _SUB)
-            a = (paint.astype(np.float32) / 255.0)[..., None]
-            inside = inside * (1 - a) + TONGUE * a
-        if low_h > 0.5:
-            paint[:] = 0
-            bottom_band = np.concatenate([lower[span], (lower[span] - [0, low_h])[::-1]])
-            cv2.fillPoly(paint, poly(bottom_band), 255, cv2.LINE_AA, _SUB)
-            a = (paint.astype(np.float32) / 255.0)[..., None]
-            inside = inside * (1 - a) + LOWER_TEETH * side_shade[..., None] * a
-        alpha = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32)[..., None] / 255.0
+        cv2.fillPoly(mask, [np.round((outline - origin) * (1 << _SUB)).astype(np.int32)], 255, cv2.LINE_AA, _SUB)
+
+        gx = np.arange(roi_w, dtype=np.float32)[None, :] + (x0 - centre[0])
+        gy = np.arange(roi_h, dtype=np.float32)[:, None] + (y0 - centre[1])
+        across, depth = gx * along[0] + gy * along[1], gx * down[0] + gy * down[1]  # per pixel, mouth axes
+        top = np.interp(across, up_u, up_v).astype(np.float32)
+        bottom = np.interp(across, lo_u, lo_v).astype(np.float32)
+        local_gap = np.maximum(bottom - top, 0.0)
+        s = np.clip(across / half_w, -1.0, 1.0)
+        below_top, above_bottom = depth - top, bottom - depth
+
+        # the cavity: lips' colour in shadow, darker towards the corners and the back
+        back = np.clip(0.35 + 0.65 * np.abs(s) ** 1.5, 0, 1) * np.clip(1.0 - above_bottom / (local_gap + 1), 0.3, 1)
+        colour = p.cavity + (p.deep - p.cavity) * back[..., None]
+
+        # the tongue: a dome resting on the floor of the mouth, its top lit, its back and sides in shadow
+        tongue_h = min(0.42 * gap, 0.05 * H) * (1.0 + tongue_out)
+        if tongue_h > 0.8:
+            dome = tongue_h * np.sqrt(np.clip(1.0 - (s / 0.8) ** 2, 0.0, 1.0))
+            into = above_bottom - 0.1 * tongue_h  # the lower lip hides its base
+            inside = np.clip((dome - into) / 1.2, 0.0, 1.0)
+            height = np.clip(into / (dome + 1e-3), 0.0, 1.0)  # 0 at the front, 1 at the far edge
+            shade = (0.55 + 0.45 * np.sin(np.pi * np.clip(0.25 + 0.6 * height, 0, 1))) * (1.0 - 0.4 * (s / 0.8) ** 2)
+            shade = shade * (1.0 - 0.15 * np.exp(-(s / 0.07) ** 2)) * (1.0 - 0.3 * height ** 4)
+            colour = colour + (p.tongue * shade[..., None] - colour) * inside[..., None]
+
+        # upper teeth: a curved row hanging from under the upper lip, the gum above them; the row
+        # turns away at the sides, into the shadow of the cheeks
+        width_px = 2 * half_w
+        length = np.minimum(0.5 * local_gap, 0.15 * width_px) * (1.0 - 0.45 * s ** 2)
+        theta = np.arcsin(s * np.sin(_ARCH_SPAN))  # where on the arch each column looks
+        edge_px = (np.sin(_TOOTH_EDGES) / np.sin(_ARCH_SPAN))[:, None] * half_w  # boundaries, px from the middle
+        dx = np.abs(np.abs(across)[None] - edge_px[..., None]).min(axis=0)
+        seam = np.exp(-(dx / max(0.6, 0.004 * H)) ** 2)
+        tip = length * (1.0 - 0.15 * seam)  # rounded tooth corners: a scalloped biting edge
+        gum_h = np.clip(0.1 * local_gap - 0.006 * H, 0.0, 0.02 * H) * (1.0 + 0.8 * seam)
+        sides = np.clip((0.95 - np.abs(s)) / 0.3, 0.0, 1.0)
+        teeth_a = np.clip((tip - below_top) + 0.5, 0, 1) * sides
+        gum_a = np.clip((gum_h - below_top) + 0.5, 0, 1)
+        lit = 0.9 * (1.0 - 0.55 * s ** 2) * (0.75 + 0.25 * np.clip(below_top / (0.5 * length + 1), 0, 1))
+        lit = lit * (1.0 - 0.2 * seam * (0.4 + 0.6 * np.clip(below_top / (length + 1), 0, 1)))
+        lit = lit * (1.0 - 0.2 * np.abs(theta))
+        teeth = p.teeth * lit[..., None]
+        teeth = teeth + (p.gum * (0.8 + 0.2 * (1 - s ** 2))[..., None] - teeth) * gum_a[..., None]
+        colour = colour + (teeth - colour) * teeth_a[..., None]
+
+        # lower teeth: mostly behind the lower lip, the front few when the jaw is well down
+        low = np.clip(0.12 * local_gap - 0.012 * H, 0.0, 0.02 * H) * np.clip(1.0 - (s / 0.55) ** 2, 0, 1) * (1.0 - 0.2 * seam)
+        low_a = np.clip(low - above_bottom + 0.5, 0, 1) * (low > 0.3)
+        colour = colour + (p.teeth * 0.7 * (1.0 - 0.8 * s ** 2)[..., None] - colour) * low_a[..., None]
+
+        # soft occlusion: the lips shade what is just behind them, the upper one more (light from above)
+        sigma = max(1.0, 0.012 * H)
+        occlusion = 1.0 - 0.4 * np.exp(-np.maximum(below_top, 0) / sigma) - 0.25 * np.exp(-np.maximum(above_bottom, 0) / sigma)
+        colour = colour * occlusion[..., None]
+
+        # the corners fade into the lips instead of ending in a hard dark sliver
+        alpha = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) / 255.0
+        alpha = alpha * np.clip((1.0 - np.abs(s)) / 0.12, 0.0, 1.0) ** 0.7
         roi = image[y0:y1, x0:x1].astype(np.float32)
-        image[y0:y1, x0:x1] = (roi * (1 - alpha) + inside * alpha).astype(np.uint8)
+        image[y0:y1, x0:x1] = (roi + (colour - roi) * alpha[..., None]).astype(np.uint8)

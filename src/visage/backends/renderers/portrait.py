@@ -12,8 +12,11 @@ import numpy as np
 from visage.backends.renderers import registry
 from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES, Renderer
-from visage.backends.renderers.face_model import MESH_LANDMARKS, FaceMotionModel, face_geometry, head_displacement
-from visage.backends.renderers.mouth import MouthInterior
+from visage.backends.renderers import photo_expression
+from visage.backends.renderers.eyelids import EyeLids
+from visage.backends.renderers.face_model import FACE_OVAL, MESH_LANDMARKS, FaceMotionModel, face_geometry, head_displacement
+from visage.backends.renderers.mouth import MouthInterior, MouthPalette
+from visage.backends.renderers.shading import ExpressionShading
 from visage.backends.renderers.warp import MeshWarp
 from visage.core.arkit import INDEX
 from visage.core.types import FaceFrame
@@ -25,6 +28,7 @@ from visage.errors import InputError, require
 _RINGS = ((1.22, 1.0), (1.55, 0.85), (2.0, 0.4), (2.7, 0.0))
 _RING_POINTS = 28
 _NECK_FOLLOW = 0.3
+_WARPED_BLINK = 0.5  # share of a blink done by moving the lid; eyelids.py paints the rest
 _METRES_PER_FACE_HEIGHT = 0.2  # a head is ~20 cm from brow to chin: converts pose translation
 
 
@@ -53,6 +57,9 @@ class PortraitRenderer(Renderer):
         self.image = cv2.resize(avatar.image, (self.size, self.size), interpolation=interpolation)
         landmarks = avatar.landmarks.astype(np.float32) * scale
         geometry = face_geometry(landmarks)
+        # measured here rather than trusted from the saved info, so avatars made before it existed work
+        self.photo = photo_expression.measure(self.image, landmarks)
+        self.image = _fill_mouth(self.image, landmarks)
         ids = np.array(MESH_LANDMARKS, int)
         face_points = landmarks[ids]
         anchors, follow = self._anchors(landmarks, geometry)
@@ -60,9 +67,17 @@ class PortraitRenderer(Renderer):
         self.ids = np.concatenate([ids, np.full(len(anchors), -1)])
         self.follow = np.concatenate([np.ones(len(ids), np.float32), follow]).astype(np.float32)[:, None]
         self.vertices = vertices
-        self.model = FaceMotionModel(vertices, self.ids, geometry)
-        self.warp = MeshWarp(vertices[:, :2], self.size, active=(self.follow[:, 0] > 0) | (self.ids >= 0))
-        self.mouth = MouthInterior(self.model.pos, geometry.height)
+        warped_blink = 0.0 if self.photo.glasses else _WARPED_BLINK
+        self.model = FaceMotionModel(vertices, self.ids, geometry, photo_lift=self.photo.corner_lift,
+                                     warped_blink=warped_blink, glasses=self.photo.glasses)
+        self.warp = MeshWarp(vertices[:, :2], self.size, active=(self.follow[:, 0] > 0) | (self.ids >= 0),
+                             layout=_lips_apart(vertices[:, :2], self.model.pos),
+                             fine_box=_mouth_box(landmarks, geometry.height))
+        skin = avatar.info.get("skin_rgb") or _median_colour(self.image, landmarks, photo_expression.CHEEKS)
+        lips = avatar.info.get("lip_rgb") or _median_colour(self.image, landmarks, photo_expression.LIPS)
+        self.mouth = MouthInterior(self.model.pos, geometry.height, MouthPalette.from_face(skin, lips, self.photo.teeth_rgb))
+        self.lids = EyeLids(self.model.pos, self.image, vertices, geometry.height, warped_blink, skin)
+        self.shading = ExpressionShading(self.image, landmarks, geometry, self.model.neutralising)
         chin = landmarks[152]
         self.pivot = np.array([geometry.mouth[0], chin[1] + 0.25 * geometry.height, 0.6 * geometry.height], np.float32)
         self.metres = geometry.height / _METRES_PER_FACE_HEIGHT
@@ -70,8 +85,6 @@ class PortraitRenderer(Renderer):
 
     def _anchors(self, landmarks: np.ndarray, geometry) -> tuple[np.ndarray, np.ndarray]:
         """Rings of anchors around the face oval, and the image's border, with their follow shares."""
-        from visage.backends.renderers.face_model import FACE_OVAL
-
         oval = landmarks[FACE_OVAL, :2]
         centre = oval.mean(axis=0)
         rel = oval - centre
@@ -102,6 +115,52 @@ class PortraitRenderer(Renderer):
         moved = self.vertices.copy()
         moved[:, :2] += d
         d += self.follow * head_displacement(moved, self.pivot, frame.head, self.metres)
-        out = self.warp.warp(self.image, d)
-        self.mouth.draw(out, self.vertices[:, :2] + d, tongue_out=float(frame.blendshapes[INDEX["tongueOut"]]))
+        out = self.warp.warp(self.shading.apply(frame.blendshapes), d)
+        moved = self.vertices[:, :2] + d
+        w = frame.blendshapes
+        self.mouth.draw(out, moved, tongue_out=float(w[INDEX["tongueOut"]]))
+        self.lids.draw(out, moved, {"L": float(w[INDEX["eyeBlinkLeft"]]), "R": float(w[INDEX["eyeBlinkRight"]])})
         return out
+
+
+def _mouth_box(landmarks: np.ndarray, height: float) -> tuple[int, int, int, int]:
+    """The lips and the room the jaw needs below them: warped at full resolution (warp.py)."""
+    lips = landmarks[list(photo_expression.LIPS) + [61, 291], :2]
+    (x0, y0), (x1, y1) = lips.min(axis=0), lips.max(axis=0)
+    return (int(x0 - 0.1 * height), int(y0 - 0.05 * height), int(x1 + 0.1 * height) + 1, int(y1 + 0.25 * height) + 1)
+
+
+def _lips_apart(vertices: np.ndarray, pos: dict[int, int]) -> np.ndarray:
+    """The vertices with the inner lip lines drawn towards the outer ones, a third of each lip's
+    thickness: triangulated, they give a mesh whose triangles never bridge the lips of a closed mouth."""
+    from visage.backends.renderers.face_model import LOWER_INNER, LOWER_OUTER, UPPER_INNER, UPPER_OUTER
+
+    spread = vertices.copy()
+    for inner, outer in ((UPPER_INNER, UPPER_OUTER), (LOWER_INNER, LOWER_OUTER)):
+        for i, o in zip(inner, outer):
+            if i in pos and o in pos:
+                spread[pos[i]] += 0.35 * (vertices[pos[o]] - vertices[pos[i]])
+    return spread
+
+
+def _fill_mouth(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The photo with its mouth opening (teeth, dark gaps, or just the dark line between closed lips)
+    filled from the lips around it. The rest pose presses the lips together over this region, and an
+    opening mouth stretches what is left of it at the corners: without the fill its dark and white
+    pixels would become lines along the lips and at the corners."""
+    cv2 = require("cv2", "portrait renderer", "portrait")
+    mask = np.zeros(image.shape[:2], np.uint8)
+    inner = landmarks[list(photo_expression.INNER_LIPS), :2].copy()
+    # out to the corners too: a smile's dark commissures would be stretched into lines as well
+    inner[0] += 0.9 * (landmarks[61, :2] - inner[0])
+    inner[10] += 0.9 * (landmarks[291, :2] - inner[10])
+    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 255)
+    reach = max(3, int(round(0.008 * float(np.linalg.norm(landmarks[10, :2] - landmarks[152, :2])))) * 2 + 1)
+    mask = cv2.dilate(mask, np.ones((reach, reach), np.uint8))
+    return cv2.inpaint(image, mask, 3, cv2.INPAINT_TELEA)
+
+
+def _median_colour(image: np.ndarray, landmarks: np.ndarray, points) -> list[int]:
+    """Median RGB around a few landmarks: the colours an old avatar's info may lack."""
+    xy = np.clip(np.round(landmarks[list(points), :2]).astype(int), 0, image.shape[0] - 1)
+    return [int(v) for v in np.median(image[xy[:, 1], xy[:, 0]], axis=0)]

@@ -6,6 +6,10 @@ matrix, so a frame's displacement field is a single sparse product. The field is
 smooth, so it is computed every STEP pixels and interpolated: a quarter of the work for a difference
 below a pixel. The image is pulled backwards through the field, with one fixed-point step to invert it
 accurately where the face stretches (the open jaw).
+
+Around the mouth the field is not smooth: the lips of a closed mouth lie a pixel apart, and as the
+jaw drops one moves and the other does not. A coarse grid blurs that step into specks along the lips,
+so a box around the mouth (`fine_box`) gets its own full-resolution weights and inversion.
 """
 from __future__ import annotations
 
@@ -17,37 +21,34 @@ STEP = 2  # the field is computed every STEP pixels in each direction
 
 
 class MeshWarp:
-    def __init__(self, vertices: np.ndarray, size: int, active: np.ndarray | None = None) -> None:
+    def __init__(self, vertices: np.ndarray, size: int, active: np.ndarray | None = None,
+                 layout: np.ndarray | None = None, fine_box: tuple[int, int, int, int] | None = None) -> None:
         """`vertices` (V, 2) in pixels of a size x size image; `active` marks vertices that can move:
-        grid points whose triangle has none stay put and cost nothing per frame."""
-        from scipy import sparse
+        grid points whose triangle has none stay put and cost nothing per frame. The triangles are
+        those of the Delaunay triangulation of `layout` (default: `vertices`): the portrait passes
+        its vertices with the lips drawn apart, so that no triangle bridges a closed mouth from one
+        lip to the other and an opening jaw carries the whole lower lip with it. `fine_box`
+        (x0, y0, x1, y1) is warped at full resolution."""
         from scipy.spatial import Delaunay
 
         self.cv2 = require("cv2", "portrait renderer", "portrait")
         self.size = size
+        simplices = Delaunay(vertices if layout is None else layout).simplices
+        mesh = _Mesh(self.cv2, vertices, simplices, layout)
         n = -(-size // STEP)
-        tri = Delaunay(vertices)
-        ys, xs = (np.mgrid[0:n, 0:n] * STEP).astype(np.float32)
-        points = np.stack([xs.ravel(), ys.ravel()], axis=1)
-        simplex = tri.find_simplex(points)
-        rows = np.nonzero(simplex >= 0)[0]
-        corners = tri.simplices[simplex[rows]]
-        if active is not None:
-            moving = active[corners].any(axis=1)
-            rows, corners = rows[moving], corners[moving]
-        transform = tri.transform[simplex[rows]]
-        bary2 = np.einsum("nij,nj->ni", transform[:, :2], points[rows] - transform[:, 2])
-        bary = np.concatenate([bary2, 1 - bary2.sum(axis=1, keepdims=True)], axis=1)
-        self.rows = rows
-        self.weights = sparse.csr_matrix(
-            (bary.ravel().astype(np.float32), corners.ravel(), np.arange(0, 3 * len(rows) + 1, 3)),
-            shape=(len(rows), len(vertices)),
-        )
         self.n = n
+        self.rows, self.weights = mesh.weights(0, 0, STEP, n, n, active)
+        ys, xs = (np.mgrid[0:n, 0:n] * STEP).astype(np.float32)
         self.grid = np.stack([xs, ys], axis=-1)  # coarse sample positions, in image pixels
         self._field = np.zeros((n * n, 2), np.float32)
         fy, fx = np.mgrid[0:size, 0:size].astype(np.float32)
         self.full_grid = np.stack([fx, fy], axis=-1)
+        self.fine = None
+        if fine_box is not None:
+            x0, y0, x1, y1 = (int(np.clip(v, 0, size)) for v in fine_box)
+            if x1 - x0 > 4 and y1 - y0 > 4:
+                rows, weights = mesh.weights(x0, y0, 1, x1 - x0, y1 - y0, None)
+                self.fine = (x0, y0, x1, y1, rows, weights, np.zeros(((y1 - y0) * (x1 - x0), 2), np.float32))
 
     def field(self, displacement: np.ndarray) -> np.ndarray:
         """The (n, n, 2) displacement field on the coarse grid for vertex displacements (V, 2)."""
@@ -64,4 +65,87 @@ class MeshWarp:
         # the smooth displacement is upsampled (its sub-pixel resampling offset is harmless); the
         # identity part of the map is exact, so still regions stay pixel-for-pixel the photo
         full = self.full_grid - cv2.resize(d2, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        if self.fine is not None:
+            x0, y0, x1, y1, rows, weights, buffer = self.fine
+            buffer[rows] = weights @ displacement
+            fd = buffer.reshape(y1 - y0, x1 - x0, 2)
+            here = self.full_grid[y0:y1, x0:x1]
+            guess = (here - fd - np.array([x0, y0], np.float32)).astype(np.float32)
+            inside = cv2.remap(fd, guess[..., 0], guess[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            # where the first guess leaves the box, the coarse answer stands
+            out = (guess[..., 0] < 0) | (guess[..., 1] < 0) | (guess[..., 0] > x1 - x0 - 1) | (guess[..., 1] > y1 - y0 - 1)
+            full[y0:y1, x0:x1] = np.where(out[..., None], full[y0:y1, x0:x1], here - inside)
         return cv2.remap(image, full[..., 0], full[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+class _Mesh:
+    """Point location and barycentric weights for regular grids of sample points."""
+
+    def __init__(self, cv2, vertices: np.ndarray, simplices: np.ndarray, layout: np.ndarray | None) -> None:
+        from scipy.spatial import Delaunay
+
+        self.cv2, self.vertices, self.simplices = cv2, vertices, simplices
+        self.plain = Delaunay(vertices)
+        area = _signed_area(vertices[simplices].astype(np.float64))
+        if layout is not None:  # a triangle the spread layout turned over folds at the real places: skip it
+            area = area * np.sign(_signed_area(layout[simplices].astype(np.float64)))
+        self.drawn = np.nonzero(area > 1e-3)[0]
+
+    def weights(self, x0: int, y0: int, step: int, nx: int, ny: int, active: np.ndarray | None):
+        """(rows, sparse matrix): which of the nx * ny grid points (x0 + i * step, y0 + j * step) lie in
+        the mesh, and their barycentric weights over the vertices."""
+        from scipy import sparse
+
+        cv2, vertices, simplices = self.cv2, self.vertices, self.simplices
+        ys, xs = np.mgrid[0:ny, 0:nx].astype(np.float32)
+        points = np.stack([x0 + xs.ravel() * step, y0 + ys.ravel() * step], axis=1)
+        # which triangle each grid point lies in, by rasterising the triangles at their real places
+        owner = np.full((ny, nx), -1, np.int32)
+        corners_xy = (vertices[simplices] - (x0, y0)) / step
+        for k in self.drawn:
+            cv2.fillConvexPoly(owner, np.round(corners_xy[k] * 16).astype(np.int32), int(k), cv2.LINE_8, 4)
+        # a point that no triangle covered (rounding along shared edges) takes a neighbour's triangle,
+        # whose weights extend a little past its edge; the plain triangulation is the last resort
+        for _ in range(3):
+            missing = owner < 0
+            if not missing.any():
+                break
+            for shift in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+                near = np.roll(owner, shift, axis=(0, 1))
+                take = (owner < 0) & missing & (near >= 0)
+                owner[take] = near[take]
+        owner = owner.ravel()
+        inside = self.plain.find_simplex(points)
+        corners = simplices[np.maximum(owner, 0)]
+        bary = _barycentric(vertices, corners, points)
+        bad = (owner < 0) | ~np.isfinite(bary).all(axis=1) | (bary.min(axis=1) < -0.5)
+        fix = np.nonzero(bad & (inside >= 0))[0]
+        corners[fix] = self.plain.simplices[inside[fix]]
+        bary[fix] = _barycentric(vertices, corners[fix], points[fix])
+        rows = np.nonzero(~bad | (inside >= 0))[0]
+        corners, bary = corners[rows], bary[rows]
+        if active is not None:
+            moving = active[corners].any(axis=1)
+            rows, corners, bary = rows[moving], corners[moving], bary[moving]
+        matrix = sparse.csr_matrix(
+            (bary.ravel().astype(np.float32), corners.ravel(), np.arange(0, 3 * len(rows) + 1, 3)),
+            shape=(len(rows), len(vertices)),
+        )
+        return rows, matrix
+
+
+def _signed_area(xy: np.ndarray) -> np.ndarray:
+    return np.cross(xy[:, 1] - xy[:, 0], xy[:, 2] - xy[:, 0]) / 2
+
+
+def _barycentric(vertices: np.ndarray, corners: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 3) barycentric coordinates of `points` in the triangles `corners` (N, 3) of `vertices`;
+    NaN for a flat triangle."""
+    a, b, c = (vertices[corners[:, i]].astype(np.float64) for i in range(3))
+    m = np.stack([a - c, b - c], axis=2)
+    ok = np.abs(np.linalg.det(m)) > 1e-6
+    out = np.full((len(points), 3), np.nan)
+    if ok.any():
+        two = np.linalg.solve(m[ok], (points[ok] - c[ok])[..., None])[..., 0]
+        out[ok] = np.concatenate([two, 1 - two.sum(axis=1, keepdims=True)], axis=1)
+    return out
