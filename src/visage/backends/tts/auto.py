@@ -1,0 +1,103 @@
+"""The default voice: the neural voice for English sentences, espeak for every other language.
+
+Chosen per sentence, so a reply that mixes English and Chinese switches voice at each sentence (the
+language is read from the sentence's script, the request's language being the default). A voice name
+picks the neural voice (joe-female, joe) or an espeak variant (male1, female2...); a neural voice's
+other languages are spoken by the espeak variant of the same gender. If the neural voice cannot be
+loaded (its package missing or altered) a warning names the fix and espeak speaks everything.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+from visage.backends.tts import registry
+from visage.backends.tts.base import TTSBackend
+from visage.backends.tts.catalogue import DEFAULT_VOICE, VOICES, voice_spec
+from visage.backends.tts.espeak import VOICE_VARIANTS, EspeakTTS
+from visage.core.types import SpeechChunk, SpeechRequest
+from visage.errors import BackendError, InputError
+
+log = logging.getLogger(__name__)
+
+NEURAL_LANGUAGES = {"en", "en-us", "english"}  # what the neural voices speak (US English)
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def sentence_language(text: str, default: str) -> str:
+    """The sentence's language from its script: Chinese when Han characters outnumber Latin letters,
+    English when a Chinese reply has a sentence of Latin letters only, else `default`."""
+    code = (default or "en").strip().lower().replace("_", "-")
+    han, latin = len(_HAN.findall(text)), len(_LATIN.findall(text))
+    if han and han >= latin / 4:
+        return code if code.startswith(("zh", "cmn", "yue", "chinese", "mandarin", "cantonese")) else "zh"
+    if latin and not han and code.startswith(("zh", "cmn", "chinese", "mandarin")):
+        return "en"
+    return default or "en"
+
+
+@registry.register("auto")
+class AutoTTS(TTSBackend):
+    """Neural English, espeak elsewhere; options: `voice` (the default voice name)."""
+
+    name = "auto"
+
+    def __init__(self, voice: str | None = None, **unknown) -> None:
+        if unknown:
+            raise InputError(f"unknown option(s) for the auto voice: {', '.join(sorted(unknown))}; it takes: voice")
+        self.voice = voice
+        if voice and voice not in VOICES and voice.lower() not in VOICE_VARIANTS:
+            raise InputError(f"unknown voice {voice!r}; choose one of: {', '.join(self.voices())}")
+        self.espeak = EspeakTTS()
+        self._neural = None
+        self._neural_error: BackendError | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        self.espeak.load()
+        self.neural()
+
+    def neural(self):
+        """The neural voice, or None (after one warning) when it cannot be loaded."""
+        with self._lock:
+            if self._neural is None and self._neural_error is None:
+                from visage.backends.tts.neural import NeuralTTS
+
+                tts = NeuralTTS(voice=self.voice if self.voice in VOICES else None)
+                try:
+                    tts.load()
+                    self._neural = tts
+                except BackendError as exc:
+                    self._neural_error = exc
+                    log.warning("the neural voice is unavailable, espeak speaks instead: %s", exc)
+            return self._neural
+
+    @property
+    def neural_error(self) -> BackendError | None:
+        return self._neural_error
+
+    def languages(self) -> list[str]:
+        return self.espeak.languages()
+
+    def voices(self, language: str | None = None) -> list[str]:
+        return list(VOICES) + [v for v in VOICE_VARIANTS if v != "default"]
+
+    def route(self, request: SpeechRequest) -> tuple[TTSBackend, SpeechRequest]:
+        """The voice that speaks this sentence, and the request as that voice should get it."""
+        language = sentence_language(request.text, request.language)
+        name = request.voice if request.voice and request.voice != "default" else self.voice
+        neural_name = name if name in VOICES else (None if name else DEFAULT_VOICE)
+        if language.strip().lower().replace("_", "-") in NEURAL_LANGUAGES and neural_name:
+            neural = self.neural()
+            if neural is not None:
+                return neural, replace(request, language="en", voice=neural_name)
+        espeak_voice = voice_spec(neural_name).espeak_voice if neural_name else name
+        return self.espeak, replace(request, language=language, voice=espeak_voice)
+
+    def stream(self, request: SpeechRequest) -> Iterator[SpeechChunk]:
+        backend, routed = self.route(request)
+        yield from backend.stream(routed)
