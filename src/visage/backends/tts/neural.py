@@ -168,7 +168,7 @@ class NeuralTTS(TTSBackend):
         words = tuple(replace(w, emphasised=any(s < w.char_end and w.char_start < e for s, e in emph)) for w in words)
         x, phones, words = insert_emphasis_pauses(x * OUTPUT_LEVEL, rate, phones, words, a)
         shape = shape_for(request.emotion, request.intensity, request.pitch, request.sentence_type,
-                          spec.f0_scale, spec.formant_scale)
+                          spec.f0_scale, spec.formant_scale, spec.median_f0)
         shape = replace(shape, emphasis=tuple((w.start / rate, w.end / rate) for w in words if w.emphasised),
                         final_span=(words[-1].start / rate, words[-1].end / rate) if last and words else None,
                         final_semitones=shape.final_semitones if last else 0.0,

@@ -69,6 +69,8 @@ class Shape:
     final_span: tuple[float, float] | None = None
     final_semitones: float = 0.0
     voiced: tuple[tuple[float, float], ...] = ()  # spans of vowels and sonorants: F0 must exist there
+    reference_f0: float = 0.0  # the model's usual median (Hz): the register is set from it, not from
+    # this sentence's own median, which the model lowers when it speaks faster
 
     @property
     def is_identity(self) -> bool:
@@ -77,7 +79,7 @@ class Shape:
 
 
 def shape_for(emotion: Emotion, intensity: float, pitch: PitchStyle, sentence_type: SentenceType,
-              speaker_f0: float = 1.0, speaker_formants: float = 1.0) -> Shape:
+              speaker_f0: float = 1.0, speaker_formants: float = 1.0, reference_f0: float = 0.0) -> Shape:
     """The shape of a sentence's delivery (spans are filled in per piece by the voice)."""
     p = prosody_for(emotion, intensity, pitch, sentence_type)
     q = _QUALITY_AT_FULL_INTENSITY[parse_emotion(emotion)]
@@ -85,7 +87,8 @@ def shape_for(emotion: Emotion, intensity: float, pitch: PitchStyle, sentence_ty
     quality = VoiceQuality(q.breathiness * k, q.tilt_db_per_octave * k, q.energy_slope * k, q.tremor_semitones * k)
     final = {SentenceType.QUESTION: QUESTION_RISE_SEMITONES, SentenceType.STATEMENT: STATEMENT_FALL_SEMITONES}
     return Shape(f0_scale=speaker_f0 * p.pitch, f0_range=p.pitch_range, formant_scale=speaker_formants,
-                 gain=p.volume, quality=quality, final_semitones=final.get(sentence_type, 0.0))
+                 gain=p.volume, quality=quality, final_semitones=final.get(sentence_type, 0.0),
+                 reference_f0=reference_f0)
 
 
 def reshape(samples: np.ndarray, rate: int, shape: Shape) -> np.ndarray:
@@ -160,7 +163,10 @@ def _new_f0(f0: np.ndarray, times: np.ndarray, shape: Shape) -> np.ndarray:
         semitones += shape.final_semitones * np.clip((times - a) / max(1e-3, b - a), 0.0, 1.0) ** 1.5
     if shape.quality.tremor_semitones:
         semitones += shape.quality.tremor_semitones * np.sin(2 * np.pi * 5.5 * times)
-    out = centre + math.log(shape.f0_scale) + (log_f0 - centre) * shape.f0_range + semitones * math.log(2) / 12
+    out = (log_f0 - centre) * shape.f0_range + semitones * math.log(2) / 12
+    # the register is the median: a widened range or a final contour must not move it
+    base = math.log(shape.reference_f0) if shape.reference_f0 > 0 else centre
+    out = out - float(np.median(out[voiced])) + base + math.log(shape.f0_scale)
     return np.where(voiced, np.exp(out), 0.0)
 
 
