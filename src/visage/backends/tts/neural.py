@@ -42,7 +42,7 @@ _SILENT = {"^", "$", ".", ",", ";", ":", "!", "?", "-", "(", ")", '"', "'", "…
 _WORD_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff]+(?:['’.][^\W_\u3400-\u9fff]+)*")
 OUTPUT_LEVEL = 0.55  # the model's output is scaled so a neutral sentence peaks near -5 dBFS
 EMPHASIS_PAUSE_S = 0.08  # a short beat before an emphasised word (not at a phrase's start)
-SPLIT_MIN_WORDS = 8  # sentences shorter than this are made whole (splitting would only cost prosody)
+SPLIT_MIN_WORDS = 6  # sentences shorter than this are made whole (splitting would only cost prosody)
 _PHRASE_BREAK = re.compile(r"[,;:](?=\s)")
 
 _models: dict[str, object] = {}
@@ -192,7 +192,7 @@ def split_pieces(text: str) -> list[tuple[int, int]]:
     if len(_WORD_TOKEN.findall(text)) < SPLIT_MIN_WORDS:
         return [(0, len(text))]
     m = _PHRASE_BREAK.search(text)
-    if not m or not _WORD_TOKEN.search(text, 0, m.start()) or len(_WORD_TOKEN.findall(text, m.end())) < 3:
+    if not m or not _WORD_TOKEN.search(text, 0, m.start()) or len(_WORD_TOKEN.findall(text, m.end())) < 2:
         return [(0, len(text))]
     return [(0, m.end()), (m.end(), len(text))]
 
