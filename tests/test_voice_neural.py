@@ -202,3 +202,33 @@ def test_voice_names_pick_the_voice(neural):
 def test_package_data_is_not_in_the_repository():
     root = Path(__file__).resolve().parents[1]
     assert not list(root.glob("**/*.onnx"))
+
+
+def test_read_ahead_keeps_order_errors_and_stops_early():
+    from visage.backends.tts.read_ahead import read_ahead
+
+    assert list(read_ahead(range(1000), max_items=8)) == list(range(1000))
+
+    def failing():
+        yield 1
+        raise ValueError("voice broke")
+
+    with pytest.raises(ValueError, match="voice broke"):
+        list(read_ahead(failing()))
+    made = []
+
+    def endless():
+        i = 0
+        while True:
+            made.append(i)
+            yield i
+            i += 1
+
+    stream = read_ahead(endless(), max_items=4)
+    assert next(stream) == 0
+    stream.close()
+    count = len(made)
+    import time
+
+    time.sleep(0.3)
+    assert len(made) == count <= 8  # bounded, and stopped with the consumer

@@ -160,8 +160,10 @@ def speech_stream(args: argparse.Namespace) -> tuple[Iterator[SpeechChunk | Sent
         return recording_stream(samples, rate, requests[0], default_aligner()), round(len(samples) / rate, 1)
     if args.text is None:
         raise InputError("give TEXT to say, or --audio with --text")
+    from visage.backends.tts.read_ahead import read_ahead
+
     voice = build_voice(voice_settings(args))
-    return narrate(voice, text_requests(args, read_text_argument(args.text))), None
+    return read_ahead(narrate(voice, text_requests(args, read_text_argument(args.text)))), None
 
 
 def text_requests(args: argparse.Namespace, text: str) -> Iterator[SpeechRequest]:
