@@ -18,26 +18,25 @@ from visage.backends.tts import registry
 from visage.backends.tts.base import TTSBackend
 from visage.backends.tts.catalogue import DEFAULT_VOICE, VOICES, voice_spec
 from visage.backends.tts.espeak import VOICE_VARIANTS, EspeakTTS
+from visage.core.text import has_han, is_chinese_language, language_of
 from visage.core.types import SpeechChunk, SpeechRequest
 from visage.errors import BackendError, InputError
 
 log = logging.getLogger(__name__)
 
 NEURAL_LANGUAGES = {"en", "en-us", "english"}  # what the neural voices speak (US English)
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
 def sentence_language(text: str, default: str) -> str:
-    """The sentence's language from its script: Chinese when Han characters outnumber Latin letters,
-    English when a Chinese reply has a sentence of Latin letters only, else `default`."""
-    code = (default or "en").strip().lower().replace("_", "-")
-    han, latin = len(_HAN.findall(text)), len(_LATIN.findall(text))
-    if han and han >= latin / 4:
-        return code if code.startswith(("zh", "cmn", "yue", "chinese", "mandarin", "cantonese")) else "zh"
-    if latin and not han and code.startswith(("zh", "cmn", "chinese", "mandarin")):
+    """The sentence's language from its script (core.text's rule for Chinese), and English for a
+    sentence of Latin letters only in a Chinese reply; otherwise `default`."""
+    default = default or "en"
+    if language_of(text, "") == "zh":
+        return default if is_chinese_language(default) else "zh"
+    if is_chinese_language(default) and _LATIN.search(text) and not has_han(text):
         return "en"
-    return default or "en"
+    return default
 
 
 @registry.register("auto")

@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+# a word for timing purposes is the espeak voice's, so both voices name the same words of a sentence
+from visage.backends.espeak.speech import _WORD_TOKEN
 from visage.backends.tts import registry
 from visage.backends.tts.base import TTSBackend, chunk_audio
 from visage.backends.tts.catalogue import NeuralVoiceSpec, model_files, verify_model, voice_spec, VOICES
@@ -37,9 +39,6 @@ log = logging.getLogger(__name__)
 PAUSE = "_"
 # Piper's own tokens: sentence start/end, and the punctuation it keeps as phonemes (pauses here).
 _SILENT = {"^", "$", ".", ",", ";", ":", "!", "?", "-", "(", ")", '"', "'", "…", "—"}
-# A word for timing purposes: the espeak voice's definition (one Han character, or letters/digits
-# with inner apostrophes or dots), so both voices name the same words of a sentence.
-_WORD_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff]+(?:['’.][^\W_\u3400-\u9fff]+)*")
 OUTPUT_LEVEL = 0.55  # the model's output is scaled so a neutral sentence peaks near -5 dBFS
 EMPHASIS_PAUSE_S = 0.08  # a short beat before an emphasised word (not at a phrase's start)
 SPLIT_MIN_WORDS = 6  # sentences shorter than this are made whole (splitting would only cost prosody)
@@ -148,7 +147,7 @@ class NeuralTTS(TTSBackend):
 
         voice = self._voice
         rate = int(voice.config.sample_rate)
-        p = prosody_for(request.emotion, request.intensity, request.pitch, request.sentence_type)
+        p = prosody_for(request.tags, request.pitch)
         config = SynthesisConfig(length_scale=float(voice.config.length_scale) / max(0.25, p.rate),
                                  normalize_audio=False, volume=1.0)
         # "[[ ... ]]" is Piper's raw-phoneme syntax: user text is spoken, never read as phonemes
@@ -167,8 +166,7 @@ class NeuralTTS(TTSBackend):
         emph = emphasis_spans(request.text, request.emphasis)
         words = tuple(replace(w, emphasised=any(s < w.char_end and w.char_start < e for s, e in emph)) for w in words)
         x, phones, words = insert_emphasis_pauses(x * OUTPUT_LEVEL, rate, phones, words, a)
-        shape = shape_for(request.emotion, request.intensity, request.pitch, request.sentence_type,
-                          spec.f0_scale, spec.formant_scale, spec.median_f0)
+        shape = shape_for(request.tags, request.pitch, spec.f0_scale, spec.formant_scale, spec.median_f0)
         shape = replace(shape, emphasis=tuple((w.start / rate, w.end / rate) for w in words if w.emphasised),
                         final_span=(words[-1].start / rate, words[-1].end / rate) if last and words else None,
                         final_semitones=shape.final_semitones if last else 0.0,

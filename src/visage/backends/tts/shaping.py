@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visage.core.emotion import clamp_intensity, parse_emotion, prosody_for
-from visage.core.types import Emotion, PitchStyle, SentenceType
+from visage.core.emotion import prosody_for
+from visage.core.types import Emotion, PitchStyle, SentenceTags, SentenceType
 from visage.errors import require
 
 FRAME_MS = 5.0  # WORLD's default frame period; 10 ms is faster but audibly rougher on F0 changes
@@ -78,12 +78,13 @@ class Shape:
                 and self.quality == VoiceQuality() and not self.emphasis and not self.final_semitones)
 
 
-def shape_for(emotion: Emotion, intensity: float, pitch: PitchStyle, sentence_type: SentenceType,
-              speaker_f0: float = 1.0, speaker_formants: float = 1.0, reference_f0: float = 0.0) -> Shape:
+def shape_for(tags: SentenceTags, pitch: PitchStyle, speaker_f0: float = 1.0, speaker_formants: float = 1.0,
+              reference_f0: float = 0.0) -> Shape:
     """The shape of a sentence's delivery (spans are filled in per piece by the voice)."""
-    p = prosody_for(emotion, intensity, pitch, sentence_type)
-    q = _QUALITY_AT_FULL_INTENSITY[parse_emotion(emotion)]
-    k = clamp_intensity(intensity)
+    p = prosody_for(tags, pitch)
+    q = _QUALITY_AT_FULL_INTENSITY[tags.emotion]
+    k = tags.intensity
+    sentence_type = tags.sentence_type
     quality = VoiceQuality(q.breathiness * k, q.tilt_db_per_octave * k, q.energy_slope * k, q.tremor_semitones * k)
     final = {SentenceType.QUESTION: QUESTION_RISE_SEMITONES, SentenceType.STATEMENT: STATEMENT_FALL_SEMITONES}
     return Shape(f0_scale=speaker_f0 * p.pitch, f0_range=p.pitch_range, formant_scale=speaker_formants,
