@@ -21,9 +21,10 @@ import numpy as np
 
 from visage.core.emotion import prosody_for
 from visage.core.types import Emotion, PitchStyle, SentenceTags, SentenceType
-from visage.errors import require
+from visage.errors import BackendError
 
-FRAME_MS = 5.0  # WORLD's default frame period; 10 ms is faster but audibly rougher on F0 changes
+FRAME_MS = 5.0  # WORLD's default frame period: F0 moves (emphasis, contours) at this resolution
+ANALYSIS_STEP = 2  # envelope and aperiodicity every 10 ms (they change slowly), half the analysis cost
 F0_FLOOR, F0_CEIL = 60.0, 500.0  # search range for the model's own F0 (a male voice, before scaling)
 EDGE_FADE_S = 0.003  # a few ms ramp at the piece's ends keeps resynthesis from clicking at joins
 
@@ -97,11 +98,14 @@ def reshape(samples: np.ndarray, rate: int, shape: Shape) -> np.ndarray:
     x = np.asarray(samples, dtype=np.float64)
     if shape.is_identity or len(x) < rate * FRAME_MS * 4 / 1000:
         return (x * shape.gain).astype(np.float32)
-    pw = require("pyworld", "voice", "pyworld")
+    pw = _pyworld()
     f0, times = pw.dio(x, rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_MS, allowed_range=0.2)
     f0 = _repair_f0(pw.stonemask(x, f0, times, rate), times, shape.voiced)
-    envelope = pw.cheaptrick(x, f0, times, rate)  # its default 71 Hz floor: 1024-point FFT at 22 kHz
-    aperiodicity = pw.d4c(x, f0, times, rate)
+    # envelope and aperiodicity change slowly: analysed every ANALYSIS_STEP-th frame and interpolated
+    coarse = np.ascontiguousarray(times[::ANALYSIS_STEP])
+    f0_coarse = np.ascontiguousarray(f0[::ANALYSIS_STEP])
+    envelope = _to_frames(pw.cheaptrick(x, f0_coarse, coarse, rate), len(times))  # 71 Hz floor: 1024-pt FFT
+    aperiodicity = _to_frames(pw.d4c(x, f0_coarse, coarse, rate), len(times))
 
     f0 = _new_f0(f0, times, shape)
     envelope = _new_envelope(envelope, times, rate, shape)
@@ -114,6 +118,25 @@ def reshape(samples: np.ndarray, rate: int, shape: Shape) -> np.ndarray:
     y[:ramp] *= fade
     y[-ramp:] *= fade[::-1]
     return _limit(y).astype(np.float32)
+
+
+def _pyworld():
+    try:
+        import pyworld
+    except ImportError:
+        raise BackendError("the neural voice's shaping needs pyworld; install it with: pip install visage") from None
+    return pyworld
+
+
+def _to_frames(coarse: np.ndarray, n: int) -> np.ndarray:
+    """Linear interpolation of every-ANALYSIS_STEP-th frame rows back onto all n frames."""
+    if ANALYSIS_STEP == 1:
+        return coarse
+    pos = np.arange(n) / ANALYSIS_STEP
+    i0 = np.minimum(np.floor(pos).astype(int), len(coarse) - 1)
+    i1 = np.minimum(i0 + 1, len(coarse) - 1)
+    w = (pos - i0)[:, None]
+    return np.ascontiguousarray(coarse[i0] * (1 - w) + coarse[i1] * w)
 
 
 def _raised_cosine(times: np.ndarray, spans, ramp: float = 0.04) -> np.ndarray:
