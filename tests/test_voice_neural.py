@@ -56,7 +56,7 @@ def test_phones_are_espeak_mnemonics(neural, espeak):
         assert SequenceMatcher(None, [s.rstrip("#") for s in a], b, autojunk=False).ratio() > 0.75, (a, b)
 
 
-def test_female_voice_is_higher_with_raised_formants(neural):
+def test_female_voice_is_an_adult_womans_pitch(neural):
     text = "We can meet at the station at five o'clock."
     male, rate, _, _ = speak(neural, SpeechRequest(text, voice="joe"))
     female, _, _, _ = speak(neural, SpeechRequest(text, voice="joe-female"))

@@ -39,6 +39,14 @@ def sentence_language(text: str, default: str) -> str:
     return default
 
 
+def check_voice_name(name: str) -> str:
+    """`name` if some voice of the auto voice has it (a neural voice or an espeak variant)."""
+    if name and name not in VOICES and name.lower() not in VOICE_VARIANTS:
+        choices = list(VOICES) + [v for v in VOICE_VARIANTS if v != "default"]
+        raise InputError(f"unknown voice {name!r}; choose one of: {', '.join(choices)}")
+    return name
+
+
 @registry.register("auto")
 class AutoTTS(TTSBackend):
     """Neural English, espeak elsewhere; options: `voice` (the default voice name)."""
@@ -48,9 +56,7 @@ class AutoTTS(TTSBackend):
     def __init__(self, voice: str | None = None, **unknown) -> None:
         if unknown:
             raise InputError(f"unknown option(s) for the auto voice: {', '.join(sorted(unknown))}; it takes: voice")
-        self.voice = voice
-        if voice and voice not in VOICES and voice.lower() not in VOICE_VARIANTS:
-            raise InputError(f"unknown voice {voice!r}; choose one of: {', '.join(self.voices())}")
+        self.voice = check_voice_name(voice) if voice else None
         self.espeak = EspeakTTS()
         self._neural = None
         self._neural_error: BackendError | None = None
