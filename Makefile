@@ -29,6 +29,7 @@ test-slow: setup
 
 bench: setup
 	$(PY) bench/bench_tts.py --long
+	$(PY) bench/bench_voice_neural.py
 	$(PY) bench/bench_align.py
 	$(PY) bench/bench_motion.py
 	$(PY) bench/bench_motion_quality.py

@@ -1,7 +1,7 @@
 """`visage say` speed: wall time over speech duration, end to end, and where the time goes.
 
 Run: .venv/bin/python bench/bench_say.py [--size 512] [--fps 25] [--runs 1]
-Speaks ~30 s of English with the embedded voice and renders the default portrait into an MP4 (with its
+Speaks ~30 s of English with the default voice (--tts espeak: the embedded one) and renders the default portrait into an MP4 (with its
 subtitles and motion file), as `visage say` does. The goal is 0.3x real time at 512x512, 25 fps: a
 30-second answer ready in 9 seconds. Stages: voice (synthesis), motion (the engine), render (the
 portrait warp), encode (colour conversion and waiting for the encoder: H.264 + AAC with FFmpeg, 2 threads,
@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 from visage.backends.renderers import create_renderer  # noqa: E402
 from visage.backends.tts import create_tts  # noqa: E402
 from visage.backends.tts.narration import narrate, requests_for_text, with_detected_emotion  # noqa: E402
+from visage.backends.tts.read_ahead import read_ahead  # noqa: E402
 from visage.offline.say import STAGES, say_to_files  # noqa: E402
 
 TEXT = ("Good morning, and thank you for coming. Today I would like to tell you about our new garden project. "
@@ -35,15 +36,16 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--fps", type=int, default=25)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--tts", default="auto", help="voice backend (auto: the neural voice, as visage say; espeak)")
     args = ap.parse_args()
-    tts = create_tts("espeak")
+    tts = create_tts(args.tts)
     tts.load()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             renderer = create_renderer("portrait", size=args.size)
             began = time.perf_counter()
-            stream = narrate(tts, with_detected_emotion(requests_for_text(TEXT)))
+            stream = read_ahead(narrate(tts, with_detected_emotion(requests_for_text(TEXT))))
             summary = say_to_files(stream, os.path.join(tmp, "bench.mp4"), renderer, fps=args.fps)
             wall = time.perf_counter() - began
             results.append((wall, summary))

@@ -15,6 +15,20 @@ def espeak():
     return tts
 
 
+@pytest.fixture(scope="session")
+def neural():
+    """The default install's neural voice (Piper joe from its package), its female shaping included."""
+    tts = create_tts("neural")
+    tts.load()
+    return tts
+
+
+@pytest.fixture(params=["espeak", "neural"])
+def timed_voice(request):
+    """Each voice that reports its own timings, for the contract tests every such voice passes."""
+    return request.getfixturevalue(request.param)
+
+
 def speak(tts, request: SpeechRequest):
     """Speak one sentence; return (samples, rate, phonemes, words)."""
     chunks = list(tts.stream(request))

@@ -1,4 +1,6 @@
-"""The embedded voice: streaming, timings in the audio's clock, languages and voices, hostile text."""
+"""The embedded voice: streaming, timings in the audio's clock, languages and voices, hostile text.
+
+The timing tests take `timed_voice`: every voice with its own timings (espeak, neural) passes them."""
 import threading
 import time
 
@@ -31,8 +33,8 @@ def test_first_chunk_arrives_before_the_sentence_is_synthesised(espeak):
     assert engine.samples_made == after_close
 
 
-def test_phonemes_and_words_are_ordered_and_inside_the_audio(espeak):
-    x, rate, phonemes, words = speak(espeak, SpeechRequest("Hello big world, nice to meet you."))
+def test_phonemes_and_words_are_ordered_and_inside_the_audio(timed_voice):
+    x, rate, phonemes, words = speak(timed_voice, SpeechRequest("Hello big world, nice to meet you."))
     duration = len(x) / rate
     assert [w.text for w in words] == ["Hello", "big", "world", "nice", "to", "meet", "you"]
     for seq in (phonemes, words):
@@ -45,8 +47,8 @@ def test_phonemes_and_words_are_ordered_and_inside_the_audio(espeak):
     assert all(abs(a.end - b.start) < 1e-9 for a, b in zip(phonemes, phonemes[1:]))
 
 
-def test_word_timings_match_where_the_sound_is(espeak):
-    x, rate, _, words = speak(espeak, SpeechRequest("One. Two. Three."))
+def test_word_timings_match_where_the_sound_is(timed_voice):
+    x, rate, _, words = speak(timed_voice, SpeechRequest("One. Two. Three."))
     env = rms_envelope(x, rate, hop=0.01)
     loud = env > 0.1 * env.max()
     for w in words:
@@ -56,9 +58,9 @@ def test_word_timings_match_where_the_sound_is(espeak):
     assert gap.mean() < 0.2  # the pause between sentences is silent
 
 
-def test_word_spans_point_into_the_text(espeak):
+def test_word_spans_point_into_the_text(timed_voice):
     text = "I am sure it isn't 3.5 metres, Dr. Who!"
-    _, _, _, words = speak(espeak, SpeechRequest(text))
+    _, _, _, words = speak(timed_voice, SpeechRequest(text))
     for w in words:
         assert text[w.char_start : w.char_end] == w.text
     assert [w.text for w in words][:5] == ["I", "am", "sure", "it", "isn't"]

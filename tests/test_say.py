@@ -61,12 +61,17 @@ def envelope_correlation(x, y, rate):
 
 
 @pytest.fixture(scope="module")
-def said(tmp_path_factory, espeak):
-    """One video made by the command line, with --emotion auto, and the speech it should carry."""
+def said(tmp_path_factory):
+    """One video made by the command line, with --emotion auto, and the speech it should carry (the
+    default voice's: it gives the same audio for the same sentences)."""
+    from visage.backends.tts import create_tts
+
+    voice = create_tts("auto")
+    voice.load()
     out = tmp_path_factory.mktemp("say") / "out.mp4"
     assert main(["say", TEXT, "-o", str(out), "--size", str(SIZE), "--fps", str(FPS), "--emotion", "auto",
                  "--quiet"]) == 0
-    chunks = [i for i in narrate(espeak, with_detected_emotion(requests_for_text(TEXT))) if isinstance(i, SpeechChunk)]
+    chunks = [i for i in narrate(voice, with_detected_emotion(requests_for_text(TEXT))) if isinstance(i, SpeechChunk)]
     return out, np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate
 
 

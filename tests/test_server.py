@@ -149,8 +149,8 @@ def test_motion_streams_over_a_websocket(server):
     audio = [m for m in messages if m["type"] == "audio"]
     assert len(frames) >= 25 and len(frames[0]["blendshapes"]) == 52
     assert {"pitch", "yaw", "roll"} <= set(frames[0]["head"])
-    pcm = np.frombuffer(base64.b64decode(audio[0]["pcm16_base64"]), "<i2")
-    assert len(pcm) > 0 and np.abs(pcm).max() > 1000
+    pcm = np.concatenate([np.frombuffer(base64.b64decode(a["pcm16_base64"]), "<i2") for a in audio])
+    assert len(pcm) > 0 and np.abs(pcm).max() > 1000  # the voice is in the audio (it may start with a pause)
     seconds = sum(len(base64.b64decode(a["pcm16_base64"])) / 2 / a["sample_rate"] for a in audio)
     assert frames[-1]["t"] >= seconds - 0.1  # the face moves for as long as the voice speaks
     assert kinds.count("sentence") == 2

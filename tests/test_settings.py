@@ -137,7 +137,11 @@ def test_serve_reads_its_defaults_from_a_file_and_flags_win(tmp_path, capsys):
 
 
 def test_the_voice_builder_backs_a_voice_with_the_fallback_unless_told_not_to():
-    assert isinstance(build_voice(VoiceSettings()), EspeakTTS)  # its own last resort
+    assert isinstance(build_voice(VoiceSettings(tts="espeak")), EspeakTTS)  # its own last resort
+    default = build_voice(VoiceSettings())  # the auto voice (neural English), backed by espeak
+    assert isinstance(default, FallbackTTS) and isinstance(default.fallback, EspeakTTS)
+    with pytest.raises(InputError, match="unknown voice 'nobody'; choose one of: joe-female"):
+        build_voice(VoiceSettings(voice="nobody"))
     backed = build_voice(VoiceSettings(tts="cosyvoice"))
     assert isinstance(backed, FallbackTTS) and isinstance(backed.fallback, EspeakTTS)
     assert not isinstance(build_voice(VoiceSettings(tts="cosyvoice", fallback="none")), FallbackTTS)

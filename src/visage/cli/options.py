@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from visage.backends.tts.narration import narrate, requests_for_text, with_detected_emotion
 from visage.config import build_voice
-from visage.config.settings import (DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_SIZE, DEFAULT_STYLE, DEFAULT_TTS, SIZES,
-                                    Fps, VideoSize, VoiceSettings, check, describe)
+from visage.config.settings import (DEFAULT_FALLBACK, DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_SIZE, DEFAULT_STYLE,
+                                    DEFAULT_TTS, SIZES, Fps, VideoSize, VoiceSettings, check, describe)
 from visage.core.emotion import parse_emotion_strict
 from visage.core.motion.engine import ALLOWED_FPS
 from visage.core.types import Emotion, PitchStyle, Sentence, SpeechChunk, SpeechRequest
@@ -27,7 +27,9 @@ def add_voice_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("voice")
     g.add_argument("--lang", default=DEFAULT_LANGUAGE,
                    help="language code: en, zh, or any espeak code (see `visage voices`)")
-    g.add_argument("--voice", default=None, help="voice name (default, male1..male4, female1..female4 for espeak)")
+    g.add_argument("--voice", default=None,
+                   help="voice name: joe-female (the default, neural), joe (neural, male), or an espeak variant "
+                        "male1..male4, female1..female4 (see `visage voices`)")
     g.add_argument("--emotion", default="neutral", type=_emotion,
                    help="neutral, happy, sad, angry, surprised, fearful, disgusted, or auto: read each "
                         "sentence's emotion from its words (default: neutral)")
@@ -36,10 +38,12 @@ def add_voice_options(p: argparse.ArgumentParser) -> None:
                         "strength found, 0.6 keeping it as found)")
     g.add_argument("--emphasis", default="", help="comma-separated words to stress, e.g. 'never,always'")
     g.add_argument("--pitch", default="normal", choices=[s.value for s in PitchStyle], help="pitch register")
-    g.add_argument("--tts", default=DEFAULT_TTS, help="voice backend: espeak (embedded), piper, openai, gpt-sovits, cosyvoice")
+    g.add_argument("--tts", default=DEFAULT_TTS,
+                   help="voice backend: auto (default: the neural voice for English, espeak for other languages), "
+                        "neural, espeak (the old formant voice), piper (your own model), openai, gpt-sovits, cosyvoice")
     g.add_argument("--tts-option", action="append", default=[], metavar="KEY=VALUE",
                    help="backend option, repeatable (e.g. base_url=http://127.0.0.1:9880 model_path=voice.onnx)")
-    g.add_argument("--fallback", default=DEFAULT_TTS,
+    g.add_argument("--fallback", default=DEFAULT_FALLBACK,
                    help="voice that keeps speaking if the --tts backend fails ('none' to fail instead)")
 
 
@@ -156,8 +160,10 @@ def speech_stream(args: argparse.Namespace) -> tuple[Iterator[SpeechChunk | Sent
         return recording_stream(samples, rate, requests[0], default_aligner()), round(len(samples) / rate, 1)
     if args.text is None:
         raise InputError("give TEXT to say, or --audio with --text")
+    from visage.backends.tts.read_ahead import read_ahead
+
     voice = build_voice(voice_settings(args))
-    return narrate(voice, text_requests(args, read_text_argument(args.text))), None
+    return read_ahead(narrate(voice, text_requests(args, read_text_argument(args.text)))), None
 
 
 def text_requests(args: argparse.Namespace, text: str) -> Iterator[SpeechRequest]:

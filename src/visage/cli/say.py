@@ -58,6 +58,10 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     video = video_settings(args)
+    if args.voice is None and args.avatar:  # a saved avatar may name the voice it speaks with
+        from visage.backends.renderers.avatar_store import AvatarStore
+
+        args.voice = AvatarStore().info(args.avatar).get("voice")
     stream, total = speech_stream(args)
     return render_video(stream, total, video, args.output, quiet=args.quiet)
 

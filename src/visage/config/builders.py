@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 def build_voice(settings: VoiceSettings) -> TTSBackend:
     """The voice the settings ask for, backed by the fallback voice for sentences it fails (unless the
     fallback is 'none' or the voice itself). Not loaded: `load()` it, or let its first sentence do so."""
+    if settings.tts == "auto" and settings.voice:
+        from visage.backends.tts.auto import check_voice_name
+
+        check_voice_name(settings.voice)  # now: a wrong name is an error, not a silent fallback
     voice = create_tts(settings.tts, **settings.tts_options)
     if settings.fallback != NO_FALLBACK and settings.fallback != settings.tts:
         voice = with_fallback(voice, create_tts(settings.fallback))

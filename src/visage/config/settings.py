@@ -26,7 +26,8 @@ LIVE_FPS = tuple(f for f in ALLOWED_FPS if f <= 30)  # live video is rendered in
 OFFERED_SIZES = (256, 384, 512, 768)  # what the page's settings panel offers (any valid size is accepted)
 DEFAULT_STYLE = "friendly"
 DEFAULT_LANGUAGE = "en"
-DEFAULT_TTS = "espeak"  # embedded: always there, so it is also the fallback voice
+DEFAULT_TTS = "auto"  # the neural voice for English, espeak for every other language
+DEFAULT_FALLBACK = "espeak"  # embedded: always there, so it is the voice that keeps speaking
 BRAINS = ("embedded", "openai")
 NO_FALLBACK = "none"
 
@@ -85,10 +86,12 @@ class VoiceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    tts: VoiceBackend = Field(DEFAULT_TTS, description="voice backend: espeak (embedded), piper, openai, ...")
+    tts: VoiceBackend = Field(DEFAULT_TTS, description="voice backend: auto (neural English, espeak elsewhere), "
+                                                       "neural, espeak, piper, openai, ...")
     tts_options: dict[str, str] = Field(default_factory=dict, description="the backend's own options")
-    fallback: FallbackVoice = Field(DEFAULT_TTS, description="voice used when `tts` fails; 'none' to fail")
-    voice: str | None = Field(None, description="voice name (default, male1..male4, female1..female4 for espeak)")
+    fallback: FallbackVoice = Field(DEFAULT_FALLBACK, description="voice used when `tts` fails; 'none' to fail")
+    voice: str | None = Field(None, description="voice name: joe-female (default), joe, or an espeak variant "
+                                                "male1..male4, female1..female4")
     language: Language = DEFAULT_LANGUAGE
 
 

@@ -5,7 +5,7 @@ from visage.backends.registry import Registry
 from visage.backends.tts.base import TTSBackend, UntimedTTSBackend
 
 registry: Registry[TTSBackend] = Registry(
-    "voice", __name__, ("espeak", "piper", "openai_speech", "gpt_sovits", "cosyvoice")
+    "voice", __name__, ("espeak", "neural", "auto", "piper", "openai_speech", "gpt_sovits", "cosyvoice")
 )
 
 
