@@ -9,7 +9,7 @@ from pathlib import Path
 
 from visage.backends.llm import create_brain
 from visage.backends.llm.base import Brain
-from visage.backends.renderers import create_renderer
+from visage.backends.renderers import create_renderer, renderer_for
 from visage.backends.renderers.base import Renderer
 from visage.backends.tts import TTSBackend, create_tts
 from visage.backends.tts.fallback import with_fallback
@@ -45,8 +45,8 @@ def build_brain(settings: BrainSettings, language: str) -> Brain:
 
 
 def build_renderer(settings: VideoSettings, warn: Callable[[str], None] = log.warning) -> Renderer:
-    """The portrait renderer for the settings' photo (analysed now, its doubts told to `warn`), saved
-    avatar, or the built-in portrait, at the settings' size."""
+    """The renderer for the settings' photo (analysed now, its doubts told to `warn`), saved avatar (a
+    video avatar gets the video renderer), or the built-in portrait, at the settings' size."""
     avatar = None
     if settings.portrait:
         if not Path(settings.portrait).is_file():
@@ -60,4 +60,4 @@ def build_renderer(settings: VideoSettings, warn: Callable[[str], None] = log.wa
         from visage.backends.renderers.avatar_store import AvatarStore
 
         avatar = AvatarStore().load(settings.avatar)
-    return create_renderer("portrait", avatar=avatar, size=settings.size)
+    return create_renderer(renderer_for(avatar), avatar=avatar, size=settings.size)

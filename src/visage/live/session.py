@@ -42,7 +42,7 @@ BUSY = (ConversationState.THINKING, ConversationState.SPEAKING)  # a new turn or
 
 class LiveSession:
     def __init__(self, options: LiveOptions, services: LiveServices) -> None:
-        from visage.backends.renderers import create_renderer
+        from visage.backends.renderers import create_renderer, renderer_for
         from visage.backends.vad import create_vad
 
         self.options, self.services = options, services
@@ -52,7 +52,8 @@ class LiveSession:
         vad = create_vad("webrtc", silence=options.vad_silence)
         self.listener = TurnListener(vad, self.asr, options.language, silence=options.vad_silence,
                                      hold=options.unfinished_hold)
-        renderer = create_renderer("portrait", avatar=services.avatar(options.avatar), size=options.size)
+        avatar = services.avatar(options.avatar)
+        renderer = create_renderer(renderer_for(avatar), avatar=avatar, size=options.size)
         renderer.load()
         self.output = AvatarOutput(MotionEngine(fps=options.fps, style=options.style), renderer, options.fps)
         self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="visage-session")

@@ -3,7 +3,8 @@ by every render after it, so a photo is analysed once and not on each start.
 
     AVATARS/NAME/portrait.png     the square crop (RGB)
     AVATARS/NAME/landmarks.npy    (478, 3) float32 face-mesh landmarks in the crop's pixels
-    AVATARS/NAME/avatar.json      {"format", "name", "info"}
+    AVATARS/NAME/avatar.json      {"format", "name", "info", "files"}
+    AVATARS/NAME/<file>           each of the avatar's extra files (a video avatar's clips), listed in "files"
 
 AVATARS is $VISAGE_HOME/avatars, else $XDG_DATA_HOME/visage/avatars, else ~/.local/share/visage/avatars.
 A bundle is written into a hidden folder beside its place and renamed into it when complete, so a crash
@@ -28,6 +29,7 @@ from visage.errors import InputError, require
 DEFAULT_NAME = "default"  # reserved: the built-in avatar, analysed from skimage's astronaut on first use
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 IMAGE_FILE, LANDMARKS_FILE, INFO_FILE = "portrait.png", "landmarks.npy", "avatar.json"
+FILE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}\.[a-z0-9]{1,8}")  # an avatar's extra files: no paths
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +159,13 @@ class AvatarStore:
             with open(tmp / LANDMARKS_FILE, "wb") as f:
                 np.save(f, landmarks, allow_pickle=False)
                 _sync(f)
-            record = {"format": FORMAT_VERSION, "name": avatar.name, "info": avatar.info}
+            for file_name, data in avatar.files.items():
+                if not FILE_PATTERN.fullmatch(file_name) or file_name in (IMAGE_FILE, LANDMARKS_FILE, INFO_FILE):
+                    raise InputError(f"an avatar file cannot be named {file_name!r}")
+                with open(tmp / file_name, "wb") as f:
+                    f.write(data)
+                    _sync(f)
+            record = {"format": FORMAT_VERSION, "name": avatar.name, "info": avatar.info, "files": sorted(avatar.files)}
             with open(tmp / INFO_FILE, "w", encoding="utf-8") as f:
                 json.dump(record, f, ensure_ascii=False, indent=1)
                 _sync(f)
@@ -180,6 +188,10 @@ class AvatarStore:
             pil = require("PIL.Image", "portrait", "portrait")
             with pil.open(folder / IMAGE_FILE) as im:
                 image = np.asarray(im.convert("RGB"))
+            names = record.get("files", []) if isinstance(record, dict) else []
+            if not isinstance(names, list) or not all(isinstance(n, str) and FILE_PATTERN.fullmatch(n) for n in names):
+                raise ValueError(f"{INFO_FILE} lists bad file names")
+            files = {n: (folder / n).read_bytes() for n in names}
         except (OSError, ValueError, SyntaxError) as exc:  # SyntaxError: how Pillow reports some bad files
             raise damaged(f"{type(exc).__name__}: {exc}") from None
         if not isinstance(record, dict) or not isinstance(record.get("info"), dict):
@@ -191,7 +203,7 @@ class AvatarStore:
             raise damaged(f"{LANDMARKS_FILE} holds {landmarks.shape}, not 478 points")
         if image.shape[0] != image.shape[1] or image.shape[0] > AVATAR_SIDE:
             raise damaged(f"{IMAGE_FILE} is {image.shape[1]}x{image.shape[0]} px, not a square of {AVATAR_SIDE} or less")
-        return Avatar(folder.name, image, landmarks.astype(np.float32), record["info"])
+        return Avatar(folder.name, image, landmarks.astype(np.float32), record["info"], files)
 
 
 def default_avatar(root: str | os.PathLike | None = None) -> Avatar:

@@ -1,0 +1,116 @@
+"""The video-avatar renderer: the person's own recorded mouths pasted onto their own recorded idle loop.
+
+Per frame: the idle loop gives the base picture (played forwards then backwards, so the head's natural
+motion never jumps); the motion engine's blendshapes give the wanted mouth shape; `MouthPath` picks the
+recorded mouth that fits it and the previous pick; that canonical crop is warped onto the base frame's
+mouth by a similarity from the steady upper face (eye corners, nose), shifted to the base frame's colour
+around the mouth and laid in through a feathered mask. No model, no mesh warp: a copy, one small
+affine warp and one blend per frame. Blinks and head motion are the recording's own (from the loop).
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from visage.backends.renderers import registry
+from visage.backends.renderers.avatar import Avatar
+from visage.backends.renderers.base import DEFAULT_SIZE, SIZES, Renderer
+from visage.backends.renderers.video_analysis import STEADY, compose, similarity
+from visage.backends.renderers.video_index import MouthPath, ShapeSpace, wanted_shape
+from visage.backends.renderers.video_media import decode_clip
+from visage.core.types import FaceFrame
+from visage.errors import InputError, require
+
+FEATHER = 0.16  # the mask fades over this share of the mouth crop's width
+MAX_COLOUR_SHIFT = 30.0  # grey levels: a bigger difference is a lighting change the shift would smear
+
+
+@registry.register("video")
+class VideoAvatarRenderer(Renderer):
+    name = "video"
+
+    def __init__(self, avatar: Avatar | None = None, size: int = DEFAULT_SIZE, **_options) -> None:
+        if not SIZES[0] <= int(size) <= SIZES[1]:
+            raise InputError(f"size must be between {SIZES[0]} and {SIZES[1]} pixels, got {size}")
+        if avatar is None or avatar.info.get("kind") != "video":
+            raise InputError("the video renderer needs a video avatar: visage avatar create --video CLIP --name NAME")
+        self.avatar, self.size = avatar, int(size)
+        self.last_mouth = -1  # index of the recorded mouth used by the last frame (for checks)
+        self._ready = False
+
+    def load(self) -> None:
+        if self._ready:
+            return
+        cv2 = require("cv2", "video avatar", "portrait")
+        info, files = self.avatar.info, self.avatar.files
+        try:
+            index = np.load(io.BytesIO(files["index.npz"]), allow_pickle=False)
+            base = decode_clip(files["base.mp4"])
+            self.mouths = decode_clip(files["mouths.mp4"])
+        except (KeyError, ValueError, OSError) as exc:
+            raise InputError(f"the video avatar {self.avatar.name!r} is damaged ({exc}); create it again") from None
+        self.frames = index["frames"]  # source frame number of each mouth
+        if len(self.mouths) != len(self.frames):
+            raise InputError(f"the video avatar {self.avatar.name!r} is damaged (mouths and index disagree)")
+        self.space = ShapeSpace.from_json(info["shape_space"])
+        self.path = MouthPath(index["shapes"], index["next_of"])
+        self.base_fps = float(info["base"]["fps"])
+        s, side = self.size, base.shape[1]
+        interpolation = cv2.INTER_AREA if s < side else cv2.INTER_CUBIC
+        self.base = np.stack([cv2.resize(b, (s, s), interpolation=interpolation) for b in base])
+        n = len(self.base)
+        self.loop = np.r_[np.arange(n), np.arange(n - 2, 0, -1)] if n > 2 else np.arange(n)
+        landmarks = index["base_landmarks"] * np.float32(s / side)
+        ch, cw = self.mouths.shape[1:3]
+        self.alpha = _feathered_ellipse(cw, ch)
+        ring = self.alpha * (1 - self.alpha) * 4
+        self.crop_colour = np.einsum("nhwc,hw->nc", self.mouths.astype(np.float32), ring) / ring.sum()
+        canvas_to_ref = cv2.invertAffineTransform(index["box_to_canvas"])
+        self.placements = [self._placement(cv2, landmarks[k], index["ref"], canvas_to_ref, k) for k in range(n)]
+        self._last_t = -np.inf
+        self._ready = True
+
+    def _placement(self, cv2, landmarks, ref, canvas_to_ref, k):
+        """Where the canonical mouth lands on base frame k: (ROI, affine into it, warped mask, base colour)."""
+        to_out = compose(similarity(ref[STEADY, :2], landmarks[STEADY, :2]), canvas_to_ref)
+        ch, cw = self.alpha.shape
+        corners = np.array([[0, 0], [cw, 0], [0, ch], [cw, ch]], np.float32) @ to_out[:, :2].T + to_out[:, 2]
+        x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
+        x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int), self.size)
+        matrix = to_out.copy()
+        matrix[:, 2] -= (x0, y0)
+        alpha = cv2.warpAffine(self.alpha, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)[..., None]
+        ring = alpha[..., 0] * (1 - alpha[..., 0]) * 4
+        roi = self.base[k, y0:y1, x0:x1].astype(np.float32)
+        colour = np.einsum("hwc,hw->c", roi, ring) / max(float(ring.sum()), 1e-6)
+        return (y0, y1, x0, x1), matrix, alpha, colour
+
+    def render(self, frame: FaceFrame) -> np.ndarray:
+        self.load()
+        cv2 = require("cv2", "video avatar", "portrait")
+        if frame.t < self._last_t:
+            self.path.reset()  # a new utterance or stream: no smoothness owed to the old one
+        self._last_t = frame.t
+        k = int(self.loop[int(round(frame.t * self.base_fps)) % len(self.loop)])
+        j = self.path.choose(wanted_shape(frame.blendshapes, self.space.rest))
+        self.last_mouth = j
+        (y0, y1, x0, x1), matrix, alpha, colour = self.placements[k]
+        out = self.base[k].copy()
+        mouth = cv2.warpAffine(self.mouths[j], matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+        shift = np.clip(colour - self.crop_colour[j], -MAX_COLOUR_SHIFT, MAX_COLOUR_SHIFT).astype(np.float32)
+        roi = out[y0:y1, x0:x1].astype(np.float32)
+        roi += alpha * (mouth.astype(np.float32) + shift - roi)
+        np.clip(roi, 0, 255, out=roi)
+        out[y0:y1, x0:x1] = roi.astype(np.uint8)
+        return out
+
+
+def _feathered_ellipse(width: int, height: int) -> np.ndarray:
+    """A mask over the mouth crop: 1 inside an ellipse, falling smoothly to 0 at the crop's edges."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    r = np.sqrt(((x + 0.5) / width * 2 - 1) ** 2 + ((y + 0.5) / height * 2 - 1) ** 2)
+    inner = 1 - 2 * FEATHER
+    t = np.clip((1 - r) / (1 - inner), 0, 1)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
