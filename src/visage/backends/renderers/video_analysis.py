@@ -91,7 +91,7 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
     if luma_face < DARK:
         warnings.append(f"the recording is dark (face brightness {luma_face:.0f} of 255; {DARK}+ recommended): "
                         "the mouths will look murky")
-    turn = _turn(landmarks)
+    turn = head_turn(landmarks)
     if np.mean(np.abs(turn[have]) > TURN) > 0.1:
         warnings.append("the head turns away from the camera in parts of the recording; turned mouths "
                         "pasted on a frontal base look wrong")
@@ -150,7 +150,8 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
 
     index = io.BytesIO()
     np.savez_compressed(index, shapes=shapes.astype(np.float32), next_of=next_of.astype(np.int32),
-                        frames=indexed.astype(np.int32), base_landmarks=base_landmarks.astype(np.float32),
+                        frames=indexed.astype(np.int32), turns=turn[indexed].astype(np.float32),
+                        base_turns=turn[base_ids].astype(np.float32), base_landmarks=base_landmarks.astype(np.float32),
                         ref=ref, box_to_canvas=box_to_canvas)
     files = {
         "base.mp4": encode_frames(bases, meta.fps),
@@ -212,7 +213,7 @@ def _moving(x: np.ndarray, half: int) -> np.ndarray:
     return ((c[2 * half + 1:] - c[:-2 * half - 1]) / (2 * half + 1)).astype(np.float32)
 
 
-def _turn(landmarks: np.ndarray) -> np.ndarray:
+def head_turn(landmarks: np.ndarray) -> np.ndarray:
     """How far the nose tip sits from the eyes' middle, sideways, in eye distances: ~0 facing the camera."""
     eyes = (landmarks[:, 33, :2] + landmarks[:, 263, :2]) / 2
     span = np.linalg.norm(landmarks[:, 33, :2] - landmarks[:, 263, :2], axis=1)

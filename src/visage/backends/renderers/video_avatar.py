@@ -54,7 +54,8 @@ class VideoAvatarRenderer(Renderer):
         if len(self.mouths) != len(self.frames):
             raise InputError(f"the video avatar {self.avatar.name!r} is damaged (mouths and index disagree)")
         self.space = ShapeSpace.from_json(info["shape_space"])
-        self.path = MouthPath(index["shapes"], index["next_of"])
+        self.path = MouthPath(index["shapes"], index["next_of"], index["turns"])
+        self.base_turns = index["base_turns"]
         self.base_fps = float(info["base"]["fps"])
         s, side = self.size, base.shape[1]
         interpolation = cv2.INTER_AREA if s < side else cv2.INTER_CUBIC
@@ -93,7 +94,7 @@ class VideoAvatarRenderer(Renderer):
             self.path.reset()  # a new utterance or stream: no smoothness owed to the old one
         self._last_t = frame.t
         k = int(self.loop[int(round(frame.t * self.base_fps)) % len(self.loop)])
-        j = self.path.choose(wanted_shape(frame.blendshapes, self.space.rest))
+        j = self.path.choose(wanted_shape(frame.blendshapes, self.space.rest), float(self.base_turns[k]))
         self.last_mouth = j
         (y0, y1, x0, x1), matrix, alpha, colour = self.placements[k]
         out = self.base[k].copy()

@@ -25,6 +25,7 @@ RANGE_PERCENTILES = (3, 97)
 JAW_FULL = 0.6  # the engine's jawOpen in loud open vowels (espeak speech: 95th percentile ~0.5, peaks ~0.63)
 JUMP_COST = 0.004  # cost of leaving the recording's own sequence, in squared normalised-shape units
 SHAPE_CHANGE_COST = 0.5  # times the squared shape change a jump makes
+TURN_COST = 1.0  # times the squared difference in head turn (eye distances) between a mouth and the base
 CLOSE_MATCH = 0.12  # a pick within this normalised-shape distance of the wanted shape counts as a match
 COVERAGE_BINS = 4
 
@@ -102,17 +103,21 @@ def shape_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class MouthPath:
     """Picks a recorded mouth per output frame: the best fit to the wanted shape, kept smooth in time."""
 
-    def __init__(self, shapes: np.ndarray, next_of: np.ndarray) -> None:
-        """`shapes` (N, 4) normalised; `next_of[i]` is the index recorded right after mouth i (or -1)."""
+    def __init__(self, shapes: np.ndarray, next_of: np.ndarray, turns: np.ndarray | None = None) -> None:
+        """`shapes` (N, 4) normalised; `next_of[i]` is the index recorded right after mouth i (or -1);
+        `turns` (N,) the head's sideways turn when mouth i was recorded: a mouth seen from the side looks
+        wrong on a frontal face, so mouths recorded in the base frame's own pose are preferred."""
         self.shapes = np.asarray(shapes, np.float32)
         self.next_of = np.asarray(next_of, int)
+        self.turns = np.zeros(len(self.shapes), np.float32) if turns is None else np.asarray(turns, np.float32)
         self.previous: int | None = None
 
     def reset(self) -> None:
         self.previous = None
 
-    def choose(self, wanted: np.ndarray) -> int:
-        fit = np.sum(WEIGHTS * (self.shapes - wanted) ** 2, axis=1)
+    def choose(self, wanted: np.ndarray, turn: float = 0.0) -> int:
+        """The mouth to show for the wanted shape, on a base frame whose head is turned by `turn`."""
+        fit = np.sum(WEIGHTS * (self.shapes - wanted) ** 2, axis=1) + TURN_COST * (self.turns - turn) ** 2
         if self.previous is None:
             pick = int(np.argmin(fit))
         else:
