@@ -74,6 +74,27 @@ def test_carphone_speaks_new_sentences_with_its_own_mouth(carphone, espeak):
     assert np.mean(chosen < others) > 0.9
 
 
+def test_the_engines_blinks_close_the_recorded_eyes(carphone, espeak):
+    import dataclasses
+
+    from visage.backends.renderers.video_analysis import eye_aperture
+    from visage.core.arkit import INDEX
+
+    avatar, _ = carphone
+    assert avatar.info["blink"] is not None  # the carphone person blinks at 1.4 s
+    renderer = create_renderer("video", avatar=avatar, size=512)
+    renderer.load()
+    frame = animate_text(espeak, "Hello.", fps=25).frames[3]
+    images = []
+    for lid in (0.0, 1.0):
+        b = frame.blendshapes.copy()
+        b[INDEX["eyeBlinkLeft"]] = b[INDEX["eyeBlinkRight"]] = lid
+        renderer.path.reset()
+        images.append(renderer.render(dataclasses.replace(frame, blendshapes=b)))
+    open_eyes, closed_eyes = eye_aperture(detect_all(images))
+    assert closed_eyes < 0.6 * open_eyes, (open_eyes, closed_eyes)
+
+
 def test_mouth_path_is_smooth_and_follows_the_recording():
     rng = np.random.default_rng(0)
     t = np.linspace(0, 12, 300)

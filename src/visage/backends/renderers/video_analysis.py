@@ -40,6 +40,8 @@ DARK = 60  # mean luma of the face below this (0-255) is too dark
 NO_FACE_SHARE = 0.5  # more frames than this without a face: refused
 TURN = 0.22  # nose offset from the eyes' middle, in eye distances, beyond which the head is turned
 CUT_JUMP = 6.0  # a frame difference this many times the clip's median (and > 20 grey levels) is a cut
+EYE_LIDS = ((159, 145), (386, 374))  # upper and lower lid middles, subject's right then left eye
+BLINK_CLOSED = 0.5  # a frame whose lids are this share of their usual gap or less shows closed eyes
 SMOOTH_STEADY, SMOOTH_MOUTH = 3, 1  # half-widths (frames) of the moving averages on the landmarks
 
 
@@ -86,7 +88,8 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
         warnings.append(f"no face in {have.size - have.sum()} of {have.size} frames; those frames are not used")
     if counts and np.mean(np.array(counts) > 1) > 0.2:
         warnings.append("several faces are in the picture; the largest one is used")
-    landmarks = _smooth(_fill(found, have))
+    raw_landmarks = _fill(found, have)
+    landmarks = _smooth(raw_landmarks)
     luma_face = float(np.nanmean(luma))
     if luma_face < DARK:
         warnings.append(f"the recording is dark (face brightness {luma_face:.0f} of 255; {DARK}+ recommended): "
@@ -124,6 +127,15 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
     box_to_canvas = np.array([[canvas[0] / box[2], 0, -box[0] * canvas[0] / box[2]],
                               [0, canvas[1] / box[3], -box[1] * canvas[1] / box[3]]], np.float32)
 
+    eye_gap = eye_aperture(raw_landmarks)  # unsmoothed: a blink lasts two or three frames
+    blink = int(np.flatnonzero(usable)[np.argmin(eye_gap[usable])])
+    has_blink = bool(eye_gap[blink] <= BLINK_CLOSED * np.median(eye_gap[usable]))
+    eye_box = _eye_box(ref)
+    eye_canvas = (MOUTH_CANVAS_WIDTH, int(round(MOUTH_CANVAS_WIDTH * eye_box[3] / eye_box[2])) // 2 * 2)
+    eye_to_canvas = np.array([[eye_canvas[0] / eye_box[2], 0, -eye_box[0] * eye_canvas[0] / eye_box[2]],
+                              [0, eye_canvas[1] / eye_box[3], -eye_box[1] * eye_canvas[1] / eye_box[3]]], np.float32)
+    closed_eyes = np.zeros((eye_canvas[1], eye_canvas[0], 3), np.uint8)
+
     indexed = np.flatnonzero(usable)
     crops, bases, teeth = [], [], []
     wanted = set(indexed.tolist())
@@ -134,11 +146,14 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
             crop = cv2.warpAffine(frame, to_canvas, canvas, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
             crops.append(crop)
             teeth.append(_teeth(crop, landmarks[i], to_canvas))
+        if has_blink and i == blink:
+            to_eyes = compose(eye_to_canvas, similarity(landmarks[i, STEADY, :2], ref[STEADY, :2]))
+            closed_eyes = cv2.warpAffine(frame, to_eyes, eye_canvas, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         if i in base_set:
             part = frame[y0:y0 + side, x0:x0 + side]
             bases.append(cv2.resize(part, (base_side, base_side), interpolation=cv2.INTER_AREA) if to_base < 1 else part)
         progress("cutting mouths", i + 1, total)
-        if i >= max(wanted | base_set):
+        if i >= max(wanted | base_set | {blink}):
             break
     shapes_raw = np.concatenate([raw[indexed], np.array(teeth, np.float32)[:, None]], axis=1)
     space = ShapeSpace.of(shapes_raw)
@@ -152,7 +167,8 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
     np.savez_compressed(index, shapes=shapes.astype(np.float32), next_of=next_of.astype(np.int32),
                         frames=indexed.astype(np.int32), turns=turn[indexed].astype(np.float32),
                         base_turns=turn[base_ids].astype(np.float32), base_landmarks=base_landmarks.astype(np.float32),
-                        ref=ref, box_to_canvas=box_to_canvas)
+                        ref=ref, box_to_canvas=box_to_canvas, eyes_closed=closed_eyes, eyes_to_canvas=eye_to_canvas,
+                        has_blink=np.array(has_blink))
     files = {
         "base.mp4": encode_frames(bases, meta.fps),
         "mouths.mp4": encode_frames(crops, meta.fps),
@@ -173,6 +189,7 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
                  "fps": round(meta.fps, 3), "crop": [x0, y0, side]},
         "shape_space": space.to_json(),
         "coverage": report,
+        "blink": round(blink / meta.fps, 2) if has_blink else None,
         "face_brightness": round(luma_face, 1),
         "cuts": [round(c / meta.fps, 2) for c in cuts],
         "warnings": warnings,
@@ -180,6 +197,9 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
         "mouth_open": bool(raw[start, 0] > 0.08),
         "head_pose": {"yaw": 0.0, "pitch": 0.0, "roll": 0.0},
     }
+    if not has_blink:
+        warnings.append("the person never closes their eyes in the recording, so the avatar blinks only "
+                        "where the idle loop does")
     if report["missing"]:
         warnings.append("mouth shapes not seen in the recording (the nearest recorded ones stand in): "
                         + "; ".join(report["missing"]))
@@ -250,6 +270,21 @@ def _mouth_box(ref: np.ndarray) -> tuple[float, float, float, float]:
     top = float(ref[NOSE_BOTTOM, 1]) + 0.1 * width
     bottom = float(ref[CHIN, 1]) + 0.25 * width
     return cx - 1.0 * width, top, 2.0 * width, bottom - top
+
+
+def eye_aperture(landmarks: np.ndarray) -> np.ndarray:
+    """(N,) mean gap between the lids of both eyes, in eye-corner distances."""
+    span = np.linalg.norm(landmarks[:, 33, :2] - landmarks[:, 263, :2], axis=1)
+    gaps = [np.linalg.norm(landmarks[:, a, :2] - landmarks[:, b, :2], axis=1) for a, b in EYE_LIDS]
+    return np.mean(gaps, axis=0) / np.maximum(span, 1e-3)
+
+
+def _eye_box(ref: np.ndarray) -> tuple[float, float, float, float]:
+    """(x, y, width, height) in canonical pixels around both eyes, lids and lashes, not the brows."""
+    right, left = ref[33, :2], ref[263, :2]
+    span = float(np.linalg.norm(left - right))
+    y = float((right[1] + left[1]) / 2)
+    return float(right[0]) - 0.2 * span, y - 0.2 * span, 1.4 * span, 0.38 * span
 
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

@@ -5,7 +5,8 @@ motion never jumps); the motion engine's blendshapes give the wanted mouth shape
 recorded mouth that fits it and the previous pick; that canonical crop is warped onto the base frame's
 mouth by a similarity from the steady upper face (eye corners, nose), shifted to the base frame's colour
 around the mouth and laid in through a feathered mask. No model, no mesh warp: a copy, one small
-affine warp and one blend per frame. Blinks and head motion are the recording's own (from the loop).
+affine warp and one blend per frame. The motion engine's blinks fade in the recording's own closed eyes
+(from its deepest blink); head motion is the recording's own (the idle loop's).
 """
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from visage.backends.renderers.base import DEFAULT_SIZE, SIZES, Renderer
 from visage.backends.renderers.video_analysis import STEADY, compose, similarity
 from visage.backends.renderers.video_index import MouthPath, ShapeSpace, wanted_shape
 from visage.backends.renderers.video_media import decode_clip
+from visage.core.arkit import INDEX
 from visage.core.types import FaceFrame
 from visage.errors import InputError, require
 
 FEATHER = 0.16  # the mask fades over this share of the mouth crop's width
+BLINK = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
 MAX_COLOUR_SHIFT = 30.0  # grey levels: a bigger difference is a lighting change the shift would smear
 
 
@@ -68,20 +71,29 @@ class VideoAvatarRenderer(Renderer):
         ring = self.alpha * (1 - self.alpha) * 4
         self.crop_colour = np.einsum("nhwc,hw->nc", self.mouths.astype(np.float32), ring) / ring.sum()
         canvas_to_ref = cv2.invertAffineTransform(index["box_to_canvas"])
-        self.placements = [self._placement(cv2, landmarks[k], index["ref"], canvas_to_ref, k) for k in range(n)]
+        self.placements = [self._placement(cv2, landmarks[k], index["ref"], canvas_to_ref, self.alpha, k) for k in range(n)]
+        self.closed_eyes = index["eyes_closed"] if bool(index["has_blink"]) else None
+        if self.closed_eyes is not None:
+            eh, ew = self.closed_eyes.shape[:2]
+            self.eye_alpha = _two_eyes(ew, eh)
+            eyes_to_ref = cv2.invertAffineTransform(index["eyes_to_canvas"])
+            self.eye_placements = [self._placement(cv2, landmarks[k], index["ref"], eyes_to_ref, self.eye_alpha, k)
+                                   for k in range(n)]
+            ring = self.eye_alpha * (1 - self.eye_alpha) * 4
+            self.eye_colour = np.einsum("hwc,hw->c", self.closed_eyes.astype(np.float32), ring) / ring.sum()
         self._last_t = -np.inf
         self._ready = True
 
-    def _placement(self, cv2, landmarks, ref, canvas_to_ref, k):
-        """Where the canonical mouth lands on base frame k: (ROI, affine into it, warped mask, base colour)."""
+    def _placement(self, cv2, landmarks, ref, canvas_to_ref, mask, k):
+        """Where a canonical crop lands on base frame k: (ROI, affine into it, warped mask, base colour)."""
         to_out = compose(similarity(ref[STEADY, :2], landmarks[STEADY, :2]), canvas_to_ref)
-        ch, cw = self.alpha.shape
+        ch, cw = mask.shape
         corners = np.array([[0, 0], [cw, 0], [0, ch], [cw, ch]], np.float32) @ to_out[:, :2].T + to_out[:, 2]
         x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
         x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int), self.size)
         matrix = to_out.copy()
         matrix[:, 2] -= (x0, y0)
-        alpha = cv2.warpAffine(self.alpha, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)[..., None]
+        alpha = cv2.warpAffine(mask, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)[..., None]
         ring = alpha[..., 0] * (1 - alpha[..., 0]) * 4
         roi = self.base[k, y0:y1, x0:x1].astype(np.float32)
         colour = np.einsum("hwc,hw->c", roi, ring) / max(float(ring.sum()), 1e-6)
@@ -96,16 +108,34 @@ class VideoAvatarRenderer(Renderer):
         k = int(self.loop[int(round(frame.t * self.base_fps)) % len(self.loop)])
         j = self.path.choose(wanted_shape(frame.blendshapes, self.space.rest), float(self.base_turns[k]))
         self.last_mouth = j
-        (y0, y1, x0, x1), matrix, alpha, colour = self.placements[k]
         out = self.base[k].copy()
-        mouth = cv2.warpAffine(self.mouths[j], matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
-        shift = np.clip(colour - self.crop_colour[j], -MAX_COLOUR_SHIFT, MAX_COLOUR_SHIFT).astype(np.float32)
-        roi = out[y0:y1, x0:x1].astype(np.float32)
-        roi += alpha * (mouth.astype(np.float32) + shift - roi)
-        np.clip(roi, 0, 255, out=roi)
-        out[y0:y1, x0:x1] = roi.astype(np.uint8)
+        _lay_in(cv2, out, self.mouths[j], self.crop_colour[j], self.placements[k], 1.0)
+        if self.closed_eyes is not None:
+            lid = 0.5 * float(frame.blendshapes[BLINK[0]] + frame.blendshapes[BLINK[1]])
+            closed = float(np.clip((lid - 0.35) / 0.5, 0, 1))
+            if closed > 0.01:  # the recorded closed eyes, faded in as the lids come down
+                _lay_in(cv2, out, self.closed_eyes, self.eye_colour, self.eye_placements[k], closed * closed * (3 - 2 * closed))
         return out
+
+
+def _lay_in(cv2, out: np.ndarray, crop: np.ndarray, crop_colour: np.ndarray, placement, strength: float) -> None:
+    """Warp a canonical crop into `out` at `placement`, shifted to the base's colour, through its mask."""
+    (y0, y1, x0, x1), matrix, alpha, colour = placement
+    warped = cv2.warpAffine(crop, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    shift = np.clip(colour - crop_colour, -MAX_COLOUR_SHIFT, MAX_COLOUR_SHIFT).astype(np.float32)
+    roi = out[y0:y1, x0:x1].astype(np.float32)
+    roi += (alpha if strength >= 1 else alpha * np.float32(strength)) * (warped.astype(np.float32) + shift - roi)
+    np.clip(roi, 0, 255, out=roi)
+    out[y0:y1, x0:x1] = roi.astype(np.uint8)
+
+
+def _two_eyes(width: int, height: int) -> np.ndarray:
+    """A mask over the eye crop: a feathered ellipse around each eye, nothing over the nose bridge."""
+    half = width // 2
+    mask = np.zeros((height, width), np.float32)
+    mask[:, :half] = _feathered_ellipse(half, height)
+    mask[:, width - half:] = np.maximum(mask[:, width - half:], _feathered_ellipse(half, height))
+    return mask
 
 
 def _feathered_ellipse(width: int, height: int) -> np.ndarray:
