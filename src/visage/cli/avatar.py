@@ -25,9 +25,9 @@ tall, with some room around the head. JPEG, PNG, WebP...; phone photos are turne
 EXIF orientation. Avatars are kept in $VISAGE_HOME/avatars, else $XDG_DATA_HOME/visage/avatars, else
 ~/.local/share/visage/avatars. The built-in "default" avatar is NASA's public-domain astronaut portrait.
 
-A good recording for a video avatar: 10 s to a few minutes of the person speaking naturally (any text),
-facing the camera, the head steady, evenly lit, no cuts; starting or ending with a few calm seconds
-(mouth closed) gives the idle picture. Any size and frame rate; MP4, MOV, MKV, WebM. The avatar speaks
+A good recording for a video avatar: 10 to 90 s (longer ones are cut) of the person speaking naturally
+(any text), facing the camera, the head steady, evenly lit, no cuts; a few calm seconds (mouth closed)
+give the idle picture. Any size and frame rate; MP4, MOV, MKV, WebM. The avatar speaks
 with the recording's own mouths, so vowels it never shows (a wide "ah", a rounded "oo") are stood in
 for by the nearest shape it does show: the report lists them.
 """

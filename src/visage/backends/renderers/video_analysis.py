@@ -27,7 +27,7 @@ from visage.backends.vision.face_mesh import FaceMeshDetector, face_height
 from visage.errors import InputError, require
 
 MIN_SECONDS = 10.0  # shorter recordings show too few mouth shapes (allowed, with a warning)
-MAX_SECONDS = 300.0  # longer ones are cut here: more minutes add disk, not shapes
+MAX_SECONDS = 90.0  # longer ones are cut here: more add memory (~64 KB a mouth when rendering), few new shapes
 WORK_SIDE = 1280  # frames are analysed at most this big
 STEADY = (33, 133, 362, 263, 168, 6, 197, 1, 2)  # eye corners and nose: the mouth crop's frame of reference
 NOSE_BOTTOM, CHIN, MOUTH_CORNERS = 2, 152, (61, 291)
