@@ -94,7 +94,8 @@ def main() -> None:
     frames = animate_text(tts, NEW, fps=25).frames
     with tempfile.TemporaryDirectory() as tmp:
         rows = [measure("carphone", Path(carphone_path()), tts, frames),
-                measure(f"synthetic {args.seconds:.0f} s", synthetic_recording(tts, args.seconds, Path(tmp)), tts, frames)]
+                measure(f"synthetic {args.seconds:.0f} s", synthetic_recording(tts, args.seconds, Path(tmp)), tts,
+                        frames)]
     if args.sheet:
         contact_sheet(rows[0]["spoken"], args.sheet)
     print("| recording | length | mouths indexed | shape cells seen (of 16) | frames with a close mouth | "

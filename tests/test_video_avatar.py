@@ -98,7 +98,8 @@ def test_the_engines_blinks_close_the_recorded_eyes(carphone, espeak):
 def test_mouth_path_is_smooth_and_follows_the_recording():
     rng = np.random.default_rng(0)
     t = np.linspace(0, 12, 300)
-    shapes = np.stack([0.5 + 0.5 * np.sin(t), 0.5 + 0.3 * np.cos(0.7 * t), 0.5 + 0 * t, 0 * t], axis=1).astype(np.float32)
+    shapes = np.stack([0.5 + 0.5 * np.sin(t), 0.5 + 0.3 * np.cos(0.7 * t), 0.5 + 0 * t, 0 * t], axis=1)
+    shapes = shapes.astype(np.float32)
     next_of = np.r_[np.arange(1, 300), -1]
     path = MouthPath(shapes, next_of)
     replay = [path.choose(s) for s in shapes]  # asked for the recording's own shapes: it plays the recording
@@ -169,7 +170,7 @@ def make_synthetic_recording(espeak, default_avatar, path, text=RICH_TEXT, size=
 
 
 @pytest.mark.slow
-def test_a_longer_recording_indexes_more_shapes_and_is_matched_closely(espeak, default_avatar, store, tmp_path, carphone):
+def test_a_longer_recording_indexes_more_shapes_and_is_matched_closely(espeak, default_avatar, tmp_path, carphone):
     summary = make_synthetic_recording(espeak, default_avatar, tmp_path / "rich.mp4")
     assert summary.duration > 20
     avatar, warnings = analyse_video(tmp_path / "rich.mp4", "rich")

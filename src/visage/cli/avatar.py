@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from visage.backends.renderers.avatar_store import DEFAULT_NAME, AvatarStore
+from visage.errors import InputError
 
 EXAMPLES = """\
 examples:
@@ -45,14 +46,17 @@ def add_parser(commands) -> None:
     c = actions.add_parser(
         "create", help="analyse a portrait photo into a named avatar",
         description="Find the face in PHOTO, crop a square portrait around it, measure its landmarks, head "
-                    "pose and colours, and save the result as an avatar.",
+                    "pose and colours, and save the result as an avatar. With --video CLIP instead: track the "
+                    "face through a recording of the person speaking, index every frame's mouth by its shape, "
+                    "keep a calm stretch as the idle picture, and save a video avatar that speaks with those "
+                    "recorded mouths.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("photo", metavar="PHOTO", nargs="?", help="the portrait photo (JPEG, PNG, WebP...)")
     c.add_argument("--video", metavar="CLIP", default=None,
                    help="make a video avatar from this recording of the person speaking, instead of a photo")
     c.add_argument("--name", default=None,
-                   help="the avatar's name: letters, digits, - and _ (default: the photo's file name)")
+                   help="the avatar's name: letters, digits, - and _ (default: the photo's or clip's file name)")
     c.add_argument("--force", action="store_true", help="replace an avatar of the same name")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(run=run_create)
@@ -67,8 +71,6 @@ def add_parser(commands) -> None:
 
 def run_create(args: argparse.Namespace) -> int:
     from visage.backends.renderers.analysis import analyse_portrait
-
-    from visage.errors import InputError
 
     if bool(args.photo) == bool(args.video):
         raise InputError("give either a PHOTO or --video CLIP (one of them)")

@@ -148,10 +148,13 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
             teeth.append(_teeth(crop, landmarks[i], to_canvas))
         if has_blink and i == blink:
             to_eyes = compose(eye_to_canvas, similarity(landmarks[i, STEADY, :2], ref[STEADY, :2]))
-            closed_eyes = cv2.warpAffine(frame, to_eyes, eye_canvas, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+            closed_eyes = cv2.warpAffine(frame, to_eyes, eye_canvas, flags=cv2.INTER_CUBIC,
+                                         borderMode=cv2.BORDER_REPLICATE)
         if i in base_set:
             part = frame[y0:y0 + side, x0:x0 + side]
-            bases.append(cv2.resize(part, (base_side, base_side), interpolation=cv2.INTER_AREA) if to_base < 1 else part)
+            if to_base < 1:
+                part = cv2.resize(part, (base_side, base_side), interpolation=cv2.INTER_AREA)
+            bases.append(part)
         progress("cutting mouths", i + 1, total)
         if i >= max(wanted | base_set | {blink}):
             break

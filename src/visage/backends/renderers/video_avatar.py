@@ -71,7 +71,8 @@ class VideoAvatarRenderer(Renderer):
         ring = self.alpha * (1 - self.alpha) * 4
         self.crop_colour = np.einsum("nhwc,hw->nc", self.mouths.astype(np.float32), ring) / ring.sum()
         canvas_to_ref = cv2.invertAffineTransform(index["box_to_canvas"])
-        self.placements = [self._placement(cv2, landmarks[k], index["ref"], canvas_to_ref, self.alpha, k) for k in range(n)]
+        self.placements = [self._placement(cv2, landmarks[k], index["ref"], canvas_to_ref, self.alpha, k)
+                           for k in range(n)]
         self.closed_eyes = index["eyes_closed"] if bool(index["has_blink"]) else None
         if self.closed_eyes is not None:
             eh, ew = self.closed_eyes.shape[:2]
@@ -114,7 +115,8 @@ class VideoAvatarRenderer(Renderer):
             lid = 0.5 * float(frame.blendshapes[BLINK[0]] + frame.blendshapes[BLINK[1]])
             closed = float(np.clip((lid - 0.35) / 0.5, 0, 1))
             if closed > 0.01:  # the recorded closed eyes, faded in as the lids come down
-                _lay_in(cv2, out, self.closed_eyes, self.eye_colour, self.eye_placements[k], closed * closed * (3 - 2 * closed))
+                strength = closed * closed * (3 - 2 * closed)
+                _lay_in(cv2, out, self.closed_eyes, self.eye_colour, self.eye_placements[k], strength)
         return out
 
 

@@ -145,7 +145,8 @@ def coverage(shapes: np.ndarray) -> dict:
     seen = np.zeros((bins, bins), int)
     for o, w in cells:
         seen[o, w] += 1
-    names = {"open": ("closed", "slightly open", "open", "wide open"), "width": ("rounded", "narrow", "relaxed", "spread")}
+    names = {"open": ("closed", "slightly open", "open", "wide open"),
+             "width": ("rounded", "narrow", "relaxed", "spread")}
     missing = [f"{names['open'][o]} and {names['width'][w]}" for o in range(bins) for w in range(bins)
                if seen[o, w] == 0 and (w in (1, 2) or (o >= 1 and w == 0) or (o == 0 and w == 3))]
     teeth = float(np.mean(shapes[:, 3] > 0.3))
