@@ -95,6 +95,26 @@ def test_the_engines_blinks_close_the_recorded_eyes(carphone, espeak):
     assert closed_eyes < 0.6 * open_eyes, (open_eyes, closed_eyes)
 
 
+def test_the_engines_head_pose_moves_the_head_not_the_room(carphone, espeak):
+    import dataclasses
+
+    from visage.core.types import HeadPose
+
+    avatar, _ = carphone
+    renderer = create_renderer("video", avatar=avatar, size=512)
+    renderer.load()
+    frame = animate_text(espeak, "Hello.", fps=25).frames[3]
+    images = []
+    for pose in (HeadPose(), HeadPose(yaw=4.0, pitch=3.0)):
+        renderer.path.reset()
+        images.append(renderer.render(dataclasses.replace(frame, head=pose)))
+    still, moved = detect_all(images)
+    shift = moved[1, :2] - still[1, :2]  # the nose tip
+    assert shift[0] > 3 and shift[1] > 3, shift  # turned to the avatar's left (image right) and nodded down
+    corner = (slice(0, 60), slice(0, 60))
+    assert np.abs(images[0][corner].astype(int) - images[1][corner]).mean() < 1.0  # the car stays put
+
+
 def test_mouth_path_is_smooth_and_follows_the_recording():
     rng = np.random.default_rng(0)
     t = np.linspace(0, 12, 300)

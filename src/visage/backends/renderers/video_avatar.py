@@ -6,7 +6,8 @@ recorded mouth that fits it and the previous pick; that canonical crop is warped
 mouth by a similarity from the steady upper face (eye corners, nose), shifted to the base frame's colour
 around the mouth and laid in through a feathered mask. No model, no mesh warp: a copy, one small
 affine warp and one blend per frame. The motion engine's blinks fade in the recording's own closed eyes
-(from its deepest blink); head motion is the recording's own (the idle loop's).
+(from its deepest blink); the engine's head pose moves the head (not the room) on top of the loop's own
+motion, through a smooth field like the portrait renderer's (its head_displacement, fading out).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 from visage.backends.renderers import registry
 from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES, Renderer
+from visage.backends.renderers.face_model import FACE_OVAL, head_displacement
 from visage.backends.renderers.video_analysis import STEADY, compose, similarity
 from visage.backends.renderers.video_index import MouthPath, ShapeSpace, wanted_shape
 from visage.backends.renderers.video_media import decode_clip
@@ -26,6 +28,12 @@ from visage.errors import InputError, require
 
 FEATHER = 0.16  # the mask fades over this share of the mouth crop's width
 BLINK = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
+INDEX_KEYS = {"shapes", "next_of", "frames", "turns", "base_turns", "base_landmarks", "ref", "box_to_canvas",
+              "eyes_closed", "eyes_to_canvas", "has_blink"}
+HEAD_GRID = 33  # the head-pose field is computed on this many points a side and interpolated
+HEAD_REACH = (1.25, 1.9)  # head-pose weight: 1 inside this many oval radii, 0 beyond the second
+PIVOT_DEPTH = 0.6  # the head turns about a point this many face heights behind the face (as the portrait does)
+METRES_PER_FACE_HEIGHT = 0.2
 MAX_COLOUR_SHIFT = 30.0  # grey levels: a bigger difference is a lighting change the shift would smear
 
 
@@ -33,12 +41,13 @@ MAX_COLOUR_SHIFT = 30.0  # grey levels: a bigger difference is a lighting change
 class VideoAvatarRenderer(Renderer):
     name = "video"
 
-    def __init__(self, avatar: Avatar | None = None, size: int = DEFAULT_SIZE, **_options) -> None:
+    def __init__(self, avatar: Avatar | None = None, size: int = DEFAULT_SIZE, head_motion: bool = True,
+                 **_options) -> None:
         if not SIZES[0] <= int(size) <= SIZES[1]:
             raise InputError(f"size must be between {SIZES[0]} and {SIZES[1]} pixels, got {size}")
         if avatar is None or avatar.info.get("kind") != "video":
             raise InputError("the video renderer needs a video avatar: visage avatar create --video CLIP --name NAME")
-        self.avatar, self.size = avatar, int(size)
+        self.avatar, self.size, self.head_motion = avatar, int(size), bool(head_motion)
         self.last_mouth = -1  # index of the recorded mouth used by the last frame (for checks)
         self._ready = False
 
@@ -53,6 +62,10 @@ class VideoAvatarRenderer(Renderer):
             self.mouths = decode_clip(files["mouths.mp4"])
         except (KeyError, ValueError, OSError) as exc:
             raise InputError(f"the video avatar {self.avatar.name!r} is damaged ({exc}); create it again") from None
+        missing = sorted(INDEX_KEYS - set(index.files))
+        if missing:
+            raise InputError(f"the video avatar {self.avatar.name!r} was made by an older visage (its index lacks "
+                             f"{', '.join(missing)}); create it again from the recording")
         self.frames = index["frames"]  # source frame number of each mouth
         if len(self.mouths) != len(self.frames):
             raise InputError(f"the video avatar {self.avatar.name!r} is damaged (mouths and index disagree)")
@@ -82,8 +95,44 @@ class VideoAvatarRenderer(Renderer):
                                    for k in range(n)]
             ring = self.eye_alpha * (1 - self.eye_alpha) * 4
             self.eye_colour = np.einsum("hwc,hw->c", self.closed_eyes.astype(np.float32), ring) / ring.sum()
+        self._head_field(landmarks.mean(axis=0))
         self._last_t = -np.inf
         self._ready = True
+
+    def _head_field(self, landmarks: np.ndarray) -> None:
+        """What the motion engine's head pose moves: a coarse grid of points with a weight that is 1 on
+        the head and fades out over the neck and background, so the recorded room stays put."""
+        s, n = self.size, HEAD_GRID
+        oval = landmarks[FACE_OVAL, :2]
+        centre, half = oval.mean(axis=0), (oval.max(axis=0) - oval.min(axis=0)) / 2
+        height = float(np.linalg.norm(landmarks[10, :2] - landmarks[152, :2]))
+        ys, xs = np.mgrid[0:n, 0:n].astype(np.float32) * np.float32((s - 1) / (n - 1))
+        self.grid = np.stack([xs.ravel(), ys.ravel(), np.zeros(n * n, np.float32)], axis=1)
+        r = np.sqrt(((self.grid[:, 0] - centre[0]) / half[0]) ** 2 + ((self.grid[:, 1] - centre[1]) / half[1]) ** 2)
+        t = np.clip((HEAD_REACH[1] - r) / (HEAD_REACH[1] - HEAD_REACH[0]), 0, 1)
+        self.follow = (t * t * (3 - 2 * t)).astype(np.float32)[:, None]
+        chin = landmarks[152]
+        self.pivot = np.array([centre[0], chin[1] + 0.25 * height, PIVOT_DEPTH * height], np.float32)
+        self.metres = height / METRES_PER_FACE_HEIGHT
+        moving = self.follow[:, 0].reshape(n, n) > 0.01
+        rows, cols = np.flatnonzero(moving.any(axis=1)), np.flatnonzero(moving.any(axis=0))
+        step = (s - 1) / (n - 1)
+        y0, y1 = int(max(0, (rows[0] - 1) * step)), int(min(s, (rows[-1] + 1) * step + 1))
+        x0, x1 = int(max(0, (cols[0] - 1) * step)), int(min(s, (cols[-1] + 1) * step + 1))
+        self.head_roi = (y0, y1, x0, x1)  # only pixels here can move: the rest is not remapped
+        self.pixels = np.dstack(np.mgrid[y0:y1, x0:x1][::-1]).astype(np.float32)  # (x, y) of each ROI pixel
+
+    def _move_head(self, cv2, image: np.ndarray, pose) -> np.ndarray:
+        """The engine's head pose on top of the recording's own: a smooth field, pulled backwards."""
+        if max(abs(pose.yaw), abs(pose.pitch), abs(pose.roll)) < 0.05 and abs(pose.x) + abs(pose.y) < 1e-4:
+            return image
+        n, (y0, y1, x0, x1) = HEAD_GRID, self.head_roi
+        d = (self.follow * head_displacement(self.grid, self.pivot, pose, self.metres)).reshape(n, n, 2)
+        field = cv2.resize(d, (self.size, self.size), interpolation=cv2.INTER_LINEAR)[y0:y1, x0:x1]
+        # remap reads the whole frame and returns a new ROI, so writing it back into the frame is safe
+        image[y0:y1, x0:x1] = cv2.remap(image, self.pixels - field, None, interpolation=cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_REPLICATE)
+        return image
 
     def _placement(self, cv2, landmarks, ref, canvas_to_ref, mask, k):
         """Where a canonical crop lands on base frame k: (ROI, affine into it, warped mask, base colour)."""
@@ -117,7 +166,7 @@ class VideoAvatarRenderer(Renderer):
             if closed > 0.01:  # the recorded closed eyes, faded in as the lids come down
                 strength = closed * closed * (3 - 2 * closed)
                 _lay_in(cv2, out, self.closed_eyes, self.eye_colour, self.eye_placements[k], strength)
-        return out
+        return self._move_head(cv2, out, frame.head) if self.head_motion else out
 
 
 def _lay_in(cv2, out: np.ndarray, crop: np.ndarray, crop_colour: np.ndarray, placement, strength: float) -> None:
