@@ -8,7 +8,8 @@ Each becomes a video avatar and speaks new sentences (espeak); the figures are
   close   share of output frames whose recorded mouth lies within CLOSE_MATCH of the wanted shape
   sync    correlation of the detected mouth opening (fresh face-mesh detector on the output) with the
           motion's lips-apart, and its best lag in frames
-  fps     frames per second of the renderer at 512 px, one OpenCV thread
+  fps     frames per second of the renderer at 512 px, one OpenCV thread, with the engine's head pose
+          and (in brackets) without it
 """
 from __future__ import annotations
 
@@ -63,18 +64,26 @@ def measure(name: str, clip: Path, tts, frames) -> dict:
     renderer.load()
     load = time.perf_counter() - t0
     spoken = speak(renderer, frames)
-    renderer.path.reset()
-    t0 = time.perf_counter()
-    for f in frames:
-        renderer.render(f)
-    fps = len(frames) / (time.perf_counter() - t0)
+    fps = frames_per_second(renderer, frames)
+    still = create_renderer("video", avatar=avatar, size=512, head_motion=False)
+    still.load()
+    fps_still = frames_per_second(still, frames)
     landmarks = detect_all(spoken.images)
     seen = np.isfinite(landmarks).all(axis=(1, 2))
     lag, corr, _ = lagged_correlation(spoken.lips_apart[seen], detected_opening(landmarks[seen]))
     return {"name": name, "seconds": avatar.info["source"]["seconds"], "mouths": avatar.info["mouths"],
             "cells": avatar.info["coverage"]["cells_seen"], "close": spoken.close_share(renderer.path.shapes),
-            "corr": corr, "lag": lag, "fps": fps, "create": made, "load": load, "spoken": spoken,
+            "corr": corr, "lag": lag, "fps": fps, "fps_still": fps_still, "create": made, "load": load,
+            "spoken": spoken,
             "bytes": sum(len(b) for b in avatar.files.values())}
+
+
+def frames_per_second(renderer, frames) -> float:
+    renderer.path.reset()
+    t0 = time.perf_counter()
+    for f in frames:
+        renderer.render(f)
+    return len(frames) / (time.perf_counter() - t0)
 
 
 def contact_sheet(spoken, path: str, columns: int = 6, rows: int = 2) -> None:
@@ -99,11 +108,13 @@ def main() -> None:
     if args.sheet:
         contact_sheet(rows[0]["spoken"], args.sheet)
     print("| recording | length | mouths indexed | shape cells seen (of 16) | frames with a close mouth | "
-          "detected opening vs motion (r, lag) | fps at 512, one core | avatar create | stored |")
+          "detected opening vs motion (r, lag) | fps at 512, one core (without the engine's head pose) | "
+          "avatar create | stored |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['name']} | {r['seconds']:.1f} s | {r['mouths']} | {r['cells']} | {r['close']:.0%} | "
-              f"{r['corr']:.2f}, {r['lag']:+d} | {r['fps']:.0f} | {r['create']:.1f} s | {r['bytes'] / 1e6:.1f} MB |")
+              f"{r['corr']:.2f}, {r['lag']:+d} | {r['fps']:.0f} ({r['fps_still']:.0f}) | {r['create']:.1f} s | "
+              f"{r['bytes'] / 1e6:.1f} MB |")
 
 
 if __name__ == "__main__":
