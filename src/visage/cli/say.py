@@ -61,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     if args.voice is None and args.avatar:  # a saved avatar may name the voice it speaks with
         from visage.backends.renderers.avatar_store import AvatarStore
 
-        args.voice = AvatarStore().info(args.avatar).get("voice")
+        store = AvatarStore()
+        if store.exists(args.avatar):  # the built-in one may not be analysed yet; a missing one is named below
+            args.voice = store.info(args.avatar).get("voice")
     stream, total = speech_stream(args)
     return render_video(stream, total, video, args.output, quiet=args.quiet)
 

@@ -76,6 +76,8 @@ class AvatarStore:
     def info(self, name: str) -> dict:
         """The analysis record of a saved avatar, read without decoding its image (for listings)."""
         folder = self.root / validate_name(name, allow_default=True)
+        if name != DEFAULT_NAME and not (folder / INFO_FILE).is_file():
+            raise self._missing(name)
         try:
             record = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
             return dict(record["info"])
@@ -103,12 +105,13 @@ class AvatarStore:
             return self.default_avatar()
         folder = self.root / name
         if not (folder / INFO_FILE).is_file():
-            saved = ", ".join(self.list()) or "none yet"
-            raise InputError(
-                f"no avatar named {name!r} in {self.root} (saved avatars: {saved}); "
-                f"create it with: visage avatar create PHOTO --name {name}"
-            )
+            raise self._missing(name)
         return self._read(folder)
+
+    def _missing(self, name: str) -> InputError:
+        saved = ", ".join(self.list()) or "none yet"
+        return InputError(f"no avatar named {name!r} in {self.root} (saved avatars: {saved}); "
+                          f"create it with: visage avatar create PHOTO --name {name}")
 
     def delete(self, name: str) -> None:
         """Remove a saved avatar. It is renamed away first, so it never shows up half deleted."""
