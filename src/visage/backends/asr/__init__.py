@@ -12,11 +12,15 @@ registry: Registry[SpeechRecognizer] = Registry(
 )
 
 
-__all__ = ["ASRStream", "SpeechRecognizer", "Transcript", "asr_names", "create_asr", "registry"]
+__all__ = ["DEFAULT_ASR", "ASRStream", "SpeechRecognizer", "Transcript", "asr_names", "create_asr", "registry"]
 
 
-def create_asr(name: str = "pocketsphinx", **options) -> SpeechRecognizer:
-    """`pocketsphinx` (default; English, bundled model), `faster-whisper` or `funasr` (extras, weights)."""
+DEFAULT_ASR = "whisper"
+
+
+def create_asr(name: str = DEFAULT_ASR, **options) -> SpeechRecognizer:
+    """`whisper` (default: Whisper base from its registry packages, many languages), `pocketsphinx`
+    (light, English only), `faster-whisper` (the same with your own model) or `funasr` (extra, weights)."""
     return registry.create(name, **options)
 
 

@@ -1,0 +1,75 @@
+"""One short utterance through Whisper with an encoder window cut to the utterance's length.
+
+Whisper was trained on 30-second windows, and faster-whisper always pads the log-mel features to
+3000 frames, so the encoder (most of the cost) does the same work for a 2-second turn as for 30
+seconds: 0.7 s or more on two cores for Whisper base in int8. CTranslate2's encoder takes any number of
+frames, so here the features are padded only to the utterance plus `WINDOW_MARGIN` seconds (rounded up
+to whole seconds, which keeps the number of distinct shapes small): for a 3-second turn the encoder
+reads 400 frames instead of 3000, about ten times less work (the same trick as whisper.cpp's
+`audio_ctx`). The margin matters: Whisper sees the end of speech followed by silence, as in training,
+and does not cut the last word (bench/bench_asr.py measures the error rate of this path against the
+full window).
+
+Greedy decoding (beam 1), no timestamps, the language given (detection costs an extra pass), at most
+`TOKENS_PER_SECOND` tokens per second of audio (a runaway repetition cannot take long), and no text
+where the model itself judges there was no speech.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from visage.backends.asr.base import SAMPLE_RATE
+
+FRAMES_PER_SECOND = 100  # Whisper's log-mel hop is 10 ms
+FULL_WINDOW = 3000  # frames: 30 s, the most the encoder's position embedding covers
+WINDOW_MARGIN = 1.0  # s of silence after the speech inside the window
+TOKENS_PER_SECOND = 12  # fast English is ~4 tokens/s, Mandarin ~6 characters/s
+NO_SPEECH = 0.6  # no_speech probability above which (with a low log-probability) nothing was said
+LOW_LOGPROB = -1.0
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    language: str
+    window_frames: int  # the encoder's input length, for benchmarks
+
+
+def window_frames(samples: int, margin: float = WINDOW_MARGIN) -> int:
+    """Encoder frames for an utterance of `samples`: speech plus margin, rounded up to whole seconds."""
+    seconds = samples / SAMPLE_RATE + margin
+    return min(FULL_WINDOW, FRAMES_PER_SECOND * max(1, math.ceil(seconds)))
+
+
+def decode_short(model, audio: np.ndarray, language: str | None, margin: float = WINDOW_MARGIN,
+                 beam_size: int = 1) -> Decoded:
+    """Transcribe one utterance of at most 30 s - margin with faster-whisper's `model` (a WhisperModel)."""
+    import ctranslate2
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    features = model.feature_extractor(audio)  # (n_mels, frames), no padding
+    frames = window_frames(len(audio), margin)
+    window = np.zeros((features.shape[0], frames), np.float32)  # zeros: what faster-whisper pads with
+    used = min(frames, features.shape[1])
+    window[:, :used] = features[:, :used]
+    encoded = model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=False)
+    if language is None:
+        (ranked,) = model.model.detect_language(encoded)
+        language = ranked[0][0][2:-2]  # "<|en|>" -> "en"
+    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
+    prompt = list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]
+    budget = int(TOKENS_PER_SECOND * len(audio) / SAMPLE_RATE) + 8
+    (result,) = model.model.generate(
+        encoded, [prompt], beam_size=beam_size, max_length=min(448, len(prompt) + budget),
+        suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+        return_scores=True, return_no_speech_prob=True,
+        no_repeat_ngram_size=0, repetition_penalty=1.0,
+    )
+    tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+    if result.no_speech_prob > NO_SPEECH and result.scores[0] < LOW_LOGPROB:
+        tokens = []
+    return Decoded(" ".join(tokenizer.decode(tokens).split()), language, frames)
