@@ -51,10 +51,27 @@ def as_pcm16(samples: np.ndarray) -> bytes:
 
 
 def words_of(text: str) -> list[str]:
-    """Lower-case words without punctuation, the form transcripts are compared in."""
+    """Lower-case words without punctuation, numbers spelt out ("9" -> "nine", as spoken): the form
+    transcripts are compared in."""
     import re
 
-    return re.findall(r"[^\W_]+(?:'[^\W_]+)*", text.lower().replace("’", "'"))
+    words = re.findall(r"[^\W_]+(?:'[^\W_]+)*", text.lower().replace("’", "'"))
+    return [w for word in words for w in (number_words(int(word)) if word.isascii() and word.isdigit()
+                                          and len(word) <= 3 else [word])]
+
+
+ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
+       "seventeen eighteen nineteen".split()
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_words(n: int) -> list[str]:
+    """0..999 in English words ("705" -> seven hundred five)."""
+    if n >= 100:
+        return [ONES[n // 100], "hundred"] + (number_words(n % 100) if n % 100 else [])
+    if n >= 20:
+        return [TENS[n // 10]] + ([ONES[n % 10]] if n % 10 else [])
+    return [ONES[n]]
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:

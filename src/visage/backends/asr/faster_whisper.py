@@ -24,7 +24,7 @@ import numpy as np
 from visage.backends.asr import check_model_dir, mono_float32, registry
 from visage.backends.asr.base import (SAMPLE_RATE, ASRStream, HeardWord, RecordingTranscript, SpeechRecognizer,
                                       Transcript)
-from visage.backends.asr.whisper_decode import FULL_WINDOW, WINDOW_MARGIN, decode_short
+from visage.backends.asr.whisper_decode import FULL_WINDOW, PROMPTS, WINDOW_MARGIN, decode_short
 from visage.errors import BackendError, InputError, require
 
 PARTIAL_EVERY = 0.6  # s of new audio between partial transcriptions
@@ -132,7 +132,7 @@ class FasterWhisperRecognizer(SpeechRecognizer):
             with self._decode_lock:
                 segments, info = self._model.transcribe(
                     audio, language=code, beam_size=5, word_timestamps=True, vad_filter=True,
-                    condition_on_previous_text=False,
+                    condition_on_previous_text=False, initial_prompt=PROMPTS.get(code or ""),
                 )
                 segments = list(segments)
         except ValueError as exc:
