@@ -240,3 +240,13 @@ def test_turn_taking_with_the_new_ear(child, speech):
     assert "coffee" in turn.text and "cake" in turn.text, turn.text
     _, turns, _ = listen(child, np.concatenate([unfinished, rest]), hold=0.0)
     assert len(turns) == 2
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("Zebras wandered slowly across the plain. Zebras wandered slowly across the", "Zebras wandered slowly across the plain."),
+    ("What would you like? What would you like? What would", "What would you like?"),
+    ("I am very very very happy", None), ("one two three one two three four", None), ("", None)])
+def test_a_loop_at_the_end_of_a_transcript_is_cut(text, kept):
+    from visage.backends.asr.whisper_decode import without_loop
+
+    assert without_loop(text) == (kept if kept is not None else text)
