@@ -55,7 +55,8 @@ def transcribe_file(recognizer: SpeechRecognizer, path: str | os.PathLike,
     return recognizer.transcribe_recording(samples, language)
 
 
-def transcribe_files(recognizer: SpeechRecognizer, paths: Iterable[str], language: str | None = "en") -> Iterator[FileResult]:
+def transcribe_files(recognizer: SpeechRecognizer, paths: Iterable[str],
+                     language: str | None = "en") -> Iterator[FileResult]:
     """Each file's result in order; failures become results with an error, never an exception."""
     for path in paths:
         try:

