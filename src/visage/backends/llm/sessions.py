@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS turns (
 
 
 def default_path() -> Path:
-    from visage.home import data_home
+    from visage.core.home import data_home
 
     return data_home() / "sessions.sqlite"
 

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def avatars_home() -> Path:
     """The folder that holds the avatars when no other is given (see the module docstring)."""
-    from visage.home import data_home
+    from visage.core.home import data_home
 
     return data_home() / "avatars"
 
