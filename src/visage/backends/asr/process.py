@@ -43,7 +43,7 @@ FINAL_TIMEOUT = 30.0  # s to wait for a final transcript before giving the utter
 class RecognizerProcess(SpeechRecognizer):
     """The recogniser `backend` (a registry name, with its `options`) running in a child process."""
 
-    def __init__(self, backend: str = "pocketsphinx", final_timeout: float = FINAL_TIMEOUT, **options) -> None:
+    def __init__(self, backend: str = "whisper", final_timeout: float = FINAL_TIMEOUT, **options) -> None:
         self.backend, self.options = backend, options
         self.name = f"{backend} (own process)"
         self.final_timeout = final_timeout
