@@ -149,10 +149,6 @@ def speech_stream(args: argparse.Namespace) -> tuple[Iterator[SpeechChunk | Sent
     emotion = Emotion.NEUTRAL if auto else args.emotion
     emphasis = emphasis_words(args.emphasis)
     if args.audio:
-        from pathlib import Path
-
-        if not Path(args.audio).is_file():
-            raise InputError(f"no such recording: {args.audio}")
         samples, rate = read_wav(args.audio)
         if not args.transcript:
             from visage.offline.transcribe import transcript_of_recording

@@ -87,5 +87,6 @@ def transcript_of_recording(samples: np.ndarray, rate: int, language: str = "en"
     finally:
         recognizer.close()
     if not text.strip():
-        raise InputError("no words were recognised in the recording: give them with --text")
+        raise InputError("no words were recognised in the recording: --audio then needs --text with what is "
+                         "said in it")
     return text
