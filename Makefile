@@ -41,6 +41,8 @@ bench: setup
 	$(PY) bench/bench_tags.py
 	$(PY) bench/bench_asr.py
 	$(PY) bench/bench_asr_stall.py
+	$(PY) bench/bench_ear.py
+	$(PY) bench/bench_live.py --asr pocketsphinx,whisper --no-concurrency
 	$(PY) bench/bench_live.py
 
 serve: setup

@@ -1,6 +1,12 @@
 """Live conversation, measured at the client: reply latency, audio-video offset, concurrent sessions.
 
 Run: .venv/bin/python bench/bench_live.py [--turns 12] [--sessions 6] [--size 512] [--fps 25]
+     .venv/bin/python bench/bench_live.py --asr pocketsphinx,whisper --no-concurrency   (ears side by side)
+
+With several --asr, each gets its own server, one after another in the same run, and the latency
+part only; for each, the words the server heard (its final "user" events) are scored against the
+question played into the microphone (word error rate), and its live subtitles (partial "user"
+events) counted.
 
 1. Latency: `visage serve` runs in its own process; headless Chromium opens the page with a WAV file as
    its microphone (the embedded voice asking "Hello, what can you do?", looped by Chromium with
@@ -40,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser_harness import Chromium, Client, question_wav  # noqa: E402
+from browser_harness import QUESTION, Chromium, Client, question_wav  # noqa: E402
 
 SERVE = ["-m", "visage.cli.main"]  # how the server process is started (python SERVE serve ...)
 MIN_CORRELATION = 0.15  # below this the mouth-voice lag is noise, not a measurement
@@ -59,6 +65,19 @@ def busy_cores(seconds: float = 3.0) -> float:
     time.sleep(seconds)
     busy1, total1 = sample()
     return round((busy1 - busy0) / max(1, total1 - total0) * (os.cpu_count() or 1), 2)
+
+
+def heard_report(stats: dict, question: str) -> dict:
+    """What the server heard, from the page's event log: WER of its finals against the question, and
+    the partial transcripts (live subtitles) it sent while the user spoke."""
+    from visage.backends.asr import word_errors
+
+    users = [e for _, e in stats["events"] if e.get("type") == "user"]
+    finals = [e["text"] for e in users if e.get("final")][1:]  # the first may be cut by the start
+    errors = sum(word_errors(question, text)[0] for text in finals)
+    words = len(finals) * word_errors(question, question)[1]
+    return {"finals": len(finals), "wer": errors / max(1, words), "partials_per_turn":
+            sum(1 for e in users if not e.get("final")) / max(1, len(finals) + 1), "examples": finals[:3]}
 
 
 def start_server(home: str, size: int, fps: int, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
@@ -93,7 +112,8 @@ def browser_run(url: str, turns: int, workdir: str) -> dict:
         browser.wait(f"visageStats.turns.filter((t) => t.stages && t.latencyMs !== null).length >= {turns + 1}",
                      turns * 15 + 60, f"{turns} measured turns", poll=1.0)
         return browser.js("return {turns: visageStats.turns, series: visageStats.series(), rtc: visageStats.rtc, "
-                          "audio: visageStats.audio, video: visageStats.video, errors: visageStats.errors};")
+                          "audio: visageStats.audio, video: visageStats.video, errors: visageStats.errors, "
+                          "events: visageStats.events};")
 
 
 def latency_report(stats: dict) -> dict:
@@ -236,16 +256,22 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=25)
     parser.add_argument("--end-silence", type=float, help="the server's --end-silence (default: its default)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--asr", default="", help="the server's --asr; several, comma-separated, run side by side")
+    parser.add_argument("--no-concurrency", action="store_true", help="skip part 3")
     args = parser.parse_args()
+    if "," in args.asr:
+        return compare_ears(args)
     results: dict = {"size": args.size, "fps": args.fps, "cpus": os.cpu_count(), "busy_before": busy_cores(),
                       "end_silence": args.end_silence}
     with tempfile.TemporaryDirectory(prefix="visage-bench-") as work:
         extra = ("--end-silence", str(args.end_silence)) if args.end_silence else ()
+        extra += ("--asr", args.asr) if args.asr else ()
         proc, url = start_server(work, args.size, args.fps, extra)
         try:
             print(f"latency: {args.turns} spoken turns in Chromium ...", flush=True)
             stats = browser_run(url, args.turns, work)
             results["latency"] = latency_report(stats)
+            results["heard"] = heard_report(stats, QUESTION)
             lag_client, corr_client = client_lag(stats["series"])
             lag_early, _ = client_lag(stats["series"], at_loudspeaker=False)
             lag_source, corr_source = source_lag(args.size, args.fps)
@@ -255,14 +281,39 @@ def main() -> None:
                              "offset_ms": lag_client - lag_source, "frame_ms": 1000 / args.fps,
                              "chrome_playout_video_minus_audio_ms": playout_difference(stats["rtc"]),
                              "audio_output_latency_ms": stats["audio"].get("outputLatencyMs")}
-            print("concurrency ...", flush=True)
-            results["concurrency"] = asyncio.run(concurrency(url, args.sessions, args.fps))
+            if not args.no_concurrency:
+                print("concurrency ...", flush=True)
+                results["concurrency"] = asyncio.run(concurrency(url, args.sessions, args.fps))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     print_report(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+def compare_ears(args) -> None:
+    """Each recogniser in --asr behind its own server, back to back: latency and what was heard."""
+    rows = {}
+    for asr in args.asr.split(","):
+        with tempfile.TemporaryDirectory(prefix="visage-bench-") as work:
+            extra = ("--asr", asr) + (("--end-silence", str(args.end_silence)) if args.end_silence else ())
+            proc, url = start_server(work, args.size, args.fps, extra)
+            try:
+                print(f"{asr}: {args.turns} spoken turns in Chromium ...", flush=True)
+                stats = browser_run(url, args.turns, work)
+                rows[asr] = {"latency": latency_report(stats), "heard": heard_report(stats, QUESTION)}
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    print(f"\n| recogniser | reply latency p50 / p95 ms | ASR stage ms | WER heard | subtitles per turn | heard |"
+          f"\n|---|---|---|---|---|---|")
+    for asr, row in rows.items():
+        lat, heard = row["latency"], row["heard"]
+        print(f"| {asr} | {lat['p50_ms']:.0f} / {lat['p95_ms']:.0f} | {lat['stages_median_ms'].get('asr', 0):.0f} | "
+              f"{heard['wer']:.3f} ({heard['finals']} turns) | {heard['partials_per_turn']:.1f} | {heard['examples'][:1]} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
 
 
 def print_report(r: dict) -> None:
@@ -285,8 +336,11 @@ def print_report(r: dict) -> None:
               f"= client lag {av['client_lag_ms']:+.0f} ms (r={av['client_corr']}) - source lag "
               f"{av['source_lag_ms']:+.0f} ms (r={av['source_corr']}); Chrome's estimated playout video - audio: "
               f"{av['chrome_playout_video_minus_audio_ms']} ms")
+    heard = r["heard"]
+    print(f"\nheard: WER {heard['wer']:.3f} over {heard['finals']} turns, {heard['partials_per_turn']:.1f} live "
+          f"subtitles per turn, e.g. {heard['examples'][:1]}")
     print("\n| sessions | min fps | mean fps | real time | load 1 min |\n|---|---|---|---|---|")
-    for row in r["concurrency"]:
+    for row in r.get("concurrency", []):
         if "error" in row:
             print(f"| {row['sessions']} | refused: {row['error']} | | | |")
         else:

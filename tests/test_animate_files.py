@@ -60,7 +60,7 @@ def test_recorded_speech_is_animated_through_the_aligner(tmp_path):
     "args,message",
     [
         (["animate", "-o", "X"], "give TEXT"),
-        (["animate", "--audio", "nope.wav", "-o", "X"], "needs --text"),
+        (["animate", "--audio", "nope.wav", "-o", "X"], "no such audio file"),
         (["animate", "hi", "--style", "wild", "-o", "X"], "unknown style 'wild'"),
     ],
 )

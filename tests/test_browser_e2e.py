@@ -69,6 +69,10 @@ def test_a_spoken_question_is_answered_with_video_voice_and_subtitles(server, tm
             DOCS.mkdir(exist_ok=True)
             browser.driver.save_screenshot(str(DOCS / "screenshot.png"))
 
+        # live subtitles: the words so far reached the page while the user spoke, before the final
+        order = browser.js("const u = visageStats.events.map(([, e]) => e).filter((e) => e.type === 'user'); "
+                           "return [u.findIndex((e) => !e.final && e.text), u.findIndex((e) => e.final)];")
+        assert 0 <= order[0] < order[1], order
         heard = browser.js("return visageStats.events.find(([, e]) => e.type === 'user' && e.final)[1].text;")
         assert any(word in heard.lower() for word in ("hello", "what", "can", "do")), heard
         assert text_of(browser, "sub-user").strip(), "no user subtitle"

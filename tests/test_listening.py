@@ -85,7 +85,9 @@ def test_a_pause_shorter_than_the_silence_stays_inside_the_turn(pocketsphinx, sa
     listener, heard = listen(pocketsphinx, audio)
     [turn] = turns(heard)
     assert listener.speculations == 2 and listener.resumptions == 1  # the first guess was dropped
-    assert turn.text.startswith("i think that") and "shop" in turn.text.split()[-2:], turn.text
+    # both sentences in the one turn (the first alone is 5 words); pocketsphinx's last word varies with
+    # espeak's run-to-run jitter ("shop", "shot"), so the words are counted rather than matched
+    assert turn.text.startswith("i think that") and len(turn.text.split()) >= 8, turn.text
     # the resumed stream heard the whole turn: the same words as one stream over the same audio
     assert turn.text.split()[:2] == transcript(pocketsphinx, audio).split()[:2]
 

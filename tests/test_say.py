@@ -148,7 +148,7 @@ def test_bad_size_is_refused_before_any_work(tmp_path, capsys, size):
     "args,message",
     [
         (["say", "-o", "{dir}/x.mp4"], "give TEXT"),
-        (["say", "--audio", "nope.wav", "-o", "{dir}/x.mp4"], "needs --text"),
+        (["say", "--audio", "nope.wav", "-o", "{dir}/x.mp4"], "no such audio file"),
         (["say", "hi", "--portrait", "nope.jpg", "-o", "{dir}/x.mp4"], "no such photo"),
         (["say", "hi", "-o", "{dir}/x.avi"], "must be an .mp4"),
     ],

@@ -336,8 +336,10 @@ def test_serve_checks_the_recogniser_before_it_serves():
     message = result.stderr.lower()
     assert "whisper" in message and ("pip install" in message or "/no/such/whisper-model" in message), result.stderr
     assert "traceback" not in message
-    wrong = serve_cli("--asr-model", "/models/x")  # pocketsphinx has its model bundled
+    wrong = serve_cli("--asr", "pocketsphinx", "--asr-model", "/models/x")  # its model is bundled
     assert wrong.returncode != 0 and "pocketsphinx uses its bundled" in wrong.stderr
+    missing = serve_cli("--asr-model", "/models/x")  # the default ear with a model that is not there
+    assert missing.returncode != 0 and "/models/x" in missing.stderr and "traceback" not in missing.stderr.lower()
     silence = serve_cli("--end-silence", "0.05")
     assert silence.returncode != 0 and "--end-silence: Input should be greater than or equal to 0.2" in silence.stderr
 

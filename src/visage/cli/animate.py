@@ -15,6 +15,7 @@ examples:
   visage animate "Hello! Did you sleep well?" -o motion.json --plot motion.png
   visage animate "I can NOT believe it!" --emotion surprised --emphasis not --style lively -o wow.json
   visage animate "你好，很高兴见到你。" --lang zh --fps 30 -o nihao.jsonl      (JSON Lines, streams)
+  visage animate --audio speech.wav -o speech.json     (the words recognised, then timed)
   visage animate --audio speech.wav --text "what was said in it" -o speech.json
 
 motion.json: {"fps", "blendshape_names": [52 ARKit names, Live Link order], "frames": [{"t",

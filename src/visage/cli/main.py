@@ -18,6 +18,7 @@ Start here:
   visage animate "Did you see that?" -o motion.json --plot motion.png
                                      face and head motion (ARKit-52 + head pose) for 3D clients
   visage voices                      list languages and voices of the embedded voice
+  visage transcribe question.wav     what is said in a recording, with word timings
 
 Every command works offline with the embedded voice (libespeak-ng); stronger voices
 (Piper, GPT-SoVITS, CosyVoice, OpenAI-compatible servers) plug in with --tts.
@@ -26,7 +27,7 @@ Run `visage COMMAND --help` for the details of a command.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from visage.cli import animate, avatar, chat, say, serve, speak, voices
+    from visage.cli import animate, avatar, chat, say, serve, speak, transcribe, voices
 
     parser = argparse.ArgumentParser(
         prog="visage", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     voices.add_parser(commands)
     avatar.add_parser(commands)
     serve.add_parser(commands)
+    transcribe.add_parser(commands)
     return parser
 
 

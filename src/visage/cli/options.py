@@ -133,8 +133,9 @@ def emphasis_words(value: str) -> list[str]:
 
 def add_speech_source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("text", metavar="TEXT", nargs="?", help="what to say ('-' reads standard input)")
-    p.add_argument("--audio", help="use this recorded speech (WAV) instead of speaking TEXT; needs --text")
-    p.add_argument("--text", dest="transcript", help="what is said in --audio")
+    p.add_argument("--audio", help="use this recorded speech (WAV) instead of speaking TEXT")
+    p.add_argument("--text", dest="transcript",
+                   help="what is said in --audio (default: recognised from it, in --lang, by Whisper)")
 
 
 def speech_stream(args: argparse.Namespace) -> tuple[Iterator[SpeechChunk | Sentence], float | None]:
@@ -148,9 +149,13 @@ def speech_stream(args: argparse.Namespace) -> tuple[Iterator[SpeechChunk | Sent
     emotion = Emotion.NEUTRAL if auto else args.emotion
     emphasis = emphasis_words(args.emphasis)
     if args.audio:
-        if not args.transcript:
-            raise InputError("--audio needs --text with what is said in the recording")
         samples, rate = read_wav(args.audio)
+        if not args.transcript:
+            from visage.offline.transcribe import transcript_of_recording
+
+            args.transcript = transcript_of_recording(samples, rate, args.lang)
+            if not getattr(args, "quiet", False):
+                print(f"heard: {args.transcript}", file=sys.stderr)
         from visage.backends.align import default_aligner
 
         requests = [SpeechRequest(args.transcript, language=args.lang, emotion=emotion, intensity=args.intensity,
@@ -159,7 +164,7 @@ def speech_stream(args: argparse.Namespace) -> tuple[Iterator[SpeechChunk | Sent
             requests = list(with_detected_emotion(requests, args.intensity / DEFAULT_INTENSITY))
         return recording_stream(samples, rate, requests[0], default_aligner()), round(len(samples) / rate, 1)
     if args.text is None:
-        raise InputError("give TEXT to say, or --audio with --text")
+        raise InputError("give TEXT to say, or --audio with a recording")
     from visage.backends.tts.read_ahead import read_ahead
 
     voice = build_voice(voice_settings(args))

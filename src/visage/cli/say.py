@@ -22,6 +22,7 @@ examples:
   visage say "I am so happy to see you! Sadly, I have to leave soon." --emotion auto -o mixed.mp4
   visage say "Welcome to the show." --portrait me.jpg --size 768 --style lively -o welcome.mp4
   visage say "你好，很高兴见到你。" --lang zh --avatar anna --fps 30 -o nihao.mp4
+  visage say --audio speech.wav -o speech.mp4          (the words recognised, then timed)
   visage say --audio speech.wav --text "what is said in it" -o speech.mp4
   visage say - -o chapter.mp4 < chapter.txt        (long text streams with bounded memory)
 

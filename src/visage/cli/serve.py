@@ -5,7 +5,7 @@ import argparse
 import ipaddress
 import logging
 
-from visage.backends.asr import asr_names
+from visage.backends.asr import DEFAULT_ASR, asr_names
 from visage.cli.brain_options import add_brain_options
 from visage.cli.options import add_size_option, argument, from_flags
 from visage.config.settings import DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_STYLE, LIVE_FPS, LiveFps, load_settings
@@ -65,11 +65,12 @@ def add_parser(commands) -> None:
     d.add_argument("--fps", type=argument(LiveFps), help=f"video frames per second: {' or '.join(map(str, LIVE_FPS))} "
                                                            f"(default {DEFAULT_FPS})")
     r = p.add_argument_group("speech recognition (one model for the whole server, in its own process)")
-    r.add_argument("--asr", default="pocketsphinx", choices=asr_names(),
-                   help="pocketsphinx (default: English, bundled model), faster-whisper or funasr (SenseVoice; "
-                        "many languages incl. Chinese; extras 'visage[whisper]' / 'visage[funasr]')")
+    r.add_argument("--asr", default=DEFAULT_ASR, choices=asr_names(),
+                   help="whisper (default: Whisper base, installed with visage, English, Chinese and more), "
+                        "pocketsphinx (light, English only, less accurate), faster-whisper (Whisper with "
+                        "--asr-model) or funasr (SenseVoice; extra 'visage[funasr]')")
     r.add_argument("--asr-model", metavar="DIR",
-                   help="the faster-whisper or FunASR model: a local directory, or a name they download")
+                   help="your own Whisper (CTranslate2) or FunASR model: a local directory, or a name they download")
     r.add_argument("--asr-device", metavar="DEVICE", help="cpu (default) or cuda for faster-whisper and FunASR")
     t = p.add_argument_group("turn-taking (how soon the avatar answers)")
     t.add_argument("--end-silence", dest="vad_silence", type=float, metavar="S",
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
     defaults = conversation_defaults(args)  # checked before anything loads
     services = LiveServices(asr=args.asr, asr_options=asr_options_from(args))
-    if args.asr != "pocketsphinx":  # a model the user named: a wrong path is said now, not per session
+    if args.asr != "pocketsphinx":  # a model that may be missing or damaged: said now, not per session
         print(f"visage: loading the {args.asr} recogniser ...")
         services.asr()
     app = create_app(services, defaults=defaults, max_sessions=max(0, args.max_sessions),

@@ -46,7 +46,7 @@ UNFINISHED_ZH = ("然后", "还有", "因为", "所以", "但是", "可是", "�
 
 def sounds_unfinished(text: str) -> bool:
     """Whether a transcript stops where no sentence ends (a conjunction, an article, a filler)."""
-    text = text.strip().rstrip("，,、")
+    text = re.sub(r"(\.\.\.|…|[，,、\-—\s])+$", "", text)  # Whisper writes a trailing-off turn as "because..."
     if not text:
         return False
     if re.search(r"[.!?。！？]$", text):

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class LiveServices:
-    def __init__(self, sessions: SessionStore | None = None, asr: str = "pocketsphinx",
+    def __init__(self, sessions: SessionStore | None = None, asr: str = "whisper",
                  asr_options: dict | None = None) -> None:
         """`asr` names the recogniser every session uses (a registry name) and `asr_options` its
         options (e.g. {"model": "/models/whisper-small"}): one model, loaded once, in its own process."""
@@ -65,7 +65,8 @@ class LiveServices:
 
     def asr(self):
         """The recogniser, in its own process: pocketsphinx holds the interpreter lock while it decodes
-        (up to 0.11 s at a time), which in this process would stall the media of every session."""
+        (up to 0.11 s at a time) and Whisper takes every core for 0.1-0.3 s a turn, which in this
+        process would stall the media of every session."""
         from visage.backends.asr.process import RecognizerProcess
 
         with self._lock:

@@ -12,11 +12,15 @@ registry: Registry[SpeechRecognizer] = Registry(
 )
 
 
-__all__ = ["ASRStream", "SpeechRecognizer", "Transcript", "asr_names", "create_asr", "registry"]
+__all__ = ["DEFAULT_ASR", "ASRStream", "SpeechRecognizer", "Transcript", "asr_names", "create_asr", "registry"]
 
 
-def create_asr(name: str = "pocketsphinx", **options) -> SpeechRecognizer:
-    """`pocketsphinx` (default; English, bundled model), `faster-whisper` or `funasr` (extras, weights)."""
+DEFAULT_ASR = "whisper"
+
+
+def create_asr(name: str = DEFAULT_ASR, **options) -> SpeechRecognizer:
+    """`whisper` (default: Whisper base from its registry packages, many languages), `pocketsphinx`
+    (light, English only), `faster-whisper` (the same with your own model) or `funasr` (extra, weights)."""
     return registry.create(name, **options)
 
 
@@ -47,10 +51,27 @@ def as_pcm16(samples: np.ndarray) -> bytes:
 
 
 def words_of(text: str) -> list[str]:
-    """Lower-case words without punctuation, the form transcripts are compared in."""
+    """Lower-case words without punctuation, numbers spelt out ("9" -> "nine", as spoken): the form
+    transcripts are compared in."""
     import re
 
-    return re.findall(r"[^\W_]+(?:'[^\W_]+)*", text.lower().replace("’", "'"))
+    words = re.findall(r"[^\W_]+(?:'[^\W_]+)*", text.lower().replace("’", "'"))
+    return [w for word in words for w in (number_words(int(word)) if word.isascii() and word.isdigit()
+                                          and len(word) <= 3 else [word])]
+
+
+ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
+       "seventeen eighteen nineteen".split()
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_words(n: int) -> list[str]:
+    """0..999 in English words ("705" -> seven hundred five)."""
+    if n >= 100:
+        return [ONES[n // 100], "hundred"] + (number_words(n % 100) if n % 100 else [])
+    if n >= 20:
+        return [TENS[n // 10]] + ([ONES[n % 10]] if n % 10 else [])
+    return [ONES[n]]
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:

@@ -18,12 +18,52 @@ class Transcript:
     language: str = "en"
 
 
+@dataclass(frozen=True)
+class HeardWord:
+    """One recognised word of a recording and its times (seconds from the recording's start)."""
+
+    text: str
+    start: float
+    end: float
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class RecordingTranscript:
+    """What was said in a whole recording (`visage transcribe`, `say --audio` without `--text`)."""
+
+    text: str
+    language: str
+    duration: float
+    words: tuple[HeardWord, ...] = ()
+
+
 class ASRStream(ABC):
     """One utterance being recognised."""
+
+    _latest: Transcript | None = None
 
     @abstractmethod
     def feed(self, samples: np.ndarray) -> Transcript | None:
         """Add 16 kHz mono float32 audio; return a partial transcript when the hypothesis changed."""
+
+    def add(self, samples: np.ndarray) -> None:
+        """Add audio and leave the partial transcript for `partial()`: for a caller that asks for partials
+        only when it has nothing more urgent to do (the recogniser's process: a final never waits behind
+        a partial). Recognisers whose partials cost a decode of their own override this to only store."""
+        transcript = self.feed(samples)
+        if transcript is not None:
+            self._latest = transcript
+
+    @property
+    def partial_due(self) -> bool:
+        """Whether `partial()` has work to do or a transcript to give."""
+        return self._latest is not None
+
+    def partial(self) -> Transcript | None:
+        """The partial transcript of the audio added so far, if it changed (see `add`)."""
+        latest, self._latest = self._latest, None
+        return latest
 
     @abstractmethod
     def finish(self) -> Transcript:
@@ -54,6 +94,16 @@ class SpeechRecognizer(ABC):
         """A recogniser for one conversation (one speaker, one microphone): recognisers that adapt to
         a voice keep that adaptation per conversation; others are shared as they are."""
         return self
+
+    def transcribe_recording(self, samples: np.ndarray, language: str | None = "en") -> RecordingTranscript:
+        """A whole recording (16 kHz mono float32, any length) with word timings where the recogniser
+        gives them. This default streams it through one utterance, without word timings."""
+        stream = self.stream(language or "en")
+        step = self.sample_rate
+        for i in range(0, len(samples), step):
+            stream.feed(samples[i : i + step])
+        final = stream.finish()
+        return RecordingTranscript(final.text, final.language, len(samples) / self.sample_rate)
 
     def close(self) -> None:
         """Free what this recogniser (or conversation) holds."""

@@ -7,7 +7,11 @@ that paces the avatar's audio packets, right when a reply starts; the browser's 
 late packets and grows, and every later reply is heard later. A recogniser in its own process has its
 own interpreter lock (and its own core), so the server's loop only copies audio into a pipe.
 
-`RecognizerProcess("pocketsphinx")` behaves as the recogniser it wraps: `stream()` gives streams whose
+Whisper releases the lock while it decodes, but a decode is long (0.1-0.3 s a turn) and uses every
+core it is given; in the child it runs beside the media loop instead of inside it, and the child
+decides what to decode next: a final as soon as it is asked for, partials only when nothing waits.
+
+`RecognizerProcess("whisper")` behaves as the recogniser it wraps: `stream()` gives streams whose
 `feed` never blocks (audio goes to a writer thread; the newest partial transcript that came back is
 returned) and whose `finish` waits for the final transcript. `conversation()` gives the wrapped
 recogniser's per-conversation adaptation, kept in the child. If the child dies, streams in flight
@@ -31,14 +35,15 @@ from visage.errors import BackendError, InputError, VisageError
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT = 120.0  # s for the child to import and load its models (pocketsphinx: about 1 s)
+START_TIMEOUT = 120.0  # s for the child to import and load its models (pocketsphinx: about 1 s, Whisper
+# base 2-4 s, and 5 s more the first time, when its model is assembled from the packages)
 FINAL_TIMEOUT = 30.0  # s to wait for a final transcript before giving the utterance up
 
 
 class RecognizerProcess(SpeechRecognizer):
     """The recogniser `backend` (a registry name, with its `options`) running in a child process."""
 
-    def __init__(self, backend: str = "pocketsphinx", final_timeout: float = FINAL_TIMEOUT, **options) -> None:
+    def __init__(self, backend: str = "whisper", final_timeout: float = FINAL_TIMEOUT, **options) -> None:
         self.backend, self.options = backend, options
         self.name = f"{backend} (own process)"
         self.final_timeout = final_timeout
@@ -246,7 +251,13 @@ def serve(conn, backend: str, options: dict) -> None:
     conversations: dict[str | None, SpeechRecognizer] = {None: recognizer}
     streams: dict[int, ASRStream] = {}
     while True:
+        # Messages first (feeds only store audio; finals decode at once), partials when none wait:
+        # a final never queues behind more than the one partial decode already running.
+        due = [sid for sid, stream in streams.items() if stream.partial_due]
         try:
+            if due and not conn.poll(0):
+                _send_partial(conn, streams, min(due), backend)
+                continue
             op, sid, *args = conn.recv()
         except (EOFError, OSError):
             return
@@ -257,9 +268,7 @@ def serve(conn, backend: str, options: dict) -> None:
                     conversations[conversation] = recognizer.conversation()
                 streams[sid] = conversations[conversation].stream(language)
             elif op == "feed" and sid in streams:
-                partial = streams[sid].feed(np.frombuffer(args[0], "<i2").astype(np.float32) / 32767.0)
-                if partial is not None:
-                    conn.send(("partial", sid, partial.text, partial.language))
+                streams[sid].add(np.frombuffer(args[0], "<i2").astype(np.float32) / 32767.0)
             elif op == "finish" and sid in streams:
                 final = streams.pop(sid).finish()
                 conn.send(("final", sid, final.text, final.language))
@@ -272,3 +281,13 @@ def serve(conn, backend: str, options: dict) -> None:
         except Exception as exc:  # one utterance failed; the child goes on serving the others
             streams.pop(sid, None)
             conn.send(("error", sid, _for_parent(exc, backend)))
+
+
+def _send_partial(conn, streams: dict[int, ASRStream], sid: int, backend: str) -> None:
+    try:
+        partial = streams[sid].partial()
+        if partial is not None:
+            conn.send(("partial", sid, partial.text, partial.language))
+    except Exception as exc:  # as for any other operation: this utterance fails, the others go on
+        streams.pop(sid, None)
+        conn.send(("error", sid, _for_parent(exc, backend)))

