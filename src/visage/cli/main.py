@@ -27,7 +27,7 @@ Run `visage COMMAND --help` for the details of a command.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from visage.cli import animate, avatar, chat, say, serve, speak, transcribe, voices
+    from visage.cli import animate, avatar, batch, chat, say, serve, speak, transcribe, voices
 
     parser = argparse.ArgumentParser(
         prog="visage", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     speak.add_parser(commands)
     animate.add_parser(commands)
     say.add_parser(commands)
+    batch.add_parser(commands)
     chat.add_parsers(commands)
     chat.add_ask_parser(commands)
     voices.add_parser(commands)
