@@ -70,7 +70,7 @@ class SayJobRunner:
     worker; there it builds each voice and renderer once and keeps it for the worker's next jobs."""
 
     def __init__(self, avatars: dict) -> None:
-        self.avatars = avatars  # avatar_key -> Avatar (None: the built-in portrait)
+        self.avatars = avatars  # avatar_key -> Avatar
         self._renderers: dict = {}
         self._voices: dict = {}
 
@@ -122,13 +122,15 @@ def load_avatars(lines: list[JobLine], warn) -> tuple[dict, dict[str, str]]:
     from visage.backends.renderers.analysis import analyse_portrait
     from visage.backends.renderers.avatar_store import AvatarStore
 
-    avatars, digests, errors = {"default": None}, {"default": "built-in"}, []
+    avatars, digests, errors = {}, {}, []
     for line in lines:
         key = avatar_key(line.video)
         if key in avatars:
             continue
         try:
-            if line.video.portrait:
+            if key == "default":  # analysed once here (and stored), not by each worker
+                avatar = AvatarStore().default_avatar()
+            elif line.video.portrait:
                 avatar, warnings = analyse_portrait(line.video.portrait)
                 for w in warnings:
                     warn(f"{Path(line.video.portrait).name}: {w}")
@@ -136,7 +138,7 @@ def load_avatars(lines: list[JobLine], warn) -> tuple[dict, dict[str, str]]:
                 avatar = AvatarStore().load(line.video.avatar)
         except InputError as exc:
             errors.append(f"line {line.line}: {exc}")
-            avatars[key] = None
+            avatars[key] = None  # reported once
             continue
         avatars[key] = avatar
         digests[key] = hashlib.sha256(avatar.image.tobytes() + avatar.landmarks.tobytes()).hexdigest()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -159,8 +160,11 @@ def _init_worker(runner: JobRunner) -> None:
 
 
 def _run_in_worker(job: BatchJob) -> JobResult:
-    with sigterm_as_interrupt():  # the parent's SIGTERM removes this job's parts
-        return execute(_worker_runner, job)
+    try:
+        with sigterm_as_interrupt():  # the parent's SIGTERM removes this job's parts
+            return execute(_worker_runner, job)
+    except KeyboardInterrupt as exc:  # stopped: its parts are gone; end here rather than take another job
+        os._exit(getattr(exc, "exit_code", 130))
 
 
 def _on_processes(jobs: list[BatchJob], runner: JobRunner, workers: int) -> Iterator[JobResult]:
@@ -182,6 +186,7 @@ def _on_processes(jobs: list[BatchJob], runner: JobRunner, workers: int) -> Iter
 
 def _stop_processes(pool: ProcessPoolExecutor) -> None:
     processes = list((pool._processes or {}).values())  # noqa: SLF001 - the pool has no public stop
+    pool.shutdown(wait=False, cancel_futures=True)  # no job is handed out any more
     for p in processes:
         if p.is_alive():
             p.terminate()  # SIGTERM: the worker's writers remove their parts
@@ -191,7 +196,6 @@ def _stop_processes(pool: ProcessPoolExecutor) -> None:
         if p.is_alive():
             p.kill()
             p.join()
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 # --- Ray ---------------------------------------------------------------------------------------------
