@@ -36,6 +36,7 @@ bench: setup
 	$(PY) bench/bench_render.py
 	$(PY) bench/bench_video_avatar.py
 	$(PY) bench/bench_say.py
+	$(PY) bench/bench_batch.py
 	$(PY) bench/bench_brain.py
 	$(PY) bench/bench_brain_quality.py
 	$(PY) bench/bench_tags.py

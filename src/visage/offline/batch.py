@@ -216,11 +216,11 @@ def _on_ray(jobs: list[BatchJob], runner: JobRunner, address: str, workers: int)
 
     started = not ray.is_initialized()
     if started:
-        quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
-        if address == "local":
-            ray.init(num_cpus=workers or None, include_dashboard=False, **quiet)
+        if address == "local":  # ours alone, for this run: its notes (such as on token auth) are noise
+            ray.init(num_cpus=workers or None, include_dashboard=False, logging_level=logging.ERROR,
+                     log_to_driver=False)
         else:
-            ray.init(address=address, **quiet)
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     actors = []
     try:
         if not jobs:
