@@ -62,6 +62,8 @@ def test_bad_lines_are_all_reported_with_line_numbers_before_any_work(tmp_path, 
         {"text": "x", "output": "g.mp4", "avatar": "anna", "portrait": "me.jpg"},
         {"text": "x", "output": "h.avi"},
         {"text": "x", "output": "i.mp4", "fps": 24},
+        {"text": "x", "output": "a.MP4"},  # its subtitles would be a.srt, line 1's
+        {"text": "x", "output": ".visage-batch/j.mp4"},
     ])
     out = tmp_path / "out"
     assert main(["batch", str(jobs), "--out", str(out)]) == 2
@@ -69,9 +71,10 @@ def test_bad_lines_are_all_reported_with_line_numbers_before_any_work(tmp_path, 
     for number, words in ((2, "not valid JSON"), (3, "leaves the output folder"), (4, "even number of pixels"),
                           (5, "unknown key(s) 'colour'"), (6, "already written by line 1"), (7, "unknown emotion"),
                           (8, "'audio': no such file"), (9, "'portrait': not allowed with 'avatar'"),
-                          (10, "must be an .mp4"), (11, "'fps': frames per second must be one of")):
+                          (10, "must be an .mp4"), (11, "'fps': frames per second must be one of"),
+                          (12, "already written by line 1"), (13, "where the batch keeps its records")):
         assert f"jobs.jsonl line {number}: " in err and words in err, (number, words, err)
-    assert "line 1:" not in err and "10 bad job line(s), nothing was rendered" in err
+    assert "line 1:" not in err and "12 bad job line(s), nothing was rendered" in err
     assert not out.exists() and not (tmp_path / "escape.mp4").exists()
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from visage.cli.options import add_speech_source_options, from_flags, voice_settings
 from visage.config.settings import VideoSettings, VoiceSettings
 from visage.errors import InputError
+from visage.offline.batch_record import RECORDS_FOLDER
 from visage.offline.say import SayOutputs
 
 # a job's key -> the `visage say` flag it stands for ("text" is TEXT, or --text beside "audio")
@@ -107,6 +108,8 @@ def output_name(value, out_dir: Path) -> str:
     path = Path(value)
     if path.is_absolute() or ".." in path.parts or not (out_dir / path).resolve().is_relative_to(out_dir.resolve()):
         raise InputError(f"'output' {value!r} leaves the output folder; give a name inside it")
+    if path.parts[0] == RECORDS_FOLDER:
+        raise InputError(f"'output' {value!r} is inside {RECORDS_FOLDER}/, where the batch keeps its records")
     if path.suffix.lower() != ".mp4":
         raise InputError(f"'output' must be an .mp4 file, got {path.name!r}")
     return path.as_posix()
@@ -154,9 +157,10 @@ def read_jobs(path: str | os.PathLike, out_dir: Path) -> list[JobLine]:
             continue
         try:
             job = parse_line(number, raw, path.parent, out_dir)
-            key = os.path.normcase(job.output)
+            key = os.path.normcase(Path(job.output).with_suffix("").as_posix())  # a.mp4 and a.MP4 share a.srt
             if key in outputs:
-                raise InputError(f"output {job.output!r} is already written by line {outputs[key]}")
+                raise InputError(f"output {job.output!r} (or its subtitles) is already written by line "
+                                 f"{outputs[key]}")
             outputs[key] = number
             jobs.append(job)
         except InputError as exc:
