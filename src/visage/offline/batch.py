@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 
 from visage.errors import VisageError, require
 from visage.offline.batch_record import RECORDS_FOLDER, JobRecord, verified
-from visage.offline.files import sigterm_as_interrupt, sweep_stale_parts
+from visage.offline.files import STOP_SIGNALS, Terminated, sigterm_as_interrupt, sweep_stale_parts
 
 WORKER_STOP_SECONDS = 10.0  # how long stopped workers get to remove their parts before they are killed
 
@@ -214,6 +215,7 @@ def _on_ray(jobs: list[BatchJob], runner: JobRunner, address: str, workers: int)
     ray = require("ray", "batch rendering on Ray", "ray")
     from ray.util import ActorPool
 
+    ours = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     started = not ray.is_initialized()
     if started:
         if address == "local":  # ours alone, for this run: its notes (such as on token auth) are noise
@@ -221,6 +223,12 @@ def _on_ray(jobs: list[BatchJob], runner: JobRunner, address: str, workers: int)
                      log_to_driver=False)
         else:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+    stops: list[int] = []
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:  # Ray's init put its own handlers in place: a stop must run our cleanup instead
+        for sig, handler in ours.items():
+            if handler is not signal.SIG_IGN and handler is not None:
+                signal.signal(sig, _noting(stops, handler))
     actors = []
     try:
         if not jobs:
@@ -230,8 +238,26 @@ def _on_ray(jobs: list[BatchJob], runner: JobRunner, address: str, workers: int)
         actor_class = ray.remote(num_cpus=1)(RayWorker)
         actors = [actor_class.remote(shared) for _ in range(max(1, min(count, len(jobs))))]
         yield from ActorPool(actors).map_unordered(lambda actor, job: actor.run.remote(job), jobs)
+    except KeyboardInterrupt as exc:
+        if stops and not isinstance(exc, Terminated):  # Ray's wait turns any signal into a plain interrupt
+            raise Terminated(stops[0]) from None
+        raise
     finally:
         for actor in actors:
             ray.kill(actor)
         if started:
             ray.shutdown()
+        if main_thread:
+            for sig, handler in ours.items():
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _noting(stops: list[int], handler):
+    """A stop handler that notes the signal, then does what `handler` did (or raises Terminated)."""
+    def note(signum, frame):
+        stops.append(signum)
+        if callable(handler):
+            handler(signum, frame)
+        raise Terminated(signum)
+
+    return note
