@@ -173,7 +173,7 @@ def test_sigterm_stops_the_workers_and_leaves_no_parts(tmp_path, runner):
     proc = subprocess.Popen([sys.executable, "-m", "visage.cli.main", "batch", str(jobs), "--out", str(out),
                              *runner, "--quiet"], stderr=subprocess.PIPE, env=os.environ.copy())
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and len(_parts(out)) < 4 and proc.poll() is None:  # both workers writing
+    while time.monotonic() < deadline and len(_parts(out)) < 4 and proc.poll() is None:  # a worker is writing
         time.sleep(0.1)
     assert len(_parts(out)) >= 4, _parts(out)  # a worker is writing
     proc.send_signal(signal.SIGTERM)

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from visage.errors import VisageError, require
 from visage.offline.batch_record import RECORDS_FOLDER, JobRecord, verified
-from visage.offline.files import STOP_SIGNALS, Terminated, sigterm_as_interrupt, sweep_stale_parts
+from visage.offline.files import STOP_SIGNALS, Terminated, remove_open_parts, sweep_stale_parts
 
 WORKER_STOP_SECONDS = 10.0  # how long stopped workers get to remove their parts before they are killed
 
@@ -157,15 +157,19 @@ _worker_runner: JobRunner | None = None
 def _init_worker(runner: JobRunner) -> None:
     global _worker_runner
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent decides
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _stop_worker)
     _worker_runner = runner
 
 
+def _stop_worker(signum, frame) -> None:  # noqa: ARG001 - the signal module's signature
+    """The parent stops this worker: its parts go, and it ends at once (it takes no other job)."""
+    remove_open_parts()
+    os._exit(128 + signum)
+
+
 def _run_in_worker(job: BatchJob) -> JobResult:
-    try:
-        with sigterm_as_interrupt():  # the parent's SIGTERM removes this job's parts
-            return execute(_worker_runner, job)
-    except KeyboardInterrupt as exc:  # stopped: its parts are gone; end here rather than take another job
-        os._exit(getattr(exc, "exit_code", 130))
+    return execute(_worker_runner, job)
 
 
 def _on_processes(jobs: list[BatchJob], runner: JobRunner, workers: int) -> Iterator[JobResult]:

@@ -77,6 +77,15 @@ def sigterm_as_interrupt() -> Iterator[None]:
             signal.signal(s, old)
 
 
+def remove_open_parts() -> None:
+    """Remove every part this process created and nobody committed or aborted: for a worker process
+    that ends at once on a stop, without unwinding (an exception raised by a signal handler inside a
+    C extension's lazy import can be printed and swallowed there, and the work would go on)."""
+    for part in list(_open_parts):
+        part.unlink(missing_ok=True)
+        _open_parts.discard(part)
+
+
 def check_output(path: str | os.PathLike) -> Path:
     """Refuse, before any work, an output that could not be written or must not be replaced: a folder,
     a device or pipe (renaming over /dev/full as root would turn it into a file), a read-only file,
