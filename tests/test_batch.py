@@ -76,6 +76,9 @@ def test_bad_lines_are_all_reported_with_line_numbers_before_any_work(tmp_path, 
         assert f"jobs.jsonl line {number}: " in err and words in err, (number, words, err)
     assert "line 1:" not in err and "12 bad job line(s), nothing was rendered" in err
     assert not out.exists() and not (tmp_path / "escape.mp4").exists()
+    write_jobs(jobs, JOBS)  # --check: every line and output checked, nothing rendered
+    assert main(["batch", str(jobs), "--out", str(out), "--check"]) == 0
+    assert "2 job(s) checked: all good" in capsys.readouterr().out and list(out.iterdir()) == []
 
 
 def test_batch_renders_then_resumes_skipping_verified_jobs_and_redoing_damaged_or_changed(tmp_path, capsys):
@@ -148,7 +151,7 @@ def test_two_local_workers(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "3 done, 0 failed, 0 skipped" in printed and "on 2 processes" in printed
     made = records(out)
-    check_video(out / "sub" / "c.mp4", made["sub__c.mp4.json"]["speech"])
+    check_video(out / "sub" / "c.mp4", made["sub%2Fc.mp4.json"]["speech"])
 
 
 def test_a_real_local_ray(tmp_path, capsys):

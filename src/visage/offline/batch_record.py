@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from visage.errors import require
 from visage.offline.files import AtomicPath
@@ -62,7 +63,7 @@ class JobRecord:
 
     @staticmethod
     def path_for(out_dir: Path, output: str) -> Path:
-        return out_dir / RECORDS_FOLDER / (output.replace("/", "__") + ".json")
+        return out_dir / RECORDS_FOLDER / (quote(output, safe="") + ".json")  # sub/c.mp4 -> sub%2Fc.mp4.json
 
     @classmethod
     def of_files(cls, job: str, files: list[Path], video: Path, speech: float) -> "JobRecord":
