@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+import textwrap
 from pathlib import Path
 
 from tqdm import tqdm
@@ -24,8 +25,9 @@ examples:
 lessons.jsonl holds one JSON object per line, e.g.
   {"text": "Welcome to lesson one.", "output": "lesson1.mp4", "size": 512, "emotion": "happy"}
   {"audio": "intro.wav", "text": "what is said in it", "output": "intro.mp4", "avatar": "anna"}
-Keys: %s, as `visage say`'s options (lang is --lang, tts_options is an object of --tts-option
-values). Relative paths are taken from the jobs file's folder; `output` is a .mp4 name inside --out
+%s
+They are `visage say`'s options (lang is --lang, tts_options an object of --tts-option values).
+Relative paths are taken from the jobs file's folder; `output` is a .mp4 name inside --out
 (subfolders allowed), written with its .srt, .vtt and .motion.json as `visage say` writes them.
 
 Every line is checked before any work starts. A rerun skips the jobs already made (their record in
@@ -34,7 +36,7 @@ a changed line or a damaged file renders again. A failed job is reported and the
 exit code is 0 only when every job succeeded (1 when some failed, 2 for a bad jobs file).
 With --ray on a cluster, the workers must see --out and the recordings at the same paths (a shared
 file system).
-""" % ", ".join(KEYS)
+""" % textwrap.fill("Keys: " + ", ".join(KEYS) + ".", 100)
 
 
 def add_parser(commands) -> None:
