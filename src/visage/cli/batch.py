@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -98,11 +99,12 @@ class SayJobRunner:
         return summary.duration
 
     def _renderer(self, video):
-        from visage.backends.renderers import create_renderer
+        from visage.backends.renderers import create_renderer, renderer_for
 
         key = (avatar_key(video), video.size)
         if key not in self._renderers:
-            self._renderers[key] = create_renderer("portrait", avatar=self.avatars.get(key[0]), size=video.size)
+            avatar = self.avatars.get(key[0])  # a video avatar gets the video renderer, as in build_renderer
+            self._renderers[key] = create_renderer(renderer_for(avatar), avatar=avatar, size=video.size)
         return self._renderers[key]
 
     def _voice(self, settings):
@@ -143,7 +145,9 @@ def load_avatars(lines: list[JobLine], warn) -> tuple[dict, dict[str, str]]:
             avatars[key] = None  # reported once
             continue
         avatars[key] = avatar
-        digests[key] = hashlib.sha256(avatar.image.tobytes() + avatar.landmarks.tobytes()).hexdigest()
+        digest = hashlib.sha256(avatar.image.tobytes() + avatar.landmarks.tobytes())
+        digest.update(json.dumps(avatar.info, sort_keys=True, default=str).encode())
+        digests[key] = digest.hexdigest()
     if errors:
         raise InputError("bad avatar(s), nothing was rendered:\n  " + "\n  ".join(errors))
     return avatars, digests
