@@ -89,9 +89,10 @@ def argv_of(job: dict, base: Path, output: Path) -> list[str]:
     if text is not None and not isinstance(text, str):
         raise InputError(f"'text' must be a text, not {json.dumps(text)}")
     if job.get("audio") is not None:
-        if text is None or not text.strip():
-            raise InputError("'audio' needs 'text' with what is said in the recording")
-        argv.append(f"--text={text}")
+        if text is not None:  # without it, the recording is transcribed as `visage say --audio` does
+            if not text.strip():
+                raise InputError("'text' is empty: give what is said in the recording, or leave it out")
+            argv.append(f"--text={text}")
     elif text is None:
         raise InputError("give 'text' to say, or 'audio' with 'text'")
     elif not text.strip():
@@ -140,6 +141,7 @@ def parse_line(number: int, raw: str, base: Path, out_dir: Path) -> JobLine:
         from visage.core.audio import read_wav
 
         read_wav(args.audio)  # a file that is not a WAV is a bad line, found now rather than mid-batch
+    args.quiet = True  # a worker prints nothing of its own (the transcript it heard, say) over the bar
     settings = {k: v for k, v in vars(args).items() if k not in ("quiet",)}
     return JobLine(number, output, args, video, voice, settings)
 
