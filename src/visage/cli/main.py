@@ -27,7 +27,7 @@ Run `visage COMMAND --help` for the details of a command.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from visage.cli import animate, avatar, chat, say, serve, speak, transcribe, voices
+    from visage.cli import animate, avatar, broadcast, chat, say, serve, speak, transcribe, voices
 
     parser = argparse.ArgumentParser(
         prog="visage", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     avatar.add_parser(commands)
     serve.add_parser(commands)
     transcribe.add_parser(commands)
+    broadcast.add_parser(commands)
     return parser
 
 

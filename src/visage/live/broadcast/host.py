@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from visage.backends.llm.chat import Chat
 from visage.backends.tts.base import TTSBackend
-from visage.backends.tts.narration import narrate, requests_for_text
+from visage.backends.tts.narration import narrate
 from visage.core.types import SpeechRequest
 from visage.live.broadcast.lines import LineRequest, Speaker
 from visage.live.broadcast.rtmp import MediaJob, RtmpSender
@@ -26,18 +26,20 @@ PAUSE_SECONDS = 1.0  # silence between lines: a breath, as a presenter takes
 LATE_REPORT_SECONDS = 1.0  # say so when the stream falls this far behind the wall clock
 
 
-def line_speaker(voice: TTSBackend, chat: Chat | None, request_options: dict) -> Callable[[LineRequest], Utterance]:
-    """`speak(request)` for the Speaker: the voice says the text ("say", "script") or the brain's
-    answer to it ("ask"), with the CLI's voice options (language, emotion, ...) on every sentence."""
+def line_speaker(voice: TTSBackend, chat: Chat | None, requests_for: Callable[[str], Iterable[SpeechRequest]],
+                 voice_name: str | None = None) -> Callable[[LineRequest], Utterance]:
+    """`speak(request)` for the Speaker: the voice says the text ("say", "script") as `requests_for`
+    makes it into sentences (the CLI's voice options: language, emotion...), or the brain's answer to
+    it ("ask"), each sentence with the brain's tags."""
     def speak(request: LineRequest) -> Utterance:
         if request.kind == "ask":
             if chat is None:
                 raise ValueError("no brain to answer questions")
-            voice_name = request_options.get("voice")
-            requests: list[SpeechRequest] = [s.to_request(voice_name) for s in chat.reply(request.text)]
+            requests = [s.to_request(voice_name) for s in chat.reply(request.text)]
+            said = " ".join(r.text for r in requests)  # the answer, as viewers hear it
         else:
-            requests = list(requests_for_text(request.text, **request_options))
-        return Utterance.from_stream(request.text, request.kind, narrate(voice, requests))
+            requests, said = list(requests_for(request.text)), request.text
+        return Utterance.from_stream(said, request.kind, narrate(voice, requests))
 
     return speak
 

@@ -24,7 +24,6 @@ from visage.errors import InputError, require
 KEYFRAME_SECONDS = 2  # platforms' ingest guidance: a keyframe at least every 2-4 s
 VIDEO_BIT_RATE = 1_500_000  # bit/s at 512 px: clean for a mostly still face, light for any uplink
 AUDIO_BIT_RATE = 128_000  # stereo AAC-LC, the usual ingest figure
-IO_TIMEOUT_US = 5_000_000  # a stalled server (no RST, no ACK) is given up after 5 s
 BACKOFF_FIRST, BACKOFF_CAP = 0.5, 10.0  # s: reconnect waits double from the first to the cap
 STABLE_SECONDS = 10.0  # a connection that lived this long resets the backoff
 QUEUE_SECONDS = 2  # ticks waiting for the encoder: a network hiccup this long is absorbed
@@ -66,10 +65,9 @@ class FlvConnection:
     """One publish session to `url` (an RTMP URL, or a file path for tests and recording)."""
 
     def __init__(self, url: str, fmt: StreamFormat) -> None:
-        self._av = av = require("av", "broadcast", "video")
+        self._av = av = require("av", "broadcast", "portrait")
         self.fmt = fmt
-        options = {"rw_timeout": str(IO_TIMEOUT_US)} if url.startswith("rtmp") else {}
-        self._container = av.open(url, "w", format="flv", options=options)
+        self._container = av.open(url, "w", format="flv")
         try:
             v = self._video = self._container.add_stream("libx264", rate=fmt.fps)
             v.width = v.height = fmt.size
