@@ -179,3 +179,45 @@ def test_speaker_puts_sent_lines_before_the_script_and_survives_a_failing_line(t
     speaker.stop()
     assert order == ["Sent line.", "Script one.", "Script two."]
     assert speaker.failed == 1 and "the voice broke" in said[0] and speaker.exhausted
+
+
+@pytest.mark.parametrize("seconds", [30, pytest.param(600, marks=pytest.mark.slow)])
+def test_through_the_encoder_and_muxer_the_clocks_still_agree(tmp_path, seconds):
+    """The whole host as fast as it goes (no sleeping to the wall clock) into an FLV file: the last
+    audio and video timestamps agree within a frame, and there is one frame per 1/fps."""
+    import av
+
+    from visage.config.builders import build_renderer
+    from visage.config.settings import VideoSettings
+    from visage.live.broadcast.host import BroadcastHost
+    from visage.live.broadcast.rtmp import RtmpSender, StreamFormat
+
+    script = tmp_path / "script.txt"
+    script.write_text("Welcome back to the channel.\nHere is today's offer, at half the price!\n")
+    voice = build_voice(VoiceSettings())
+    voice.load()
+    speak = line_speaker(voice, None, lambda text: requests_for_text(text, language="en"))
+    renderer = build_renderer(VideoSettings(size=256))
+    renderer.load()
+    out = tmp_path / "stream.flv"
+    sender = RtmpSender(str(out), StreamFormat(256, 25, AUDIO_RATE), say=lambda m: None, realtime=False).start()
+    speaker = Speaker(speak, LineQueue(), Script(script, loop=True), say=lambda m: None).start()
+    host = BroadcastHost(Timeline(MotionEngine(fps=25)), renderer, sender, speaker, pause=0.5, realtime=False,
+                         say=lambda m: None)
+    summary = host.run(duration=seconds)
+    speaker.stop()
+    sender.close()
+    assert summary.frames == 25 * seconds and sender.frames_sent == summary.frames and summary.lines >= seconds // 6
+    starts, ends, counts = {}, {}, {}
+    with av.open(str(out)) as c:
+        for packet in c.demux():
+            if packet.pts is not None:
+                kind, t = packet.stream.type, float(packet.pts * packet.time_base)
+                starts[kind] = min(starts.get(kind, t), t)
+                ends[kind] = max(ends.get(kind, 0.0), t + float(packet.duration * packet.time_base))
+                counts[kind] = counts.get(kind, 0) + 1
+    assert counts["video"] == 25 * seconds
+    # the muxer shifts both tracks by the AAC encoder's priming (1024 samples, 21 ms) so none starts below 0
+    assert starts["video"] == pytest.approx(1024 / AUDIO_RATE, abs=0.001) and starts["audio"] == 0
+    assert ends["video"] - starts["video"] == pytest.approx(seconds, abs=0.002)
+    assert abs(ends["audio"] - ends["video"]) < 1 / 25, (starts, ends)
