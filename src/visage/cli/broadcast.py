@@ -132,5 +132,6 @@ def run(args: argparse.Namespace) -> int:
     if summary is not None:
         _say(f"streamed {summary.seconds:.1f} s ({summary.frames} frames at {video.fps} fps, "
              f"{sender.frames_sent} sent, {summary.lines} lines, {summary.connections} connection(s)) in "
-             f"{summary.wall:.1f} s; CPU {summary.cpu / max(summary.seconds, 1e-9):.2f} s per stream second")
+             f"{summary.wall:.1f} s; CPU {summary.cpu / max(summary.seconds, 1e-9):.2f} s per stream second, "
+             f"at most {summary.max_late:.2f} s behind the wall clock")
     return 0
