@@ -200,7 +200,7 @@ def test_through_the_encoder_and_muxer_the_clocks_still_agree(tmp_path, seconds)
     renderer = build_renderer(VideoSettings(size=256))
     renderer.load()
     out = tmp_path / "stream.flv"
-    sender = RtmpSender(str(out), StreamFormat(256, 25, AUDIO_RATE), say=lambda m: None, realtime=False).start()
+    sender = RtmpSender(str(out), StreamFormat(256, 25, AUDIO_RATE), say=lambda m: None).start()
     speaker = Speaker(speak, LineQueue(), Script(script, loop=True), say=lambda m: None).start()
     host = BroadcastHost(Timeline(MotionEngine(fps=25)), renderer, sender, speaker, pause=0.5, realtime=False,
                          say=lambda m: None)

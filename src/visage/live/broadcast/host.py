@@ -76,7 +76,7 @@ class BroadcastHost:
         t = self.timeline
         return {"connected": self.sender.connected.is_set(), "connections": self.sender.connections,
                 "stream_seconds": round(t.now, 3), "frames": t.index, "frames_sent": self.sender.frames_sent,
-                "dropped": self.sender.dropped, "lines_started": self.lines, "queued": len(self.speaker.queue),
+                "encoder_waits": self.sender.waits, "lines_started": self.lines, "queued": len(self.speaker.queue),
                 "speaking": t.current.text if t.current is not None else None, "failed_lines": self.speaker.failed,
                 "max_late_seconds": round(self.max_late, 3), "last_error": self.sender.error}
 

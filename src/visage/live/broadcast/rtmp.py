@@ -122,14 +122,14 @@ class RtmpSender:
     While it is not connected `submit` refuses jobs at once, so the caller's clock never waits on it."""
 
     def __init__(self, url: str, fmt: StreamFormat, say: Callable[[str], None] = print,
-                 backoff: tuple[float, float] = (BACKOFF_FIRST, BACKOFF_CAP), realtime: bool = True) -> None:
-        self.url, self.fmt, self.say, self.backoff, self.realtime = url, fmt, say, backoff, realtime
+                 backoff: tuple[float, float] = (BACKOFF_FIRST, BACKOFF_CAP)) -> None:
+        self.url, self.fmt, self.say, self.backoff = url, fmt, say, backoff
         self._jobs: queue.Queue = queue.Queue(maxsize=QUEUE_SECONDS * fmt.fps)
         self._stop = threading.Event()
         self.connected = threading.Event()
         self.connections = 0  # sessions opened (1 + reconnects)
         self.frames_sent = 0
-        self.dropped = 0  # frames refused while connected because the encoder or network lagged
+        self.waits = 0  # times the caller waited 0.1 s on a full queue (the encoder or network behind)
         self.error: str | None = None  # the last failure, for the status endpoint
         self._thread = threading.Thread(target=self._run, name="visage-broadcast-sender", daemon=True)
 
@@ -138,15 +138,16 @@ class RtmpSender:
         return self
 
     def submit(self, job: MediaJob) -> bool:
-        """Queue a frame for sending; False (and nothing queued) while not connected."""
-        if not self.connected.is_set():
-            return False
-        try:
-            self._jobs.put(job, timeout=None if not self.realtime else 1.0 / self.fmt.fps)
-            return True
-        except queue.Full:
-            self.dropped += 1
-            return False
+        """Queue a frame for sending; False (and nothing queued) while not connected. A full queue
+        (the encoder or the network behind) makes the caller wait: the stream gets late, it never has
+        a hole; the wait ends when the connection does."""
+        while self.connected.is_set():
+            try:
+                self._jobs.put(job, timeout=0.1)
+                return True
+            except queue.Full:
+                self.waits += 1
+        return False
 
     def close(self, timeout: float = 10.0) -> None:
         """Send what is queued, finish the session and stop the thread."""
@@ -170,6 +171,7 @@ class RtmpSender:
             self.connections += 1
             began = time.monotonic()
             self.say(f"{'reconnected to' if self.connections > 1 else 'streaming to'} {redact(self.url)}")
+            self._drain()  # a frame queued as the last connection died belongs to no session
             self.connected.set()
             lost = self._pump(connection)
             self.connected.clear()
