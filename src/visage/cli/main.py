@@ -27,7 +27,7 @@ Run `visage COMMAND --help` for the details of a command.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from visage.cli import animate, avatar, batch, chat, say, serve, speak, transcribe, voices
+    from visage.cli import animate, avatar, batch, broadcast, chat, say, serve, speak, transcribe, voices
 
     parser = argparse.ArgumentParser(
         prog="visage", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     avatar.add_parser(commands)
     serve.add_parser(commands)
     transcribe.add_parser(commands)
+    broadcast.add_parser(commands)
     return parser
 
 
