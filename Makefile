@@ -37,6 +37,7 @@ bench: setup
 	$(PY) bench/bench_video_avatar.py
 	$(PY) bench/bench_say.py
 	$(PY) bench/bench_batch.py
+	$(PY) bench/bench_broadcast.py --seconds 60
 	$(PY) bench/bench_brain.py
 	$(PY) bench/bench_brain_quality.py
 	$(PY) bench/bench_tags.py
