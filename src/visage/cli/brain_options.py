@@ -3,10 +3,13 @@ Their defaults and rules are visage.config's BrainSettings, the same every live 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from visage.backends.llm.openai_chat import DEFAULT_BASE_URL, DEFAULT_MODEL
 from visage.cli.options import from_flags
 from visage.config.settings import BRAINS, BrainSettings
+from visage.errors import InputError
 
 
 def add_brain_options(p: argparse.ArgumentParser, title: str = "brain") -> argparse._ArgumentGroup:
@@ -19,7 +22,10 @@ def add_brain_options(p: argparse.ArgumentParser, title: str = "brain") -> argpa
                         f"{DEFAULT_BASE_URL})")
     g.add_argument("--model", default=None,
                    help=f"model name on that server (default: $VISAGE_MODEL, $OPENAI_MODEL or {DEFAULT_MODEL})")
-    g.add_argument("--api-key", default=None, help="API key (default: $OPENAI_API_KEY); never sent to pages")
+    g.add_argument("--api-key-file", metavar="FILE", default=None,
+                   help="read the API key from FILE (default: $OPENAI_API_KEY); never sent to pages")
+    g.add_argument("--api-key", default=None, help="deprecated: visible to every user in `ps`; use --api-key-file "
+                                                   "or $OPENAI_API_KEY")
     g.add_argument("--knowledge", default=None, metavar="FILE",
                    help="knowledge base (Markdown or YAML FAQ) for the embedded brain, or extra context "
                         "for --brain openai (default: the example knowledge base about visage)")
@@ -27,6 +33,23 @@ def add_brain_options(p: argparse.ArgumentParser, title: str = "brain") -> argpa
     return g
 
 
+def api_key(args: argparse.Namespace) -> str | None:
+    """The key from --api-key-file, or the deprecated --api-key (with a warning), or None ($OPENAI_API_KEY
+    is read by the brain itself)."""
+    if getattr(args, "api_key_file", None):
+        try:
+            key = Path(args.api_key_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the API key file {args.api_key_file}: {exc}") from None
+        if not key:
+            raise InputError(f"the API key file {args.api_key_file} is empty")
+        return key
+    if getattr(args, "api_key", None):
+        print("visage: warning: --api-key is visible to every user of this machine (ps); use --api-key-file "
+              "or $OPENAI_API_KEY", file=sys.stderr)
+    return getattr(args, "api_key", None)
+
+
 def brain_settings(args: argparse.Namespace) -> BrainSettings:
     return from_flags(BrainSettings, brain=args.brain, base_url=args.base_url, model=args.model,
-                      api_key=args.api_key, knowledge=args.knowledge)
+                      api_key=api_key(args), knowledge=args.knowledge)

@@ -2,22 +2,25 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
+import os
+from pathlib import Path
 
 from visage.backends.asr import DEFAULT_ASR, asr_names
-from visage.cli.brain_options import add_brain_options
+from visage.cli.brain_options import add_brain_options, api_key
 from visage.cli.options import add_size_option, argument, from_flags
 from visage.config.settings import DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_STYLE, LIVE_FPS, LiveFps, load_settings
 from visage.core.motion.style import style_names
 from visage.errors import InputError
+from visage.server.access import Access, Limits, default_max_sessions, is_loopback
 
 EXAMPLES = """\
 examples:
   visage serve                                   then open http://127.0.0.1:8000 and press Start
   visage serve --avatar anna --style lively --size 384
   visage serve --brain openai --base-url http://127.0.0.1:11434/v1 --model qwen2.5
-  visage serve --host 0.0.0.0 --ssl-certfile cert.pem --ssl-keyfile key.pem    (phones on the LAN)
+  visage serve --host 0.0.0.0 --ssl-certfile cert.pem --ssl-keyfile key.pem    (phones on the LAN; prints
+                                             the address with its access token, ?token=...)
   visage serve --lang zh --asr funasr --asr-model ~/models/SenseVoiceSmall       (Chinese speech)
   visage serve --end-silence 0.6             (answer later, for speakers who pause a lot)
   visage serve --config visage.yaml          (defaults from a file: "size: 384", "brain: openai", ...)
@@ -26,6 +29,10 @@ The page needs a secure origin for the microphone: http://localhost / 127.0.0.1 
 or https:// from other devices (give --ssl-certfile and --ssl-keyfile); without it, people can still
 type. Media flows over direct WebRTC connections (UDP, no STUN or TURN), so browsers must reach this
 machine directly: the same machine or the same network.
+
+Beyond the loopback a token is asked (generated and printed unless --token-file or $VISAGE_TOKEN gives
+one); pages choose brains, knowledge bases and styles by the names the operator gives (--config's
+`offer:` section), never by a URL or a path. See the README's "Deploying" section.
 
 Besides the page: GET /health (state), GET /api/options, POST /api/avatars (photo upload),
 and WS /ws/motion, which streams face frames (ARKit-52 blendshapes, head, gaze) and audio as JSON
@@ -46,15 +53,38 @@ def add_parser(commands) -> None:
     net.add_argument("--ssl-certfile", metavar="PEM", help="TLS certificate: serve https (needed for microphones "
                                                            "on other devices)")
     net.add_argument("--ssl-keyfile", metavar="PEM", help="the certificate's private key")
-    net.add_argument("--max-sessions", type=int, default=0, metavar="N",
-                     help="refuse new conversations while N run, so the running ones stay real time (default: no limit)")
+    net.add_argument("--max-sessions", type=int, default=None, metavar="N",
+                     help="refuse new conversations while N run, so the running ones stay real time (default: one "
+                          f"per CPU core, {default_max_sessions()} here; 0: no limit)")
     net.add_argument("--idle-timeout", type=float, default=15.0, metavar="MIN",
                      help="end a conversation after MIN minutes in which nothing was said or typed (0: never; "
                           "default 15)")
+    a = p.add_argument_group("access (see the README's Deploying section)")
+    a.add_argument("--token-file", metavar="FILE", help="the access token pages and API clients must give, read "
+                                                         "from FILE (default: $VISAGE_TOKEN; beyond the loopback "
+                                                         "one is generated and printed)")
+    a.add_argument("--token", help=argparse.SUPPRESS)  # visible in `ps`: --token-file or $VISAGE_TOKEN instead
+    a.add_argument("--no-token", action="store_true", help="ask no token even beyond the loopback (only behind a "
+                                                          "proxy that authenticates)")
+    a.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="a host name the server answers to besides its address (e.g. avatar.example.org behind "
+                        "a proxy); repeatable. Loopback binds answer to localhost/127.0.0.1 only")
+    a.add_argument("--cors-origin", action="append", default=[], metavar="URL",
+                   help="another site whose pages may call the API (e.g. https://app.example.org); repeatable; "
+                        "default: none")
+    lim = p.add_argument_group("limits (per client address)")
+    lim.add_argument("--offers-per-minute", type=int, default=Limits.offers_per_minute, metavar="N",
+                     help=f"new conversations a client may start per minute (default {Limits.offers_per_minute})")
+    lim.add_argument("--messages-per-minute", type=int, default=Limits.messages_per_minute, metavar="N",
+                     help=f"typed turns and motion `say` requests per minute (default {Limits.messages_per_minute})")
+    lim.add_argument("--max-text", type=int, default=Limits.max_say_chars, metavar="CHARS",
+                     help=f"characters of one motion `say` (default {Limits.max_say_chars}; a typed turn: "
+                          f"{Limits.max_text_chars})")
     d = add_brain_options(p, "defaults for each conversation (the page's settings override them)")
     d.add_argument("--config", metavar="FILE.yaml",
                    help="these defaults from a YAML file, by the page's setting names (brain, model, knowledge, "
-                        "language, voice, style, size, fps, vad_silence...); flags override it")
+                        "language, voice, style, size, fps, vad_silence...), and in its `offer:` section the named "
+                        "brains, knowledge bases and styles pages may choose; flags override it")
     d.add_argument("--persona", help="who the avatar is, in a sentence or two, for the brain")
     d.add_argument("--avatar", metavar="NAME", help="a saved avatar (see `visage avatar`; default: the built-in one)")
     d.add_argument("--lang", dest="language",
@@ -86,7 +116,9 @@ def defaults_from(args: argparse.Namespace) -> dict:
     """The LiveOptions fields the flags set (unset flags keep LiveOptions' own defaults)."""
     fields = ("brain", "base_url", "model", "api_key", "knowledge", "persona", "avatar", "language", "voice",
               "style", "size", "fps", "vad_silence", "unfinished_hold")
-    return {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
+    chosen = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
+    key = api_key(args)
+    return {**chosen, "api_key": key} if key else chosen
 
 
 def conversation_defaults(args: argparse.Namespace) -> dict:
@@ -95,9 +127,36 @@ def conversation_defaults(args: argparse.Namespace) -> dict:
 
     chosen = defaults_from(args)
     if args.config:
-        options = load_settings(LiveOptions, args.config, **chosen)
+        options = load_settings(LiveOptions, args.config, skip=("offer",), **chosen)
         return options.model_dump(include=set(chosen) | set(options.model_fields_set))
     return from_flags(LiveOptions, **chosen).model_dump(include=set(chosen))
+
+
+def offer_from(args: argparse.Namespace):
+    """The named choices of --config's `offer:` section (none without a file)."""
+    from visage.server.catalog import OfferSettings
+
+    return load_settings(OfferSettings, args.config, section="offer") if args.config else OfferSettings()
+
+
+def access_from(args: argparse.Namespace) -> Access:
+    """The token (a file, $VISAGE_TOKEN, the hidden --token, or generated beyond the loopback) and the
+    Host and Origin rules."""
+    token = args.token
+    if args.token is not None:
+        print("visage: warning: --token is visible to every user of this machine (ps); use --token-file or "
+              "$VISAGE_TOKEN")
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the token file {args.token_file}: {exc}") from None
+        if not token:
+            raise InputError(f"the token file {args.token_file} is empty")
+    token = token or os.environ.get("VISAGE_TOKEN") or None
+    if token is not None and len(token) < 16:
+        raise InputError("the access token must be at least 16 characters (e.g. `openssl rand -hex 16`)")
+    return Access.for_bind(args.host, token, args.no_token, tuple(args.allowed_host), tuple(args.cors_origin))
 
 
 def asr_options_from(args: argparse.Namespace) -> dict:
@@ -123,26 +182,29 @@ def run(args: argparse.Namespace) -> int:
     from visage.live.services import LiveServices
 
     defaults = conversation_defaults(args)  # checked before anything loads
+    offer, access = offer_from(args), access_from(args)
+    limits = Limits(offers_per_minute=args.offers_per_minute, messages_per_minute=args.messages_per_minute,
+                    max_say_chars=max(1, args.max_text))
     services = LiveServices(asr=args.asr, asr_options=asr_options_from(args))
     if args.asr != "pocketsphinx":  # a model that may be missing or damaged: said now, not per session
         print(f"visage: loading the {args.asr} recogniser ...")
         services.asr()
-    app = create_app(services, defaults=defaults, max_sessions=max(0, args.max_sessions),
-                     idle_timeout=max(0.0, args.idle_timeout) * 60)
+    app = create_app(services, defaults=defaults, idle_timeout=max(0.0, args.idle_timeout) * 60,
+                     max_sessions=None if args.max_sessions is None else max(0, args.max_sessions),
+                     access=access, limits=limits, offer=offer)
     scheme = "https" if args.ssl_certfile else "http"
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    print(f"visage: open {scheme}://{shown}:{args.port} in a browser (Ctrl+C stops the server)")
-    if scheme == "http" and not _is_loopback(args.host):
+    query = f"/?token={access.token}" if access.token else ""
+    print(f"visage: open {scheme}://{shown}:{args.port}{query} in a browser (Ctrl+C stops the server)")
+    if not is_loopback(args.host) and access.token is None:
+        print("visage: warning: no access token: anyone who reaches this address can use the server")
+    if scheme == "http" and not is_loopback(args.host):
         print("visage: note: browsers allow the microphone only on https or localhost; other devices can "
               "type, or serve with --ssl-certfile/--ssl-keyfile")
     uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
                 log_level="info" if logging.getLogger().isEnabledFor(logging.INFO) else "warning",
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, ws_max_size=WS_MAX_BYTES, h11_max_incomplete_event_size=64 * 1024)
     return 0
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+WS_MAX_BYTES = 256 * 1024  # one WebSocket message (a `say` of --max-text characters is far smaller)

@@ -146,8 +146,10 @@ def describe(exc: ValidationError, names: dict[str, str] | None = None) -> str:
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def load_settings(model: type[Model], path: str | Path, section: str | None = None, **overrides) -> Model:
-    """Settings from a YAML file (optionally one `section` of it), with `overrides` laid over them."""
+def load_settings(model: type[Model], path: str | Path, section: str | None = None, skip: tuple[str, ...] = (),
+                  **overrides) -> Model:
+    """Settings from a YAML file (optionally one `section` of it, leaving out the `skip` sections), with
+    `overrides` laid over them."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -156,6 +158,7 @@ def load_settings(model: type[Model], path: str | Path, section: str | None = No
         data = data.get(section) or {}
     if not isinstance(data, dict):
         raise InputError(f"the settings file {path} must hold a mapping of setting names to values")
+    data = {k: v for k, v in data.items() if k not in skip}
     unknown = sorted(set(data) - set(model.model_fields))
     if unknown:  # a misspelt setting would otherwise be dropped without a word
         raise InputError(f"unknown setting(s) in {path}: {', '.join(map(str, unknown))}; known: "

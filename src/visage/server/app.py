@@ -8,7 +8,8 @@
 
 The server holds no state of its own beyond the open connections (`Peers`); models live in the shared
 `LiveServices`, loaded in the background at start so /health answers at once. Errors a user can act on
-are answered with their message: bad input (a setting, an offer, a photo) 422, a failure 500.
+are answered with their message: bad input (a setting, an offer, a photo) 400/422, a failure 500.
+Every request first passes `access.AccessGuard` (token, Host, Origin, body size, rates).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from visage import __version__
 from visage.errors import InputError, VisageError
 from visage.live.services import LiveServices
 from visage.server import conversations, status, uploads
+from visage.server.access import Access, AccessGuard, Limits, default_max_sessions
+from visage.server.catalog import Catalog, OfferSettings
 from visage.server.ice import install_loopback_fallback
 from visage.server.peers import IDLE_TIMEOUT, Peers
 from visage.server.state import ServerState, state_of
@@ -35,16 +38,29 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(services: LiveServices | None = None, defaults: dict | None = None, max_sessions: int = 0,
-               idle_timeout: float = IDLE_TIMEOUT) -> FastAPI:
+def create_app(services: LiveServices | None = None, defaults: dict | None = None, max_sessions: int | None = None,
+               idle_timeout: float = IDLE_TIMEOUT, access: Access | None = None, limits: Limits | None = None,
+               offer: OfferSettings | None = None) -> FastAPI:
     """The FastAPI application. `services` (a LiveServices) is made and loaded in the background if not
     given; `defaults` are LiveOptions fields the page's own options are laid over (set by `visage serve`
-    flags); `max_sessions` (0: no limit) refuses new conversations once that many run, to keep the ones
-    running in real time on a small CPU; `idle_timeout` (s, 0: never) ends a conversation in which
-    nothing was said or typed for that long (a forgotten tab would render video for no one)."""
-    state = ServerState(services if services is not None else LiveServices(), Peers(max_sessions, idle_timeout),
-                        dict(defaults or {}))
+    flags); `max_sessions` (None: one per CPU core, 0: no limit) refuses new conversations once that many
+    run, to keep the ones running in real time; `idle_timeout` (s, 0: never) ends a conversation in
+    which nothing was said or typed for that long (a forgotten tab would render video for no one);
+    `access` the token, Host and Origin rules (default: a loopback server without a token); `limits`
+    the request limits; `offer` the named brains, knowledge bases and styles pages may choose."""
+    defaults, limits = dict(defaults or {}), limits or Limits()
+    state = ServerState(services if services is not None else LiveServices(),
+                        Peers(default_max_sessions() if max_sessions is None else max_sessions, idle_timeout,
+                              limits.max_text_chars),
+                        defaults, Catalog(defaults, offer), access or Access(), limits)
+    state.peers.messages = state.messages
     app = FastAPI(title="visage", version=__version__, lifespan=_lifespan, docs_url="/api/docs", redoc_url=None)
+    app.add_middleware(AccessGuard, access=state.access, limits=limits)
+    if state.access.cors_origins:  # outside the guard: it answers the preflights of the allowed origins
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(state.access.cors_origins), allow_credentials=True,
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
     app.state.visage, app.state.loop_lag = state, status.LoopLag()
     app.state.services, app.state.peers, app.state.defaults = state.services, state.peers, state.defaults
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -62,7 +78,7 @@ def create_app(services: LiveServices | None = None, defaults: dict | None = Non
 async def _lifespan(app: FastAPI):
     state: ServerState = app.state.visage
     app.state.loopback_only = install_loopback_fallback()
-    state.loading = asyncio.ensure_future(_load(state.services))
+    state.loading = asyncio.ensure_future(_load(state))
     watch = asyncio.ensure_future(app.state.loop_lag.run())
     try:
         yield
@@ -73,9 +89,10 @@ async def _lifespan(app: FastAPI):
         await asyncio.to_thread(state.services.close)  # the recogniser's process; it restarts if used again
 
 
-async def _load(services: LiveServices) -> None:
+async def _load(state: ServerState) -> None:
     began = time.perf_counter()
-    await asyncio.to_thread(services.load)
+    await asyncio.to_thread(state.services.load)
+    state.voices = await asyncio.to_thread(status.voice_names)
     log.info("models loaded in %.1f s", time.perf_counter() - began)
 
 

@@ -1,8 +1,12 @@
 """The routes where people talk with the avatar: WebRTC conversations and motion over a WebSocket.
 
     POST /api/offer                    {sdp, type, options} -> {sdp, type, session}: a WebRTC conversation
-    POST /api/sessions/{id}/close      the page says goodbye: its session is freed at once
+    POST /api/sessions/{id}/close      {"secret"}: the page says goodbye: its session is freed at once
     WS   /ws/motion                    {"type": "say", "text", "options"} -> face frames and audio as JSON
+
+A session's id and secret, and a conversation's resume token, are given to the page that made them
+only; naming another's id without its secret closes or loads nothing. A refused offer says why (400
+for an SDP that cannot be used, 422 for a setting, 429/503 when busy) and leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -14,9 +18,11 @@ import logging
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
-from visage.errors import InputError, VisageError
+from visage.errors import BackendError, InputError, VisageError
 from visage.live.options import LiveOptions
 from visage.live.services import LiveServices
+from visage.server.access import client_key
+from visage.server.catalog import conversation_token
 from visage.server.state import ServerState, state_of
 
 log = logging.getLogger(__name__)
@@ -33,30 +39,42 @@ async def offer(request: Request):
         raise InputError("send {\"sdp\": ..., \"type\": \"offer\", \"options\": {...}} as JSON") from None
     options = state.options(body.get("options"))  # a bad setting is a 422 naming it, before any other work
     if kind != "offer" or not isinstance(sdp, str):
-        raise InputError("expected an SDP offer")
-    _check_offer(sdp)  # before a session is built for it
+        return _bad_offer("expected an SDP offer: {\"sdp\": \"v=0...\", \"type\": \"offer\"}")
+    problem = _offer_problem(sdp)  # before a session is built for it
+    if problem:
+        return _bad_offer(problem)
     peers = state.peers
     if peers.full():
         return JSONResponse({"error": f"the server is busy: {len(peers.active)} conversations are running "
-                                      f"(the limit is {peers.max_sessions}); try again later"}, status_code=503)
+                                      f"(the limit is {peers.max_sessions}); try again later"}, status_code=503,
+                            headers={"Retry-After": "30"})
     await state.ready()
     session = await _build_session(options, state.services)
     try:
-        peer, answer = await peers.connect(sdp, kind, session, options)
-    except ValueError as exc:  # aiortc's word for an SDP it cannot use
-        raise InputError(f"the WebRTC offer could not be used: {exc}") from None
+        peer, answer = await peers.connect(sdp, kind, session, options, client_key(request.scope))
+    except Exception as exc:  # aiortc's word (ValueError, AssertionError...) for an SDP it cannot use
+        log.info("an offer could not be answered: %r", exc)
+        return _bad_offer("the WebRTC offer could not be used (its media, codecs or DTLS fingerprint)")
     with contextlib.suppress(Exception):
         peer.send({"type": "avatar", **await asyncio.to_thread(avatar_layout, state.services, options)})
-    return {"sdp": answer.sdp, "type": answer.type, "session": peer.id}
+    conversation = session.chat.conversation.session_id
+    return {"sdp": answer.sdp, "type": answer.type, "session": peer.id, "secret": peer.secret,
+            "conversation_id": conversation, "conversation_token": conversation_token(conversation)}
 
 
 @router.post("/api/sessions/{session_id}/close")
 async def close_session(session_id: str, request: Request):
-    """The page says goodbye (navigator.sendBeacon on pagehide): free the session at once."""
-    peer = state_of(request).peers.active.get(session_id)
-    if peer is not None:
-        peer.close("the page said goodbye")
-    return {"closed": peer is not None}
+    """The page says goodbye (fetch keepalive on pagehide) with its session's secret: freed at once.
+    An unknown id and a wrong secret get the same answer."""
+    try:
+        secret = (await request.json()).get("secret")
+    except (ValueError, AttributeError):
+        secret = None
+    peer = state_of(request).peers.owned(session_id, secret)
+    if peer is None:
+        return JSONResponse({"error": "no session of yours has this id", "closed": False}, status_code=404)
+    peer.close("the page said goodbye")
+    return {"closed": True}
 
 
 @router.websocket("/ws/motion")
@@ -65,6 +83,7 @@ async def motion(ws: WebSocket):
     state = state_of(ws)
     await ws.accept()
     current: asyncio.Task | None = None
+    client = client_key(ws.scope)
     try:
         while True:
             message = await _receive(ws)
@@ -79,11 +98,11 @@ async def motion(ws: WebSocket):
                     await ws.send_json({"type": "stopped"})
             if kind == "say":
                 try:
-                    text, options = await _say_request(message, state)
+                    text, options = await _say_request(message, state, client)
                 except VisageError as exc:
                     await ws.send_json({"type": "error", "message": str(exc)})
                     continue
-                current = asyncio.ensure_future(_stream_motion(ws, text, options, state.services))
+                current = asyncio.ensure_future(_stream_motion(ws, text, options, state))
             elif kind != "stop":
                 await ws.send_json({"type": "error", "message": f"unknown message type {kind!r}; use say or stop"})
     except WebSocketDisconnect:
@@ -94,9 +113,15 @@ async def motion(ws: WebSocket):
 
 
 async def _receive(ws: WebSocket) -> dict | None:
-    """The next JSON message, or None (the client told why) when it cannot be read."""
+    """The next JSON message, or None (the client told why) when it cannot be read; a binary frame is
+    an error message too, and the connection stays open."""
+    received = await ws.receive()
+    if received["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(received.get("code", 1000))
     try:
-        message = json.loads(await ws.receive_text())
+        if received.get("text") is None:
+            raise ValueError("messages are JSON text frames, not binary")
+        message = json.loads(received["text"])
         if not isinstance(message, dict):
             raise ValueError("a message is a JSON object with a 'type'")
         return message
@@ -105,13 +130,18 @@ async def _receive(ws: WebSocket) -> dict | None:
         return None
 
 
-async def _say_request(message: dict, state: ServerState) -> tuple[str, LiveOptions]:
-    text = str(message.get("text", "")).strip()
-    if not text:
-        raise InputError("nothing to say: 'text' is empty")
+async def _say_request(message: dict, state: ServerState, client: str) -> tuple[str, LiveOptions]:
+    text = message.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("nothing to say: 'text' must be the words to say, as a string")
+    if len(text) > state.limits.max_say_chars:
+        raise InputError(f"the text is over {state.limits.max_say_chars} characters; send it in parts")
+    wait = state.messages.wait(client)
+    if wait:
+        raise InputError(f"too many requests; try again in {wait:.0f} s")
     options = state.options(message.get("options"))
     await state.ready()
-    return text, options
+    return text.strip(), options
 
 
 async def _build_session(options: LiveOptions, services: LiveServices):
@@ -124,24 +154,38 @@ async def _build_session(options: LiveOptions, services: LiveServices):
     except asyncio.CancelledError:  # the page left while its session was being built
         building.add_done_callback(_close_orphan)
         raise
-    except VisageError:
+    except InputError:
         raise
-    except Exception as exc:
+    except BackendError as exc:  # a model server's failure: its details (refused? timed out?) stay in the log
+        log.warning("could not start a session: %s", exc)
+        raise VisageError("the conversation's brain or voice is not available now; the server's log says why") from None
+    except Exception:
         log.exception("could not start a session")
-        raise VisageError(f"could not start the conversation: {exc}") from None
+        raise VisageError("could not start the conversation; the server's log says why") from None
 
 
-def _check_offer(sdp: str) -> None:
-    """Refuse an SDP that cannot be a WebRTC offer from the page, cheaply, with a reason."""
+def _bad_offer(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+def _offer_problem(sdp: str) -> str | None:
+    """Why an SDP cannot be a WebRTC offer from the page (None: it may be), cheaply, before any work."""
     from aiortc.sdp import SessionDescription
 
     try:
         description = SessionDescription.parse(sdp)
-    except (ValueError, IndexError, KeyError) as exc:
-        raise InputError(f"the WebRTC offer could not be read: {exc}") from None
-    kinds = {m.kind for m in description.media}
-    if not kinds & {"audio", "video"}:
-        raise InputError("the WebRTC offer asks for no audio or video; the page offers both")
+    except Exception as exc:  # aiortc's parser raises ValueError, IndexError, KeyError, AssertionError...
+        return f"the WebRTC offer could not be read ({type(exc).__name__})"
+    media = [m for m in description.media if m.kind in ("audio", "video")]
+    if not media:
+        return "the WebRTC offer asks for no audio or video; the page offers both"
+    if any(not m.rtp.codecs for m in media):
+        return "the WebRTC offer names no codec (a=rtpmap) for its audio or video"
+    if any(not (m.dtls and m.dtls.fingerprints) for m in media):
+        return "the WebRTC offer has no DTLS fingerprint (a=fingerprint)"
+    if any(not (m.ice and m.ice.usernameFragment and m.ice.password) for m in media):
+        return "the WebRTC offer has no ICE credentials (a=ice-ufrag, a=ice-pwd)"
+    return None
 
 
 def _close_orphan(building: asyncio.Future) -> None:
@@ -149,20 +193,28 @@ def _close_orphan(building: asyncio.Future) -> None:
         asyncio.ensure_future(building.result().close())
 
 
-async def _stream_motion(ws: WebSocket, text: str, options: LiveOptions, services: LiveServices) -> None:
+async def _stream_motion(ws: WebSocket, text: str, options: LiveOptions, state: ServerState) -> None:
     from visage.live.motion_stream import stream_motion
 
+    if state.motion_streams >= state.limits.max_motion_streams:
+        with contextlib.suppress(Exception):
+            await ws.send_json({"type": "error", "message": "the server is busy streaming motion to others; "
+                                                            "try again in a few seconds", "retry_after": 5})
+        return
+    state.motion_streams += 1
     try:
-        async for message in stream_motion(text, options, services):
+        async for message in stream_motion(text, options, state.services):
             await ws.send_text(json.dumps(message, ensure_ascii=False))
     except asyncio.CancelledError:
         raise
     except WebSocketDisconnect:
         pass
-    except Exception as exc:  # this client's stream only
+    except Exception:  # this client's stream only
         log.exception("motion stream failed")
         with contextlib.suppress(Exception):
-            await ws.send_json({"type": "error", "message": f"the motion stream failed: {exc}"})
+            await ws.send_json({"type": "error", "message": "the motion stream failed; the server's log says why"})
+    finally:
+        state.motion_streams -= 1
 
 
 def avatar_layout(services: LiveServices, options: LiveOptions) -> dict:

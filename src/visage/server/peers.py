@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
+import secrets
 import time
-import uuid
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from visage.live.events import UserSaid
+from visage.server.access import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,10 @@ MAX_MESSAGE = 16_000  # characters in one message from the page (a typed turn is
 class Peer:
     """One browser connection: the peer connection, its live session, and the tasks that link them."""
 
-    def __init__(self, peers: "Peers", pc: RTCPeerConnection, session, options) -> None:
-        self.id = uuid.uuid4().hex[:12]
+    def __init__(self, peers: "Peers", pc: RTCPeerConnection, session, options, client: str = "") -> None:
+        self.id = secrets.token_urlsafe(16)  # unguessable, and shown to its page only
+        self.secret = secrets.token_urlsafe(16)  # what the page shows to close it
+        self.client = client  # the client's address: its messages are rate-limited with its others
         self.last_activity = time.monotonic()
         self.peers, self.pc, self.session, self.options = peers, pc, session, options
         self.created = time.monotonic()
@@ -128,10 +132,17 @@ class Peer:
             return
         kind = data.get("type")
         if kind == "text":
-            text = str(data.get("text", "")).strip()
-            if text:
+            text = data.get("text")
+            if not isinstance(text, str) or not text.strip():
+                self.send({"type": "error", "message": "a text message needs 'text': the words to say"})
+            elif len(text) > self.peers.max_text:
+                self.send({"type": "error", "message": f"the message is over {self.peers.max_text} characters"})
+            elif wait := self.peers.messages.wait(self.client):
+                self.send({"type": "error", "message": f"too many messages; try again in {wait:.0f} s",
+                           "retry_after": round(wait)})
+            else:
                 self.last_activity = time.monotonic()
-                self._spawn(self.session.say_text(text), "typed turn")
+                self._spawn(self.session.say_text(text.strip()), "typed turn")
         elif kind == "stop":
             self._guard(self.session.interrupt, "stop")
         elif kind == "ping":  # the page estimates the clock offset and the round trip from these
@@ -172,9 +183,10 @@ class Peer:
 
     # -- helpers -------------------------------------------------------------------------------------
     async def _watch_connect(self) -> None:
-        await asyncio.sleep(CONNECT_TIMEOUT)
+        limit = self.peers.connect_timeout
+        await asyncio.sleep(limit)
         if self.pc.connectionState != "connected":
-            self.close(f"no connection within {CONNECT_TIMEOUT:.0f} s")
+            self.close(f"no connection within {limit:.0f} s")
 
     async def _watch_idle(self, limit: float) -> None:
         while True:
@@ -212,9 +224,13 @@ class Peer:
 class Peers:
     """The open connections of one server, with counts for /health and a limit to protect the CPU."""
 
-    def __init__(self, max_sessions: int = 0, idle_timeout: float = IDLE_TIMEOUT) -> None:
+    def __init__(self, max_sessions: int = 0, idle_timeout: float = IDLE_TIMEOUT, max_text: int = 2000,
+                 messages: RateLimiter | None = None) -> None:
         self.max_sessions = max_sessions  # 0: no limit
         self.idle_timeout = idle_timeout  # 0: never
+        self.max_text = max_text  # characters of one typed turn
+        self.messages = messages or RateLimiter(0)  # typed turns per client address
+        self.connect_timeout = CONNECT_TIMEOUT  # an offer never connected is freed after this
         self.active: dict[str, Peer] = {}
         self.opened = 0
         self.failed = 0
@@ -222,10 +238,11 @@ class Peers:
     def full(self) -> bool:
         return bool(self.max_sessions) and len(self.active) >= self.max_sessions
 
-    async def connect(self, sdp: str, kind: str, session, options) -> tuple[Peer, RTCSessionDescription]:
+    async def connect(self, sdp: str, kind: str, session, options,
+                      client: str = "") -> tuple[Peer, RTCSessionDescription]:
         """Answer an offer with a new peer for `session` (no STUN: host candidates only, see ice.py)."""
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        peer = Peer(self, pc, session, options)
+        peer = Peer(self, pc, session, options, client)
         self.active[peer.id] = peer
         self.opened += 1
         try:
@@ -236,6 +253,13 @@ class Peers:
                 await peer.close("the offer could not be answered")
             raise
         return peer, answer
+
+    def owned(self, session_id: str, secret) -> Peer | None:
+        """The peer with this id if `secret` is its own (a page closes its own session only)."""
+        peer = self.active.get(session_id)
+        if peer is None or not isinstance(secret, str) or not hmac.compare_digest(peer.secret, secret):
+            return None
+        return peer
 
     def forget(self, peer: Peer) -> None:
         self.active.pop(peer.id, None)

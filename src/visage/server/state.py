@@ -12,9 +12,12 @@ from visage.config.settings import describe
 from visage.errors import InputError, VisageError
 from visage.live.options import LiveOptions
 from visage.live.services import LiveServices
+from visage.server.access import Access, Limits, RateLimiter
+from visage.server.catalog import Catalog, may_resume
 from visage.server.peers import Peers
 
-SECRET_OPTIONS = {"api_key"}  # server defaults never sent to a page
+SHOWN_DEFAULTS = ("persona", "language", "tts", "voice", "style", "avatar", "size", "fps", "emotion_auto",
+                  "vad_silence", "unfinished_hold")  # never a URL, a path or a key
 
 
 @dataclass
@@ -24,25 +27,47 @@ class ServerState:
     services: LiveServices
     peers: Peers
     defaults: dict  # LiveOptions fields the page's own settings are laid over (`visage serve` flags)
+    catalog: Catalog = None  # type: ignore[assignment]  # what pages choose among, by name
+    access: Access = field(default_factory=Access)
+    limits: Limits = field(default_factory=Limits)
     started: float = field(default_factory=time.time)
     loading: asyncio.Future | None = None
+    voices: list[str] = field(default_factory=list)  # the embedded voice's names, once listed
+    motion_streams: int = 0  # motion WebSocket streams running now
 
     def __post_init__(self) -> None:
+        if self.catalog is None:
+            self.catalog = Catalog(self.defaults)
+        self.messages = RateLimiter(self.limits.messages_per_minute)
         self.options(None)  # fail at start, not at the first connection, on bad defaults
 
     def options(self, data) -> LiveOptions:
-        """A page's settings over the server's defaults; invalid ones are an InputError (HTTP 422) that
-        names each field ("size: the video size must be ...")."""
+        """A page's choices over the server's defaults; invalid ones, and anything the server does not
+        offer (a URL, a path, another's conversation), are an InputError (HTTP 422) naming the field."""
         if data is not None and not isinstance(data, dict):
             raise InputError("options must be a JSON object")
         chosen = {k: v for k, v in (data or {}).items() if v not in (None, "")}
+        resume, token = chosen.pop("session_id", None), chosen.pop("session_token", None)
+        chosen = self.catalog.choose(chosen, self.voices)
+        if resume is not None:
+            if not may_resume(resume, token):  # the same answer for a wrong token and an unknown id
+                raise InputError("session_id: no conversation of yours has this id (send its session_token)")
+            chosen["session_id"] = resume
         try:
             return LiveOptions(**{**self.defaults, **chosen})
         except ValidationError as exc:
             raise InputError(describe(exc)) from None
 
     def shown_defaults(self) -> dict:
-        return {k: v for k, v in self.defaults.items() if k not in SECRET_OPTIONS}
+        shown = {k: v for k, v in self.defaults.items() if k in SHOWN_DEFAULTS}
+        style = self.defaults.get("style")
+        if style is not None:  # a style file named by the operator is shown by its name
+            shown["style"] = next((n for n, v in self.catalog.styles.items() if v == style), None)
+        return {**shown, "brain": self._default_brain()}
+
+    def _default_brain(self) -> str:
+        brain = self.defaults.get("brain", "embedded")
+        return "openai" if brain == "openai" and "openai" in self.catalog.brains else "embedded"
 
     async def ready(self) -> None:
         """Wait for the background load; its failure is the caller's error, with the reason."""

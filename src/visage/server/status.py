@@ -18,11 +18,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from visage import __version__
-from visage.config.settings import BRAINS, LIVE_FPS, OFFERED_SIZES
+from visage.config.settings import LIVE_FPS, OFFERED_SIZES
 from visage.server import uploads
 from visage.server.state import state_of
 
-LANGUAGES = {"en": "English", "zh": "中文"}  # the embedded brain and recogniser speak these two
 router = APIRouter()
 
 
@@ -55,6 +54,8 @@ async def health(request: Request):
     state = state_of(request)
     loading = state.loading
     status = "loading" if not loading.done() else ("error" if loading.exception() else "ok")
+    if not request.scope.get("state", {}).get("authorized", True):  # without the token: the status only
+        return JSONResponse({"status": status}, status_code=200 if status != "error" else 503)
     try:
         service_state = state.services.status()
     except Exception as exc:  # /health must answer even when a service cannot say how it is
@@ -64,31 +65,37 @@ async def health(request: Request):
             "load": {**_load_figures(), "event_loop_lag_ms": request.app.state.loop_lag.figures()},
             "network": {"loopback_only": getattr(request.app.state, "loopback_only", None)}, "versions": _versions()}
     if status == "error":
-        body["error"] = str(loading.exception())
+        body["error"] = "the models could not be loaded; the server's log says why"
     return JSONResponse(body, status_code=200 if status != "error" else 503)
 
 
 @router.get("/api/options")
 async def options(request: Request):
-    return await asyncio.to_thread(_choices, state_of(request).shown_defaults())
+    state = state_of(request)
+    return await asyncio.to_thread(_choices, state)
 
 
-def _choices(defaults: dict) -> dict:
-    """What the settings panel offers; anything that cannot be listed is left out, not an error."""
-    from visage.backends.renderers.avatar_store import AvatarStore
-    from visage.backends.tts import create_tts, tts_names
-    from visage.core.motion.style import style_names
+def voice_names() -> list[str]:
+    """The embedded voice's names; empty when they cannot be listed."""
+    from visage.backends.tts import create_tts
 
-    voices: list[str] = []
     with contextlib.suppress(Exception):
-        voices = list(create_tts("espeak").voices())
+        return list(create_tts("espeak").voices())
+    return []
+
+
+def _choices(state) -> dict:
+    """What the settings panel offers, by name; anything that cannot be listed is left out, not an error."""
+    from visage.backends.renderers.avatar_store import AvatarStore
+
     avatars = ["default"]
     with contextlib.suppress(Exception):
         avatars += AvatarStore().list()
-    return {"brains": list(BRAINS), "languages": [{"code": c, "name": n} for c, n in LANGUAGES.items()],
-            "voices": voices, "tts": list(tts_names()), "styles": list(style_names()), "avatars": avatars,
-            "sizes": list(OFFERED_SIZES), "fps": list(LIVE_FPS), "defaults": defaults,
-            "upload": {"max_bytes": uploads.MAX_PHOTO_BYTES, "types": sorted(uploads.IMAGE_TYPES.values())}}
+    limits = state.limits
+    return {**state.catalog.listing(), "voices": state.voices or voice_names(), "avatars": avatars,
+            "sizes": list(OFFERED_SIZES), "fps": list(LIVE_FPS), "defaults": state.shown_defaults(),
+            "upload": {"max_bytes": uploads.MAX_PHOTO_BYTES, "types": sorted(uploads.IMAGE_TYPES.values())},
+            "limits": {"text_chars": limits.max_text_chars, "say_chars": limits.max_say_chars}}
 
 
 def _load_figures() -> dict:

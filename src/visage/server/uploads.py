@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from visage.errors import InputError
 
@@ -62,10 +62,13 @@ async def read_photo_form(request: Request) -> PhotoUpload:
     if declared and declared.isdigit() and int(declared) > limit:
         raise UploadRefused(413, _too_big(int(declared)))
     body = bytearray()
-    async for chunk in request.stream():  # a missing or false Content-Length is caught here
-        body += chunk
-        if len(body) > limit:
-            raise UploadRefused(413, _too_big(len(body), at_least=True))
+    try:
+        async for chunk in request.stream():  # a missing or false Content-Length is caught here
+            body += chunk
+            if len(body) > limit:
+                raise UploadRefused(413, _too_big(len(body), at_least=True))
+    except ClientDisconnect:  # the client gave up: nothing to answer, nothing to log but a line
+        raise UploadRefused(400, "the upload was interrupted") from None
 
     async def replay():
         return {"type": "http.request", "body": bytes(body), "more_body": False}

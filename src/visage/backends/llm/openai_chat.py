@@ -46,6 +46,10 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = 20.0  # the longest silence allowed once the reply has begun
 DEFAULT_FIRST_TOKEN_TIMEOUT = 60.0  # a CPU server reads a long prompt before its first token
 DEFAULT_MAX_TOKENS = 400  # a spoken reply; also bounds the cost of a runaway model
+# A reply is cut at this total time and length whatever the server does (one that streams forever
+# would otherwise keep a session, and its CPU, busy without end); far above any spoken answer.
+MAX_REPLY_SECONDS = 120.0
+MAX_REPLY_CHARS = 6000
 POLL_SECONDS = 0.02  # how late a cancel may be noticed while the server is silent
 KNOWLEDGE_HITS = 3
 KNOWLEDGE_MIN_CONFIDENCE = 0.2  # lower than a FAQ answer needs: the model judges relevance itself
@@ -171,11 +175,19 @@ class OpenAIChatBrain(Brain):
                 payload[key] = value
         url = f"{self.base_url}/chat/completions"
         stream = _ChatStream(self.client, url, payload, self.base_url, self.connect_timeout)
-        said, failure = 0, None
+        said, failure, heard, cut_at = 0, None, 0, time.monotonic() + MAX_REPLY_SECONDS
         try:
             started, deadline = False, time.monotonic() + self.first_token_timeout
             while True:
-                kind, value = self._next_event(stream, cancel, deadline, started)
+                kind, value = self._next_event(stream, cancel, min(deadline, cut_at), started)
+                if kind == "token":
+                    heard += len(value)
+                if heard > MAX_REPLY_CHARS or (kind == "fail" and time.monotonic() >= cut_at):
+                    log.warning("brain %s (model %s): reply cut at %d characters / %.0f s", self.name, self.model,
+                                heard, MAX_REPLY_SECONDS)
+                    for s in parser.flush(complete_only=True):
+                        yield _reply(s)
+                    return
                 if kind == "cancel":
                     return
                 if kind == "fail":

@@ -15,6 +15,7 @@ let pc = null;
 let channel = null;
 let micStream = null;
 let sessionId = null;
+let sessionSecret = null; // shown to close our own session, and no one else's
 let audioCtx = null;
 let timers = [];
 let generation = 0; // bumps on every (re)connection, so a stale callback cannot touch a new one
@@ -119,8 +120,8 @@ function settings() {
   const f = $('settings-form');
   const data = Object.fromEntries(new FormData(f).entries());
   if (data.size) data.size = Number(data.size);
-  if (data.brain !== 'openai') { delete data.base_url; delete data.model; delete data.api_key; }
   if (data.avatar === 'default') delete data.avatar;
+  if (!data.knowledge) delete data.knowledge;
   return data;
 }
 
@@ -207,6 +208,7 @@ async function connect() {
     const body = await response.json().catch(() => ({}));
     if (!response.ok) return failed(`The server refused the conversation: ${body.error || response.statusText}`);
     sessionId = body.session;
+    sessionSecret = body.secret;
     await pc.setRemoteDescription({ sdp: body.sdp, type: body.type });
     timers.push(setTimeout(() => {
       if (mine === generation && pc && pc.connectionState !== 'connected') {
@@ -244,7 +246,7 @@ async function disconnect(quiet) {
   generation += 1;
   timers.forEach((t) => { clearTimeout(t); clearInterval(t); });
   timers = [];
-  if (sessionId) { navigator.sendBeacon(`/api/sessions/${sessionId}/close`); sessionId = null; }
+  sayGoodbye();
   if (channel) { try { channel.close(); } catch (_) { /* already closed */ } channel = null; }
   if (pc) { pc.close(); pc = null; }
   if (micStream) { micStream.getTracks().forEach((t) => t.stop()); micStream = null; }
@@ -252,6 +254,17 @@ async function disconnect(quiet) {
   $('placeholder').hidden = false;
   setConnected(false);
   if (quiet) setState('idle', 'not connected');
+}
+
+function sayGoodbye() {
+  // keepalive: the request outlives the page; JSON with the session's secret (the server refuses others)
+  if (!sessionId) return;
+  fetch(`/api/sessions/${sessionId}/close`, {
+    method: 'POST', keepalive: true, headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ secret: sessionSecret }),
+  }).catch(() => {});
+  sessionId = null;
+  sessionSecret = null;
 }
 
 function sendJson(message) {
@@ -283,10 +296,10 @@ async function loadChoices() {
   fill($('opt-style'), choices.styles, d.style || 'friendly');
   fill($('opt-language'), choices.languages, d.language || 'en');
   fill($('opt-size'), choices.sizes, d.size || 512);
-  fill($('opt-brain'), choices.brains, d.brain || 'embedded');
-  $('opt-base-url').value = d.base_url || '';
-  $('opt-model').value = d.model || '';
-  $('openai-fields').hidden = $('opt-brain').value !== 'openai';
+  fill($('opt-brain'), choices.brains, choices.brains.includes(d.brain) ? d.brain : choices.brains[0]);
+  fill($('opt-knowledge'), ['', ...(choices.knowledge || [])], d.knowledge || '');
+  $('opt-knowledge').options[0].textContent = "(the brain's own)";
+  $('knowledge-field').hidden = !(choices.knowledge || []).length;
   $('upload-max').textContent = Math.round(choices.upload.max_bytes / 1024 / 1024);
 }
 
@@ -342,18 +355,16 @@ $('settings-toggle').onclick = () => {
   panel.hidden = !panel.hidden;
   $('settings-toggle').setAttribute('aria-expanded', String(!panel.hidden));
 };
-$('opt-brain').onchange = () => { $('openai-fields').hidden = $('opt-brain').value !== 'openai'; };
 $('settings-form').onsubmit = (e) => {
   e.preventDefault();
-  const { api_key: _secret, ...kept } = settings();
-  localStorage.setItem(SETTINGS_KEY, JSON.stringify(kept));
+  localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings()));
   if (pc) connect();
 };
 $('upload-send').onclick = uploadAvatar;
 $('avatar').addEventListener('playing', () => { $('placeholder').hidden = true; });
 stats.attachVideo($('avatar'));
 setInterval(() => { if (pc) stats.pollRtc(pc).catch(() => {}); }, 1000);
-window.addEventListener('pagehide', () => { if (sessionId) navigator.sendBeacon(`/api/sessions/${sessionId}/close`); });
+window.addEventListener('pagehide', sayGoodbye);
 window.visage = { connect, disconnect, say: sayText, stats };
 
 loadChoices().then(() => { if (params.get('autostart') === '1') connect(); });
