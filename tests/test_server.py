@@ -246,11 +246,11 @@ def test_a_failing_session_does_not_disturb_another(server):
         before = good.counts["video"]
         bad = Client(server.url)
         refused = await bad.connect({"avatar": "nobody-by-this-name"})
-        assert refused["status"] == 422 and "nobody-by-this-name" in refused["error"]
+        assert refused["status"] == 422 and "avatar" in refused["error"]
         async with httpx.AsyncClient(timeout=30) as http:
             for sdp in ("v=0 nonsense", "v=0\r\n"):
                 garbage = await http.post(server.url + "/api/offer", json={"sdp": sdp, "type": "offer"})
-                assert garbage.status_code == 422 and "offer" in garbage.json()["error"], garbage.text
+                assert garbage.status_code == 400 and "offer" in garbage.json()["error"], garbage.text
         await bad.close()
         await good.until(lambda: good.counts["video"] >= before + 25, 10, "the good session keeps streaming")
         good.send({"type": "text", "text": "Are you still there?"})

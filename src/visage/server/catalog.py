@@ -67,7 +67,7 @@ class Catalog:
                 "languages": [{"code": c, "name": n} for c, n in self.languages.items()], "tts": self.tts,
                 "brain_kinds": list(BRAINS)}
 
-    def choose(self, data: dict, voices: list[str]) -> dict:
+    def choose(self, data: dict, voices: list[str], avatars: list[str] | None = None) -> dict:
         """LiveOptions fields for a page's choices; InputError (HTTP 422) for anything not offered."""
         wrong = [k for k in SERVER_CHOSEN if data.get(k) not in (None, "")]
         if wrong:
@@ -84,6 +84,8 @@ class Catalog:
             _pick("language", chosen["language"], self.languages)
         if "tts" in chosen:
             _pick("tts", chosen["tts"], dict.fromkeys(self.tts))
+        if "avatar" in chosen and avatars is not None and chosen["avatar"] != "default":
+            _pick("avatar", chosen["avatar"], dict.fromkeys(avatars))
         if "voice" in chosen and voices:
             _pick("voice", chosen["voice"], dict.fromkeys(voices))
         return chosen
@@ -91,7 +93,8 @@ class Catalog:
 
 def _pick(what: str, value, offered: dict) -> str:
     if not isinstance(value, str) or value not in offered:
-        raise InputError(f"{what}: not one this server offers; choose one of: {', '.join(map(str, offered))}")
+        names = ", ".join(map(str, offered)) or "none"
+        raise InputError(f"{what}: not one this server offers; it offers: {names}")
     return value
 
 

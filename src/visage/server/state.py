@@ -48,7 +48,7 @@ class ServerState:
             raise InputError("options must be a JSON object")
         chosen = {k: v for k, v in (data or {}).items() if v not in (None, "")}
         resume, token = chosen.pop("session_id", None), chosen.pop("session_token", None)
-        chosen = self.catalog.choose(chosen, self.voices)
+        chosen = self.catalog.choose(chosen, self.voices, saved_avatars() if "avatar" in chosen else None)
         if resume is not None:
             if not may_resume(resume, token):  # the same answer for a wrong token and an unknown id
                 raise InputError("session_id: no conversation of yours has this id (send its session_token)")
@@ -75,6 +75,15 @@ class ServerState:
             await asyncio.shield(self.loading)
         except Exception as exc:
             raise VisageError(f"the server could not load its models: {exc}") from None
+
+
+def saved_avatars() -> list[str]:
+    from visage.backends.renderers.avatar_store import AvatarStore
+
+    try:
+        return AvatarStore().list()
+    except Exception:  # an unreadable store offers none
+        return []
 
 
 def state_of(connection: HTTPConnection) -> ServerState:
