@@ -44,7 +44,7 @@ class Limits:
     max_text_chars: int = 2000  # characters of one typed turn (the page's field holds as many)
     offers_per_minute: int = 20  # per client address
     messages_per_minute: int = 120  # say / typed turns per client address
-    uploads_per_minute: int = 6
+    uploads_per_minute: int = 12  # each is a face analysis of up to a second of CPU
     # motion streams running at once (no video is rendered for them: 10 clients ran at 16-19x real time
     # on 2 cores in the load check)
     max_motion_streams: int = field(default_factory=lambda: max(16, 4 * (os.cpu_count() or 2)))
