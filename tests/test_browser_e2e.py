@@ -131,3 +131,34 @@ def test_a_connection_that_cannot_be_made_shows_a_clear_message(server):
     while httpx.get(server.url + "/health").json()["sessions"]["active"]:
         assert time.monotonic() < deadline, "the failed connection's session was not freed"
         time.sleep(0.2)
+
+
+def test_the_page_passes_the_token_and_closes_its_own_session(server):
+    """A server with a token (as beyond the loopback): the first visit's ?token= becomes the cookie the
+    page's fetches and its WebRTC offer carry; End frees the session with the session's secret."""
+    from visage.live.services import LiveServices
+    from visage.server.access import Access
+    from visage.server.app import create_app
+
+    token = "browser-test-token-0123456789"
+    auth = {"Authorization": f"Bearer {token}"}
+    with ServerThread(create_app(LiveServices(), access=Access(token))) as locked, Chromium(None) as browser:
+        deadline = time.monotonic() + 180
+        while httpx.get(locked.url + "/health", headers=auth).json()["status"] == "loading":
+            assert time.monotonic() < deadline, "the services did not load"
+            time.sleep(0.2)
+        browser.driver.get(locked.url + "/")
+        assert "token" in browser.js("return document.body.textContent;")  # refused without it
+        browser.driver.get(f"{locked.url}/?token={token}&mic=0")
+        browser.wait("document.getElementById('opt-style').options.length > 0", 15, "the settings load")
+        browser.driver.find_element("id", "start").click()
+        browser.wait("!document.getElementById('send').disabled", 30, "the conversation connects")
+        browser.js("window.visage.say('Hello, what can you do?');")
+        browser.wait("document.getElementById('sub-avatar').textContent.length > 0", 30, "the reply subtitle shows")
+        assert httpx.get(locked.url + "/health", headers=auth).json()["sessions"]["active"] == 1
+        browser.driver.find_element("id", "start").click()  # End
+        deadline = time.monotonic() + 10
+        while httpx.get(locked.url + "/health", headers=auth).json()["sessions"]["active"]:
+            assert time.monotonic() < deadline, "End did not free the session"
+            time.sleep(0.1)
+        assert browser.js("return visageStats.errors;") == []
