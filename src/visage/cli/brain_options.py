@@ -33,20 +33,28 @@ def add_brain_options(p: argparse.ArgumentParser, title: str = "brain") -> argpa
     return g
 
 
+def read_secret_file(path: str, what: str) -> str:
+    """A secret (key, token) from a file, stripped: secrets on the command line are visible in `ps`."""
+    try:
+        secret = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the {what} file {path}: {exc}") from None
+    if not secret:
+        raise InputError(f"the {what} file {path} is empty")
+    return secret
+
+
+def warn_visible(flag: str, instead: str) -> None:
+    print(f"visage: warning: {flag} is visible to every user of this machine (ps); use {instead}", file=sys.stderr)
+
+
 def api_key(args: argparse.Namespace) -> str | None:
     """The key from --api-key-file, or the deprecated --api-key (with a warning), or None ($OPENAI_API_KEY
     is read by the brain itself)."""
     if getattr(args, "api_key_file", None):
-        try:
-            key = Path(args.api_key_file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read the API key file {args.api_key_file}: {exc}") from None
-        if not key:
-            raise InputError(f"the API key file {args.api_key_file} is empty")
-        return key
+        return read_secret_file(args.api_key_file, "API key")
     if getattr(args, "api_key", None):
-        print("visage: warning: --api-key is visible to every user of this machine (ps); use --api-key-file "
-              "or $OPENAI_API_KEY", file=sys.stderr)
+        warn_visible("--api-key", "--api-key-file or $OPENAI_API_KEY")
     return getattr(args, "api_key", None)
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from pathlib import Path
 
 from visage.backends.asr import DEFAULT_ASR, asr_names
-from visage.cli.brain_options import add_brain_options, api_key
+from visage.cli.brain_options import add_brain_options, api_key, read_secret_file, warn_visible
 from visage.cli.options import add_size_option, argument, from_flags
 from visage.config.settings import DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_STYLE, LIVE_FPS, LiveFps, load_settings
 from visage.core.motion.style import style_names
@@ -144,15 +143,9 @@ def access_from(args: argparse.Namespace) -> Access:
     Host and Origin rules."""
     token = args.token
     if args.token is not None:
-        print("visage: warning: --token is visible to every user of this machine (ps); use --token-file or "
-              "$VISAGE_TOKEN")
+        warn_visible("--token", "--token-file or $VISAGE_TOKEN")
     if args.token_file:
-        try:
-            token = Path(args.token_file).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read the token file {args.token_file}: {exc}") from None
-        if not token:
-            raise InputError(f"the token file {args.token_file} is empty")
+        token = read_secret_file(args.token_file, "token")
     token = token or os.environ.get("VISAGE_TOKEN") or None
     if token is not None and len(token) < 16:
         raise InputError("the access token must be at least 16 characters (e.g. `openssl rand -hex 16`)")
