@@ -76,6 +76,7 @@ class AvatarOutput:
         self.t0 = time.monotonic()
         self._items: queue.SimpleQueue = queue.SimpleQueue()
         self._clear = threading.Event()
+        self._schedule_lock = threading.Lock()  # a stop never lands between a producer's check and its write
         self._frame: FaceFrame | None = None
         self.reply_start: float | None = None  # output time the current reply's speech begins
         self.first_speech_frame: float | None = None  # wall time its first frame was made
@@ -98,8 +99,18 @@ class AvatarOutput:
         """Where the next reply may start: after what is already scheduled, and a little ahead of now."""
         return max(self.now() + LEAD, self.audio.playing_until)
 
-    def schedule(self, item: SpeechChunk | Sentence, offset: float) -> None:
-        """Put a voice item (times from the reply's start) on the output clock at `offset`."""
+    def schedule(self, item: SpeechChunk | Sentence, offset: float,
+                 cancel: threading.Event | None = None) -> bool:
+        """Put a voice item (times from the reply's start) on the output clock at `offset`, unless
+        `cancel` is set: checked under the same lock `interrupt` takes, so speech made just before a
+        stop can never be placed just after it. Returns whether the item was scheduled."""
+        with self._schedule_lock:
+            if cancel is not None and cancel.is_set():
+                return False
+            self._place(item, offset)
+            return True
+
+    def _place(self, item: SpeechChunk | Sentence, offset: float) -> None:
         if isinstance(item, Sentence):
             from dataclasses import replace
 
@@ -112,8 +123,9 @@ class AvatarOutput:
 
     def interrupt(self) -> None:
         """Stop speaking now: future audio is dropped, the face returns to listening."""
-        self.audio.clear_from(self.now())
-        self._clear.set()
+        with self._schedule_lock:
+            self.audio.clear_from(self.now())
+            self._clear.set()
 
     def set_state(self, state: ConversationState) -> None:
         self._items.put(state)

@@ -203,7 +203,7 @@ class LiveSession:
                         self._set_state(ConversationState.SPEAKING)
                     if isinstance(item, Sentence) and item.end is not None:
                         offset = start + item.end
-                    self.output.schedule(item, start)
+                    self.output.schedule(item, start, cancel)
         if not cancel.is_set() and "first_voice" in marks:
             deadline = time.time() + 3.0
             while self.audio.first_sound is None and time.time() < deadline and not cancel.is_set():
