@@ -243,7 +243,8 @@ def test_pocketsphinx_recognises_espeak_sentences(sentences):
 def test_partials_arrive_early_and_grow(pocketsphinx, sentences):
     text, audio = sentences[1]
     partials, final = recognise(pocketsphinx, audio)
-    assert len(partials) >= 3 and len(set(partials)) == len(partials)  # only when the hypothesis changed
+    # sent only when the hypothesis changed (a search may come back to an earlier one, so not all unique)
+    assert len(partials) >= 3 and all(a != b for a, b in zip(partials, partials[1:]))
     assert len(partials[-1].split()) > len(partials[0].split())
     assert word_errors(text, final)[0] <= word_errors(text, partials[0])[0]
 
