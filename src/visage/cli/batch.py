@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from visage.cli.batch_jobs import KEYS, JobLine, job_files, read_jobs
+from visage.cli.options import whole_number
 from visage.errors import InputError
 from visage.offline.batch import BatchJob, BatchReport, JobResult, run_batch
 from visage.offline.batch_record import job_hash
@@ -58,14 +59,7 @@ def add_parser(commands) -> None:
     p.set_defaults(run=run)
 
 
-def _count(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not 1 <= n <= 256:
-        raise argparse.ArgumentTypeError(f"{n} is not a number of workers from 1 to 256")
-    return n
+_count = whole_number(1, 256, "a number of workers from 1 to 256")
 
 
 class SayJobRunner:

@@ -66,14 +66,20 @@ def _unit_float(value: str) -> float:
     return x
 
 
-def _seed(value: str) -> int:
-    try:
-        seed = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not 0 <= seed < 2**63:
-        raise argparse.ArgumentTypeError(f"{seed} is not a whole number from 0 to 2^63-1")
-    return seed
+def whole_number(low: int, high: int, what: str):
+    """An argparse type for a whole number in [low, high]; `what` names the range in the error."""
+    def parse(value: str) -> int:
+        try:
+            n = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"{n} is not {what}")
+        return n
+    return parse
+
+
+_seed = whole_number(0, 2**63 - 1, "a whole number from 0 to 2^63-1")
 
 
 def parse_backend_options(pairs: list[str]) -> dict[str, str]:
