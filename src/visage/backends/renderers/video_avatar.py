@@ -3,11 +3,13 @@
 Per frame: the idle loop gives the base picture (played forwards then backwards, so the head's natural
 motion never jumps); the motion engine's blendshapes give the wanted mouth shape; `MouthPath` picks the
 recorded mouth that fits it and the previous pick; that canonical crop is warped onto the base frame's
-mouth by a similarity from the steady upper face (eye corners, nose), shifted to the base frame's colour
-around the mouth and laid in through a feathered mask. No model, no mesh warp: a copy, one small
-affine warp and one blend per frame. The motion engine's blinks fade in the recording's own closed eyes
-(from its deepest blink); the engine's head pose moves the head (not the room) on top of the loop's own
-motion, through a smooth field like the portrait renderer's (its head_displacement, fading out).
+mouth by a similarity from the steady upper face (eye corners, nose), matched to the base frame's
+colour along its border and laid in through a feathered mask (video_blend.py). On top, as the portrait
+renderer does: the engine's brows, eyes, gaze and the corners' lift of a smile or frown through the
+portrait's face model and mesh warp on the face's box (video_expression.py); blinks with the
+recording's own closed eyes (its deepest blink), or the portrait's painted lids where it never blinks;
+the engine's head pose moves the head (not the room) on top of the loop's own motion, through a smooth
+field like the portrait renderer's (its head_displacement, fading out).
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES, Renderer
 from visage.backends.renderers.face_model import FACE_OVAL, head_displacement
 from visage.backends.renderers.video_analysis import STEADY, compose, similarity
+from visage.backends.renderers.video_blend import lay_in
+from visage.backends.renderers.video_expression import VideoExpression
 from visage.backends.renderers.video_index import MouthPath, ShapeSpace, wanted_shape
 from visage.backends.renderers.video_media import decode_clip
 from visage.core.arkit import INDEX
@@ -34,7 +38,6 @@ HEAD_GRID = 33  # the head-pose field is computed on this many points a side and
 HEAD_REACH = (1.25, 1.9)  # head-pose weight: 1 inside this many oval radii, 0 beyond the second
 PIVOT_DEPTH = 0.6  # the head turns about a point this many face heights behind the face (as the portrait does)
 METRES_PER_FACE_HEIGHT = 0.2
-MAX_COLOUR_SHIFT = 30.0  # grey levels: a bigger difference is a lighting change the shift would smear
 
 
 @registry.register("video")
@@ -42,12 +45,15 @@ class VideoAvatarRenderer(Renderer):
     name = "video"
 
     def __init__(self, avatar: Avatar | None = None, size: int = DEFAULT_SIZE, head_motion: bool = True,
-                 **_options) -> None:
+                 recorded_blink: bool = True, **_options) -> None:
+        """`recorded_blink`: blink with the recording's own closed eyes where it has them (else, and
+        when False, the portrait renderer's warped and painted lids)."""
         if not SIZES[0] <= int(size) <= SIZES[1]:
             raise InputError(f"size must be between {SIZES[0]} and {SIZES[1]} pixels, got {size}")
         if avatar is None or avatar.info.get("kind") != "video":
             raise InputError("the video renderer needs a video avatar: visage avatar create --video CLIP --name NAME")
         self.avatar, self.size, self.head_motion = avatar, int(size), bool(head_motion)
+        self.recorded_blink = bool(recorded_blink)
         self.last_mouth = -1  # index of the recorded mouth used by the last frame (for checks)
         self._ready = False
 
@@ -81,21 +87,20 @@ class VideoAvatarRenderer(Renderer):
         landmarks = index["base_landmarks"] * np.float32(s / side)
         ch, cw = self.mouths.shape[1:3]
         self.alpha = _feathered_ellipse(cw, ch)
-        ring = self.alpha * (1 - self.alpha) * 4
-        self.crop_colour = np.einsum("nhwc,hw->nc", self.mouths.astype(np.float32), ring) / ring.sum()
         canvas_to_ref = cv2.invertAffineTransform(index["box_to_canvas"])
         self.placements = [self._placement(cv2, landmarks[k], index["ref"], canvas_to_ref, self.alpha, k)
                            for k in range(n)]
-        self.closed_eyes = index["eyes_closed"] if bool(index["has_blink"]) else None
+        self.closed_eyes = index["eyes_closed"] if bool(index["has_blink"]) and self.recorded_blink else None
         if self.closed_eyes is not None:
             eh, ew = self.closed_eyes.shape[:2]
             self.eye_alpha = _two_eyes(ew, eh)
             eyes_to_ref = cv2.invertAffineTransform(index["eyes_to_canvas"])
             self.eye_placements = [self._placement(cv2, landmarks[k], index["ref"], eyes_to_ref, self.eye_alpha, k)
                                    for k in range(n)]
-            ring = self.eye_alpha * (1 - self.eye_alpha) * 4
-            self.eye_colour = np.einsum("hwc,hw->c", self.closed_eyes.astype(np.float32), ring) / ring.sum()
-        self._head_field(landmarks.mean(axis=0))
+        mean_face = landmarks.mean(axis=0)
+        self._head_field(mean_face)
+        self.expression = VideoExpression(mean_face, self.base[0], painted_blink=self.closed_eyes is None)
+        self.face_shift = landmarks[:, STEADY, :2].mean(axis=1) - mean_face[STEADY, :2].mean(axis=0)
         self._last_t = -np.inf
         self._ready = True
 
@@ -135,7 +140,7 @@ class VideoAvatarRenderer(Renderer):
         return image
 
     def _placement(self, cv2, landmarks, ref, canvas_to_ref, mask, k):
-        """Where a canonical crop lands on base frame k: (ROI, affine into it, warped mask, base colour)."""
+        """Where a canonical crop lands on base frame k: (ROI, affine into it, warped mask)."""
         to_out = compose(similarity(ref[STEADY, :2], landmarks[STEADY, :2]), canvas_to_ref)
         ch, cw = mask.shape
         corners = np.array([[0, 0], [cw, 0], [0, ch], [cw, ch]], np.float32) @ to_out[:, :2].T + to_out[:, 2]
@@ -144,10 +149,7 @@ class VideoAvatarRenderer(Renderer):
         matrix = to_out.copy()
         matrix[:, 2] -= (x0, y0)
         alpha = cv2.warpAffine(mask, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)[..., None]
-        ring = alpha[..., 0] * (1 - alpha[..., 0]) * 4
-        roi = self.base[k, y0:y1, x0:x1].astype(np.float32)
-        colour = np.einsum("hwc,hw->c", roi, ring) / max(float(ring.sum()), 1e-6)
-        return (y0, y1, x0, x1), matrix, alpha, colour
+        return (y0, y1, x0, x1), matrix, alpha
 
     def render(self, frame: FaceFrame) -> np.ndarray:
         self.load()
@@ -159,25 +161,15 @@ class VideoAvatarRenderer(Renderer):
         j = self.path.choose(wanted_shape(frame.blendshapes, self.space.rest), float(self.base_turns[k]))
         self.last_mouth = j
         out = self.base[k].copy()
-        _lay_in(cv2, out, self.mouths[j], self.crop_colour[j], self.placements[k], 1.0)
+        lay_in(cv2, out, self.mouths[j], self.placements[k])
+        self.expression.apply(out, frame.blendshapes, frame.gaze, self.face_shift[k])
         if self.closed_eyes is not None:
             lid = 0.5 * float(frame.blendshapes[BLINK[0]] + frame.blendshapes[BLINK[1]])
             closed = float(np.clip((lid - 0.35) / 0.5, 0, 1))
             if closed > 0.01:  # the recorded closed eyes, faded in as the lids come down
                 strength = closed * closed * (3 - 2 * closed)
-                _lay_in(cv2, out, self.closed_eyes, self.eye_colour, self.eye_placements[k], strength)
+                lay_in(cv2, out, self.closed_eyes, self.eye_placements[k], strength)
         return self._move_head(cv2, out, frame.head) if self.head_motion else out
-
-
-def _lay_in(cv2, out: np.ndarray, crop: np.ndarray, crop_colour: np.ndarray, placement, strength: float) -> None:
-    """Warp a canonical crop into `out` at `placement`, shifted to the base's colour, through its mask."""
-    (y0, y1, x0, x1), matrix, alpha, colour = placement
-    warped = cv2.warpAffine(crop, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    shift = np.clip(colour - crop_colour, -MAX_COLOUR_SHIFT, MAX_COLOUR_SHIFT).astype(np.float32)
-    roi = out[y0:y1, x0:x1].astype(np.float32)
-    roi += (alpha if strength >= 1 else alpha * np.float32(strength)) * (warped.astype(np.float32) + shift - roi)
-    np.clip(roi, 0, 255, out=roi)
-    out[y0:y1, x0:x1] = roi.astype(np.uint8)
 
 
 def _two_eyes(width: int, height: int) -> np.ndarray:
