@@ -55,6 +55,10 @@ def add_parser(commands) -> None:
     c.add_argument("photo", metavar="PHOTO", nargs="?", help="the portrait photo (JPEG, PNG, WebP...)")
     c.add_argument("--video", metavar="CLIP", default=None,
                    help="make a video avatar from this recording of the person speaking, instead of a photo")
+    c.add_argument("--script", default=None, metavar="TEXT",
+                   help="with --video: what the person says in it (a file or the text itself), so the mouths are "
+                        "indexed by the sounds heard without recognising them (default: Whisper transcribes it)")
+    c.add_argument("--lang", default="en", help="with --video: the language spoken in it (default: en)")
     c.add_argument("--name", default=None,
                    help="the avatar's name: letters, digits, - and _ (default: the photo's or clip's file name)")
     c.add_argument("--force", action="store_true", help="replace an avatar of the same name")
@@ -112,7 +116,8 @@ def _create_from_video(args: argparse.Namespace, store: AvatarStore, name: str) 
 
     try:
         with _quiet_native_logs(not args.verbose):
-            avatar, warnings = analyse_video(args.video, name, on_progress=progress)
+            avatar, warnings = analyse_video(args.video, name, on_progress=progress, script=_script(args.script),
+                                             language=args.lang)
     finally:
         for bar in bars.values():
             bar.close()
@@ -126,7 +131,25 @@ def _create_from_video(args: argparse.Namespace, store: AvatarStore, name: str) 
           f"{info['mouths']} mouths indexed, mouth shapes seen: {cover['cells_seen']} of {cover['cells']} "
           f"(opening x width), teeth visible in {cover['teeth_visible_share']:.0%} of frames; idle loop "
           f"{base['seconds']:.1f} s from {base['start']:.1f} s")
+    heard = info["phonemes"]
+    if heard["source"] != "none":
+        how = "from the script" if heard["source"] == "script" else f"recognised: {heard['text'][:80]!r}"
+        print(f"sounds heard: {heard['phonemes']} phonemes timed ({how}), {heard['frames_labelled']:.0%} of the "
+              "mouths labelled")
+    if cover.get("synthesised"):
+        print("mouth shapes synthesised from their nearest recorded neighbours: " + "; ".join(cover["synthesised"]))
     return 0
+
+
+def _script(value: str | None) -> str | None:
+    """--script: a file's text, or the text itself."""
+    if value is None:
+        return None
+    path = Path(value)
+    text = path.read_text(encoding="utf-8") if len(value) < 4096 and path.is_file() else value
+    if not text.strip():
+        raise InputError("--script is empty: give what is said in the recording, or leave it out")
+    return text
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -23,8 +23,9 @@ import numpy as np
 from visage.backends.renderers.avatar import FORMAT_VERSION, Avatar
 from visage.backends.renderers.video_index import LIPS_INNER_RING, ShapeSpace, coverage, mouth_geometry
 from visage.backends.renderers.video_media import decode_frames, encode_frames, probe_video
+from visage.backends.renderers.video_phonemes import HeardPhonemes, heard_phonemes
 from visage.backends.vision.face_mesh import FaceMeshDetector, face_height
-from visage.errors import InputError, require
+from visage.errors import InputError, VisageError, require
 
 MIN_SECONDS = 10.0  # shorter recordings show too few mouth shapes (allowed, with a warning)
 MAX_SECONDS = 90.0  # longer ones are cut here: more add memory (~64 KB a mouth when rendering), few new shapes
@@ -46,8 +47,11 @@ SMOOTH_STEADY, SMOOTH_MOUTH = 3, 1  # half-widths (frames) of the moving average
 
 
 def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None = None,
-                  on_progress: Callable[[str, int, int], None] | None = None) -> tuple[Avatar, list[str]]:
-    """Analyse a recording into a video avatar named `name`, and the warnings a person should read."""
+                  on_progress: Callable[[str, int, int], None] | None = None, script: str | None = None,
+                  language: str = "en", hear: bool = True, recogniser=None) -> tuple[Avatar, list[str]]:
+    """Analyse a recording into a video avatar named `name`, and the warnings a person should read.
+    With `hear`, the mouths are also labelled by the sounds heard in the clip's audio: `script` (what
+    is said) timed by the aligner, or without it the recogniser's transcript."""
     cv2 = require("cv2", "video avatar", "portrait")
     progress = on_progress or (lambda stage, done, total: None)
     path = Path(path)
@@ -158,6 +162,7 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
         progress("cutting mouths", i + 1, total)
         if i >= max(wanted | base_set | {blink}):
             break
+    heard = _hear(path, total, meta.fps, script, language, recogniser, warnings) if hear else None
     shapes_raw = np.concatenate([raw[indexed], np.array(teeth, np.float32)[:, None]], axis=1)
     space = ShapeSpace.of(shapes_raw)
     shapes = space.normalise(shapes_raw)
@@ -171,7 +176,8 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
                         frames=indexed.astype(np.int32), turns=turn[indexed].astype(np.float32),
                         base_turns=turn[base_ids].astype(np.float32), base_landmarks=base_landmarks.astype(np.float32),
                         ref=ref, box_to_canvas=box_to_canvas, eyes_closed=closed_eyes, eyes_to_canvas=eye_to_canvas,
-                        has_blink=np.array(has_blink))
+                        has_blink=np.array(has_blink),
+                        visemes=(heard.groups[indexed] if heard else np.full(len(indexed), -1)).astype(np.int8))
     files = {
         "base.mp4": encode_frames(bases, meta.fps),
         "mouths.mp4": encode_frames(crops, meta.fps),
@@ -193,6 +199,9 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
         "shape_space": space.to_json(),
         "coverage": report,
         "blink": round(blink / meta.fps, 2) if has_blink else None,
+        "phonemes": {"source": heard.source if heard else "none", "phonemes": heard.phonemes if heard else 0,
+                     "frames_labelled": round(float(np.mean(heard.groups[indexed] >= 0)), 3) if heard else 0.0,
+                     "text": heard.text[:500] if heard else ""},
         "face_brightness": round(luma_face, 1),
         "cuts": [round(c / meta.fps, 2) for c in cuts],
         "warnings": warnings,
@@ -204,9 +213,22 @@ def analyse_video(path: str | Path, name: str, detector: FaceMeshDetector | None
         warnings.append("the person never closes their eyes in the recording, so the avatar blinks only "
                         "where the idle loop does")
     if report["missing"]:
-        warnings.append("mouth shapes not seen in the recording (the nearest recorded ones stand in): "
-                        + "; ".join(report["missing"]))
+        warnings.append("mouth shapes not seen in the recording, synthesised from the nearest recorded ones: "
+                        + "; ".join(report["synthesised"]))
     return Avatar(name, portrait, base_landmarks[0], info, files), warnings
+
+
+def _hear(path, frames, fps, script, language, recogniser, warnings) -> HeardPhonemes | None:
+    """The sounds heard per frame, or None (with a warning) where the audio cannot say."""
+    try:
+        heard = heard_phonemes(path, frames, fps, script, language, recogniser)
+    except VisageError as exc:  # no recogniser model, an aligner that fails: shapes alone still work
+        warnings.append(f"the words in the recording could not be timed ({exc}); mouths are indexed by shape only")
+        return None
+    if heard.source == "none":
+        warnings.append("the recording has no speech in its audio (or no audio): mouths are indexed by shape "
+                        "only; with sound (and --script, what is said) they are also indexed by the sounds heard")
+    return heard
 
 
 def _face_luma(frame: np.ndarray, face: np.ndarray) -> float:

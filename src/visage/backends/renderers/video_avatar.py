@@ -26,6 +26,8 @@ from visage.backends.renderers.video_blend import lay_in
 from visage.backends.renderers.video_expression import VideoExpression
 from visage.backends.renderers.video_index import MouthPath, ShapeSpace, wanted_shape
 from visage.backends.renderers.video_media import decode_clip
+from visage.backends.renderers.video_phonemes import wanted_group
+from visage.backends.renderers.video_synth import SYNTH_FROM, MouthFrame, MouthReshaper
 from visage.core.arkit import INDEX
 from visage.core.types import FaceFrame
 from visage.errors import InputError, require
@@ -45,15 +47,17 @@ class VideoAvatarRenderer(Renderer):
     name = "video"
 
     def __init__(self, avatar: Avatar | None = None, size: int = DEFAULT_SIZE, head_motion: bool = True,
-                 recorded_blink: bool = True, **_options) -> None:
+                 recorded_blink: bool = True, synthesis: bool = True, **_options) -> None:
         """`recorded_blink`: blink with the recording's own closed eyes where it has them (else, and
-        when False, the portrait renderer's warped and painted lids)."""
+        when False, the portrait renderer's warped and painted lids). `synthesis`: reshape the chosen
+        mouth towards a wanted shape the recording lacks (video_synth.py)."""
         if not SIZES[0] <= int(size) <= SIZES[1]:
             raise InputError(f"size must be between {SIZES[0]} and {SIZES[1]} pixels, got {size}")
         if avatar is None or avatar.info.get("kind") != "video":
             raise InputError("the video renderer needs a video avatar: visage avatar create --video CLIP --name NAME")
         self.avatar, self.size, self.head_motion = avatar, int(size), bool(head_motion)
-        self.recorded_blink = bool(recorded_blink)
+        self.recorded_blink, self.synthesis = bool(recorded_blink), bool(synthesis)
+        self.last_synthesised = False  # whether the last frame's mouth was reshaped (for checks)
         self.last_mouth = -1  # index of the recorded mouth used by the last frame (for checks)
         self._ready = False
 
@@ -76,7 +80,8 @@ class VideoAvatarRenderer(Renderer):
         if len(self.mouths) != len(self.frames):
             raise InputError(f"the video avatar {self.avatar.name!r} is damaged (mouths and index disagree)")
         self.space = ShapeSpace.from_json(info["shape_space"])
-        self.path = MouthPath(index["shapes"], index["next_of"], index["turns"])
+        groups = index["visemes"] if "visemes" in index.files else None  # older avatars: shape alone
+        self.path = MouthPath(index["shapes"], index["next_of"], index["turns"], groups)
         self.base_turns = index["base_turns"]
         self.base_fps = float(info["base"]["fps"])
         s, side = self.size, base.shape[1]
@@ -86,6 +91,7 @@ class VideoAvatarRenderer(Renderer):
         self.loop = np.r_[np.arange(n), np.arange(n - 2, 0, -1)] if n > 2 else np.arange(n)
         landmarks = index["base_landmarks"] * np.float32(s / side)
         ch, cw = self.mouths.shape[1:3]
+        self.reshaper = MouthReshaper(cv2, (cw, ch), _mouth_frame(index["ref"], index["box_to_canvas"]))
         self.alpha = _feathered_ellipse(cw, ch)
         canvas_to_ref = cv2.invertAffineTransform(index["box_to_canvas"])
         self.placements = [self._placement(cv2, landmarks[k], index["ref"], canvas_to_ref, self.alpha, k)
@@ -158,10 +164,12 @@ class VideoAvatarRenderer(Renderer):
             self.path.reset()  # a new utterance or stream: no smoothness owed to the old one
         self._last_t = frame.t
         k = int(self.loop[int(round(frame.t * self.base_fps)) % len(self.loop)])
-        j = self.path.choose(wanted_shape(frame.blendshapes, self.space.rest), float(self.base_turns[k]))
+        group = wanted_group(frame.blendshapes) if self.path.groups is not None else -1
+        wanted = wanted_shape(frame.blendshapes, self.space.rest)
+        j = self.path.choose(wanted, float(self.base_turns[k]), group)
         self.last_mouth = j
         out = self.base[k].copy()
-        lay_in(cv2, out, self.mouths[j], self.placements[k])
+        lay_in(cv2, out, self._mouth(j, wanted), self.placements[k])
         self.expression.apply(out, frame.blendshapes, frame.gaze, self.face_shift[k])
         if self.closed_eyes is not None:
             lid = 0.5 * float(frame.blendshapes[BLINK[0]] + frame.blendshapes[BLINK[1]])
@@ -170,6 +178,29 @@ class VideoAvatarRenderer(Renderer):
                 strength = closed * closed * (3 - 2 * closed)
                 lay_in(cv2, out, self.closed_eyes, self.eye_placements[k], strength)
         return self._move_head(cv2, out, frame.head) if self.head_motion else out
+
+
+    def _mouth(self, j: int, wanted: np.ndarray) -> np.ndarray:
+        """Recorded mouth j, reshaped towards the wanted opening and width where it misses them."""
+        have = self.path.shapes[j]
+        miss = np.abs(wanted[:2] - have[:2]) > SYNTH_FROM
+        self.last_synthesised = bool(self.synthesis and miss.any())
+        if not self.last_synthesised:
+            return self.mouths[j]
+        span = self.space.high - self.space.low
+        raw_want, raw_have = self.space.low + wanted * span, self.space.low + have * span
+        add_open = float(raw_want[0] - raw_have[0]) if miss[0] else 0.0
+        width = float(raw_want[1] / max(raw_have[1], 1e-3)) if miss[1] else 1.0
+        return self.reshaper.reshape(self.mouths[j], add_open, width, float(raw_have[0]))
+
+
+def _mouth_frame(ref: np.ndarray, box_to_canvas: np.ndarray) -> MouthFrame:
+    """The mouth's centre, half width and the eye-corner distance in the canonical crop's pixels."""
+    def at(i: int) -> np.ndarray:
+        return ref[i, :2] @ box_to_canvas[:, :2].T + box_to_canvas[:, 2]
+
+    return MouthFrame((at(13) + at(14)) / 2, float(np.linalg.norm(at(291) - at(61))) / 2,
+                      float(np.linalg.norm(at(263) - at(33))))
 
 
 def _two_eyes(width: int, height: int) -> np.ndarray:

@@ -26,6 +26,7 @@ JAW_FULL = 0.6  # the engine's jawOpen in loud open vowels (espeak speech: 95th 
 JUMP_COST = 0.004  # cost of leaving the recording's own sequence, in squared normalised-shape units
 SHAPE_CHANGE_COST = 0.5  # times the squared shape change a jump makes
 TURN_COST = 1.0  # times the squared difference in head turn (eye distances) between a mouth and the base
+VISEME_COST = 0.006  # a recorded mouth heard saying another kind of sound costs about a 0.08 shape distance
 CLOSE_MATCH = 0.12  # a pick within this normalised-shape distance of the wanted shape counts as a match
 COVERAGE_BINS = 4
 
@@ -103,21 +104,29 @@ def shape_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class MouthPath:
     """Picks a recorded mouth per output frame: the best fit to the wanted shape, kept smooth in time."""
 
-    def __init__(self, shapes: np.ndarray, next_of: np.ndarray, turns: np.ndarray | None = None) -> None:
+    def __init__(self, shapes: np.ndarray, next_of: np.ndarray, turns: np.ndarray | None = None,
+                 groups: np.ndarray | None = None) -> None:
         """`shapes` (N, 4) normalised; `next_of[i]` is the index recorded right after mouth i (or -1);
         `turns` (N,) the head's sideways turn when mouth i was recorded: a mouth seen from the side looks
-        wrong on a frontal face, so mouths recorded in the base frame's own pose are preferred."""
+        wrong on a frontal face, so mouths recorded in the base frame's own pose are preferred.
+        `groups` (N,) the viseme group heard when mouth i was recorded (video_phonemes; -1 unknown):
+        a mouth saying the same kind of sound is preferred."""
         self.shapes = np.asarray(shapes, np.float32)
         self.next_of = np.asarray(next_of, int)
         self.turns = np.zeros(len(self.shapes), np.float32) if turns is None else np.asarray(turns, np.float32)
+        groups = np.full(len(self.shapes), -1) if groups is None else np.asarray(groups, int)
+        self.groups = groups if (groups >= 0).any() else None
         self.previous: int | None = None
 
     def reset(self) -> None:
         self.previous = None
 
-    def choose(self, wanted: np.ndarray, turn: float = 0.0) -> int:
-        """The mouth to show for the wanted shape, on a base frame whose head is turned by `turn`."""
+    def choose(self, wanted: np.ndarray, turn: float = 0.0, group: int = -1) -> int:
+        """The mouth to show for the wanted shape, on a base frame whose head is turned by `turn`, for
+        the viseme group `group` (-1: not known)."""
         fit = np.sum(WEIGHTS * (self.shapes - wanted) ** 2, axis=1) + TURN_COST * (self.turns - turn) ** 2
+        if self.groups is not None and group >= 0:
+            fit += np.where(self.groups == group, 0.0, np.where(self.groups < 0, 0.5, 1.0)) * VISEME_COST
         if self.previous is None:
             pick = int(np.argmin(fit))
         else:
@@ -137,8 +146,8 @@ def coverage(shapes: np.ndarray) -> dict:
     """Which mouth shapes the recording shows: opening x width on a COVERAGE_BINS grid, seen or not.
 
     Cells a speaking mouth needs (any opening at middle widths, narrow-and-open for rounded vowels,
-    wide-and-closed for smiles) that are empty are listed; frames asking for them get the nearest
-    recorded mouth instead.
+    wide-and-closed for smiles) that are empty are listed, with the seen cell they are synthesised from:
+    frames asking for them get the nearest recorded mouth, reshaped by the renderer.
     """
     bins = COVERAGE_BINS
     cells = np.minimum((shapes[:, :2] * bins).astype(int), bins - 1)
@@ -147,8 +156,19 @@ def coverage(shapes: np.ndarray) -> dict:
         seen[o, w] += 1
     names = {"open": ("closed", "slightly open", "open", "wide open"),
              "width": ("rounded", "narrow", "relaxed", "spread")}
-    missing = [f"{names['open'][o]} and {names['width'][w]}" for o in range(bins) for w in range(bins)
-               if seen[o, w] == 0 and (w in (1, 2) or (o >= 1 and w == 0) or (o == 0 and w == 3))]
+    def name(o: int, w: int) -> str:
+        return f"{names['open'][o]} and {names['width'][w]}"
+
+    needed = [(o, w) for o in range(bins) for w in range(bins)
+              if seen[o, w] == 0 and (w in (1, 2) or (o >= 1 and w == 0) or (o == 0 and w == 3))]
+    have = np.argwhere(seen > 0)
+    synthesised = []
+    for o, w in needed:  # from the nearest seen cell: its opening and width reshaped (video_synth.py)
+        no, nw = have[np.argmin(np.abs(have - (o, w)).sum(axis=1) * 2 + np.abs(have[:, 1] - w))] if len(have) else (o, w)
+        how = [verb for verb, d in (("opened", o - no), ("closed", no - o), ("widened", w - nw), ("narrowed", nw - w))
+               if d > 0]
+        synthesised.append(f"{name(o, w)}: {name(no, nw)} {' and '.join(how)}")
     teeth = float(np.mean(shapes[:, 3] > 0.3))
     return {"grid_open_by_width": seen.tolist(), "cells_seen": int((seen > 0).sum()), "cells": bins * bins,
-            "missing": missing, "teeth_visible_share": round(teeth, 3)}
+            "missing": [name(o, w) for o, w in needed], "synthesised": synthesised,
+            "teeth_visible_share": round(teeth, 3)}
