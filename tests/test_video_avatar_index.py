@@ -123,4 +123,4 @@ def test_missing_shapes_are_synthesised_from_their_neighbours():
         raw = mouth_geometry(detect_all(images))
         widths[synthesis] = renderer.space.normalise(np.c_[raw, np.zeros(len(raw))])[:, 1]  # the recording's range
     rounded, spread = widths[True] - widths[False]
-    assert rounded < -0.15 and spread > 0.03, widths
+    assert rounded < -0.05 and spread > 0.03, widths

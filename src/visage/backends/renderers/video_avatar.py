@@ -24,7 +24,8 @@ from visage.backends.renderers.face_model import FACE_OVAL, head_displacement
 from visage.backends.renderers.video_analysis import STEADY, compose, similarity
 from visage.backends.renderers.video_blend import lay_in
 from visage.backends.renderers.video_expression import VideoExpression
-from visage.backends.renderers.video_index import MouthPath, ShapeSpace, wanted_shape
+from visage.backends.renderers.video_index import (CLOSE_MATCH, SYNTH_WEIGHTS, MouthPath, ShapeSpace, shape_distance,
+                                                   wanted_shape)
 from visage.backends.renderers.video_media import decode_clip
 from visage.backends.renderers.video_phonemes import wanted_group
 from visage.backends.renderers.video_synth import SYNTH_FROM, MouthFrame, MouthReshaper
@@ -167,6 +168,8 @@ class VideoAvatarRenderer(Renderer):
         group = wanted_group(frame.blendshapes) if self.path.groups is not None else -1
         wanted = wanted_shape(frame.blendshapes, self.space.rest)
         j = self.path.choose(wanted, float(self.base_turns[k]), group)
+        if self.synthesis and shape_distance(wanted, self.path.shapes[j]) > CLOSE_MATCH:
+            j = self.path.choose_again(wanted, float(self.base_turns[k]), group, SYNTH_WEIGHTS)
         self.last_mouth = j
         out = self.base[k].copy()
         lay_in(cv2, out, self._mouth(j, wanted), self.placements[k])
@@ -184,7 +187,8 @@ class VideoAvatarRenderer(Renderer):
         """Recorded mouth j, reshaped towards the wanted opening and width where it misses them."""
         have = self.path.shapes[j]
         miss = np.abs(wanted[:2] - have[:2]) > SYNTH_FROM
-        self.last_synthesised = bool(self.synthesis and miss.any())
+        # only where the recording has nothing close: a close match is shown as it was recorded
+        self.last_synthesised = bool(self.synthesis and miss.any() and shape_distance(wanted, have) > CLOSE_MATCH)
         if not self.last_synthesised:
             return self.mouths[j]
         span = self.space.high - self.space.low

@@ -21,6 +21,9 @@ from visage.core.arkit import INDEX
 
 FEATURES = ("open", "width", "lips", "teeth")
 WEIGHTS = np.array([1.0, 0.6, 0.35, 0.0], np.float32)  # teeth follow from the others; reported, not matched
+# where nothing recorded is close, the mouth is reshaped (video_synth.py): width is easy to reshape,
+# an opening is not (its teeth and tongue would be stretched), so the source is chosen by opening
+SYNTH_WEIGHTS = np.array([1.0, 0.1, 0.35, 0.0], np.float32)
 RANGE_PERCENTILES = (3, 97)
 JAW_FULL = 0.6  # the engine's jawOpen in loud open vowels (espeak speech: 95th percentile ~0.5, peaks ~0.63)
 JUMP_COST = 0.004  # cost of leaving the recording's own sequence, in squared normalised-shape units
@@ -117,14 +120,21 @@ class MouthPath:
         groups = np.full(len(self.shapes), -1) if groups is None else np.asarray(groups, int)
         self.groups = groups if (groups >= 0).any() else None
         self.previous: int | None = None
+        self._before: int | None = None
 
     def reset(self) -> None:
-        self.previous = None
+        self.previous = self._before = None
 
-    def choose(self, wanted: np.ndarray, turn: float = 0.0, group: int = -1) -> int:
+    def choose_again(self, wanted: np.ndarray, turn: float, group: int, weights: np.ndarray) -> int:
+        """The last choice made again with other feature weights (the same smoothness)."""
+        self.previous = self._before
+        return self.choose(wanted, turn, group, weights)
+
+    def choose(self, wanted: np.ndarray, turn: float = 0.0, group: int = -1, weights: np.ndarray = WEIGHTS) -> int:
         """The mouth to show for the wanted shape, on a base frame whose head is turned by `turn`, for
-        the viseme group `group` (-1: not known)."""
-        fit = np.sum(WEIGHTS * (self.shapes - wanted) ** 2, axis=1) + TURN_COST * (self.turns - turn) ** 2
+        the viseme group `group` (-1: not known); `weights` of the shape features in the fit."""
+        self._before = self.previous
+        fit = np.sum(weights * (self.shapes - wanted) ** 2, axis=1) + TURN_COST * (self.turns - turn) ** 2
         if self.groups is not None and group >= 0:
             fit += np.where(self.groups == group, 0.0, np.where(self.groups < 0, 0.5, 1.0)) * VISEME_COST
         if self.previous is None:
@@ -164,7 +174,8 @@ def coverage(shapes: np.ndarray) -> dict:
     have = np.argwhere(seen > 0)
     synthesised = []
     for o, w in needed:  # from the nearest seen cell: its opening and width reshaped (video_synth.py)
-        no, nw = have[np.argmin(np.abs(have - (o, w)).sum(axis=1) * 2 + np.abs(have[:, 1] - w))] if len(have) else (o, w)
+        # the same opening first: a recorded opening with its own teeth and tongue reshapes better in width
+        no, nw = have[np.argmin(3 * np.abs(have[:, 0] - o) + np.abs(have[:, 1] - w))] if len(have) else (o, w)
         how = [verb for verb, d in (("opened", o - no), ("closed", no - o), ("widened", w - nw), ("narrowed", nw - w))
                if d > 0]
         synthesised.append(f"{name(o, w)}: {name(no, nw)} {' and '.join(how)}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_OPEN = 0.7  # the most opening added, in mouth half-widths
+MAX_OPEN = 0.4  # the most opening added, in mouth half-widths
 WIDTH_RANGE = (0.8, 1.2)  # the most narrowing and widening
 SYNTH_FROM = 0.08  # normalised opening or width differences below this are left to the recording
 
