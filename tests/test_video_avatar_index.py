@@ -124,3 +124,20 @@ def test_missing_shapes_are_synthesised_from_their_neighbours():
         widths[synthesis] = renderer.space.normalise(np.c_[raw, np.zeros(len(raw))])[:, 1]  # the recording's range
     rounded, spread = widths[True] - widths[False]
     assert rounded < -0.05 and spread > 0.03, widths
+
+
+def test_cli_indexes_the_sounds_of_a_script_and_refuses_an_empty_one(recording, tmp_path, monkeypatch, capsys):
+    from visage.cli.main import main
+
+    monkeypatch.setenv("VISAGE_HOME", str(tmp_path / "home"))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n")
+    assert main(["avatar", "create", "--video", str(recording), "--name", "me", "--script", str(empty),
+                 "--quiet"]) != 0
+    assert "--script is empty" in capsys.readouterr().err
+    assert not (tmp_path / "home" / "avatars" / "me").exists()
+    said = tmp_path / "said.txt"
+    said.write_text(SCRIPT)
+    assert main(["avatar", "create", "--video", str(recording), "--name", "me", "--script", str(said), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "sounds heard:" in out and "from the script" in out and "100% of the mouths labelled" in out
