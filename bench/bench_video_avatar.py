@@ -131,7 +131,7 @@ def contact_sheet(spoken, surprised, path: str, columns: int = 6) -> None:
     tiles += [cv2.resize(surprised.images[i], (256, 256), interpolation=cv2.INTER_AREA)
               for i in np.linspace(4, len(surprised.images) - 4, columns).astype(int)]
     sheet = np.concatenate([np.concatenate(tiles[r * columns:(r + 1) * columns], axis=1) for r in range(3)])
-    cv2.imwrite(path, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(path, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
 
 
 def main() -> None:
