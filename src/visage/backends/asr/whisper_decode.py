@@ -39,6 +39,7 @@ LOW_LOGPROB = -1.0
 # Text "said before" the utterance, where it sets the script: without it Whisper writes Mandarin in
 # traditional characters as often as in simplified ones.
 PROMPTS = {"zh": "以下是普通话的句子。"}
+UNSPACED = ("zh", "ja", "yue")  # written without spaces between words
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,10 @@ def decode_short(model, audio: np.ndarray, language: str | None, margin: float =
     tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
     if result.no_speech_prob > NO_SPEECH and result.scores[0] < LOW_LOGPROB:
         tokens = []
-    text = without_loop(" ".join(tokenizer.decode(tokens).split()))
+    text = " ".join(tokenizer.decode(tokens).replace("\ufffd", "").split())  # (a character cut by max_length)
+    if language in UNSPACED:  # "写 写 写 写" is a loop of characters, whatever spaces came between
+        text = "".join(text.split())
+    text = without_loop(text)
     if language in PROMPTS and bare(text) and bare(text) in bare(PROMPTS[language]):
         text = ""  # the prompt said again: what Whisper writes when it hears nothing it can read
     return Decoded(text, language, frames)
