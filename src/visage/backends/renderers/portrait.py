@@ -76,7 +76,9 @@ class PortraitRenderer(Renderer):
         skin = avatar.info.get("skin_rgb") or _median_colour(self.image, landmarks, photo_expression.CHEEKS)
         lips = avatar.info.get("lip_rgb") or _median_colour(self.image, landmarks, photo_expression.LIPS)
         self.mouth = MouthInterior(self.model.pos, geometry.height, MouthPalette.from_face(skin, lips, self.photo.teeth_rgb))
-        self.lids = EyeLids(self.model.pos, self.image, vertices, geometry.height, warped_blink, skin)
+        source = avatar.info.get("source_face_height")  # the face's height in the original photo
+        photo_pixel = geometry.height / float(source) if source else 1.0
+        self.lids = EyeLids(self.model.pos, self.image, vertices, geometry.height, warped_blink, skin, photo_pixel)
         self.shading = ExpressionShading(self.image, landmarks, geometry, self.model.neutralising)
         chin = landmarks[152]
         self.pivot = np.array([geometry.mouth[0], chin[1] + 0.25 * geometry.height, 0.6 * geometry.height], np.float32)
