@@ -14,6 +14,7 @@ from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES, Renderer
 from visage.backends.renderers import photo_expression
 from visage.backends.renderers.eyelids import EyeLids
+from visage.backends.renderers.glasses import find_rim
 from visage.backends.renderers.face_model import FACE_OVAL, MESH_LANDMARKS, FaceMotionModel, face_geometry, head_displacement
 from visage.backends.renderers.mouth import MouthInterior, MouthPalette
 from visage.backends.renderers.shading import ExpressionShading
@@ -63,13 +64,18 @@ class PortraitRenderer(Renderer):
         ids = np.array(MESH_LANDMARKS, int)
         face_points = landmarks[ids]
         anchors, follow = self._anchors(landmarks, geometry)
+        rim = find_rim(self.image, landmarks, geometry) if self.photo.glasses else None
+        if rim is not None:  # rigid points along the frame's top rim: they follow the head only
+            anchors = np.concatenate([anchors, rim.points])
+            follow = np.concatenate([follow, np.ones(len(rim.points), np.float32)])
         vertices = np.concatenate([face_points, anchors])
         self.ids = np.concatenate([ids, np.full(len(anchors), -1)])
         self.follow = np.concatenate([np.ones(len(ids), np.float32), follow]).astype(np.float32)[:, None]
         self.vertices = vertices
         warped_blink = 0.0 if self.photo.glasses else _WARPED_BLINK
         self.model = FaceMotionModel(vertices, self.ids, geometry, photo_lift=self.photo.corner_lift,
-                                     warped_blink=warped_blink, glasses=self.photo.glasses)
+                                     warped_blink=warped_blink, glasses=self.photo.glasses,
+                                     held_brows=rim.held if rim is not None else None)
         self.warp = MeshWarp(vertices[:, :2], self.size, active=(self.follow[:, 0] > 0) | (self.ids >= 0),
                              layout=_lips_apart(vertices[:, :2], self.model.pos),
                              fine_box=_mouth_box(landmarks, geometry.height))
