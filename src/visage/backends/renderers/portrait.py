@@ -16,7 +16,7 @@ from visage.backends.renderers import photo_expression
 from visage.backends.renderers.eyelids import EyeLids
 from visage.backends.renderers.glasses import find_rim
 from visage.backends.renderers.face_model import FACE_OVAL, MESH_LANDMARKS, FaceMotionModel, face_geometry, head_displacement
-from visage.backends.renderers.mouth import MouthInterior, MouthPalette
+from visage.backends.renderers.mouth import MouthInterior, MouthPalette, teeth_texture
 from visage.backends.renderers.shading import ExpressionShading
 from visage.backends.renderers.warp import MeshWarp
 from visage.core.arkit import INDEX
@@ -60,6 +60,7 @@ class PortraitRenderer(Renderer):
         geometry = face_geometry(landmarks)
         # measured here rather than trusted from the saved info, so avatars made before it existed work
         self.photo = photo_expression.measure(self.image, landmarks)
+        teeth = teeth_texture(self.image, landmarks) if self.photo.teeth_rgb is not None else None
         self.image = _fill_mouth(self.image, landmarks)
         ids = np.array(MESH_LANDMARKS, int)
         face_points = landmarks[ids]
@@ -81,9 +82,10 @@ class PortraitRenderer(Renderer):
                              fine_box=_mouth_box(landmarks, geometry.height))
         skin = avatar.info.get("skin_rgb") or _median_colour(self.image, landmarks, photo_expression.CHEEKS)
         lips = avatar.info.get("lip_rgb") or _median_colour(self.image, landmarks, photo_expression.LIPS)
-        self.mouth = MouthInterior(self.model.pos, geometry.height, MouthPalette.from_face(skin, lips, self.photo.teeth_rgb))
         source = avatar.info.get("source_face_height")  # the face's height in the original photo
         photo_pixel = geometry.height / float(source) if source else 1.0
+        self.mouth = MouthInterior(self.model.pos, geometry.height, MouthPalette.from_face(skin, lips, self.photo.teeth_rgb),
+                                   teeth, photo_pixel)
         self.lids = EyeLids(self.model.pos, self.image, vertices, geometry.height, warped_blink, skin, photo_pixel)
         self.shading = ExpressionShading(self.image, landmarks, geometry, self.model.neutralising)
         chin = landmarks[152]
