@@ -205,11 +205,14 @@ class MouthInterior:
         length = np.minimum(0.36 * local_gap, 0.11 * width_px) * (1.0 - 0.5 * s ** 2)
         theta = np.arcsin(s * np.sin(_ARCH_SPAN))  # where on the arch each column looks
         edge_px = (np.sin(_TOOTH_EDGES) / np.sin(_ARCH_SPAN))[:, None] * half_w  # boundaries, px from the middle
-        gaps = np.abs(np.abs(across)[None] - edge_px[..., None])
-        dx = gaps.min(axis=0)
+        reach = np.abs(across)
+        dx = np.abs(reach - edge_px[0, None])
+        for e in edge_px[1:, None]:
+            dx = np.minimum(dx, np.abs(reach - e))
         seam = np.exp(-(dx / max(0.5, 0.002 * H)) ** 2)
-        tooth_w = np.maximum(np.sort(gaps, axis=0)[:2].sum(axis=0), 1.0)  # width of the tooth each column is in
-        rounded = 0.82 + 0.18 * np.sin(np.pi * np.clip(dx / tooth_w * 2.0, 0.0, 1.0))
+        edges = edge_px[:, 0]  # the width of the tooth each column is in
+        tooth_w = np.maximum(np.interp(reach, 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)), 1.0)
+        rounded = 0.82 + 0.18 * np.sin(0.5 * np.pi * np.clip(2.0 * dx / tooth_w, 0.0, 1.0))  # 1 mid-tooth
         tip = length * (1.0 - 0.2 * seam)  # rounded tooth corners: a scalloped biting edge
         gum_h = np.clip(0.1 * local_gap - 0.008 * H, 0.0, 0.015 * H) * (1.0 + 0.8 * seam)
         sides = np.clip((0.85 - np.abs(s)) / 0.3, 0.0, 1.0)
