@@ -20,6 +20,7 @@ _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _DARK = 0.35  # the rim's top edge: where the brightness is a third of the way from the rim's darkest to the skin's
 _ON_RIM = 0.012  # a brow point less than this (face heights) above the rim's top edge lies on the frame
 _GAP = 0.004  # rigid points sit this far above the rim's top edge (face heights)
+_ABOVE = 0.06  # the search for the rim starts this far above each brow point (face heights)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def find_rim(image: np.ndarray, landmarks: np.ndarray, geometry: FaceGeometry) -
             if depth < 0.02 * h:
                 continue
             # from a little above the brow to just above the lashes, one sample per pixel
-            ts = np.arange(-0.02 * h, depth - 0.012 * h, 1.0)
+            ts = np.arange(-_ABOVE * h, depth - 0.012 * h, 1.0)
             xy = brow[None, :] + ts[:, None] * down[None, :]
             px = np.clip(np.round(xy).astype(int), 0, np.array(grey.shape[::-1]) - 1)
             profile = grey[px[:, 1], px[:, 0]]
@@ -65,7 +66,9 @@ def find_rim(image: np.ndarray, landmarks: np.ndarray, geometry: FaceGeometry) -
             edge = float(ts[top])  # the rim's top edge, along the face's vertical from the brow point
             if edge < _ON_RIM * h:
                 held.append(i)
+            # a rigid point at the rim's top edge; above a brow point on the rim too (a cat-eye frame's
+            # wings rise above the brows' outer ends), where it holds the frame and not a moving brow
             rigid = brow + (edge - _GAP * h) * down
-            if edge - _GAP * h > 0.0:  # above the brow point it would pin the brow itself
+            if edge - _GAP * h > 0.0 or i in held:
                 points.append([rigid[0], rigid[1], 0.0])
     return FrameRim(np.asarray(points, np.float32).reshape(-1, 3), tuple(held))
