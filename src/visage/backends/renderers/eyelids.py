@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from visage.backends.renderers.face_model import EYE_CORNERS, EYE_LOWER, EYE_UPPER
+from visage.backends.renderers.face_model import EYE_CORNERS, EYE_LOWER, EYE_UPPER, sorted_along
 from visage.errors import require
 
 _OVERSHOOT = 1.08  # a full blink brings the lid slightly past the lower lid's edge, so nothing shows
@@ -66,7 +66,7 @@ class EyeLids:
         skin's (the median of the band above the lashes, over the middle of the eye)."""
         centre, along, down = _axes(upper)
         half = 0.5 * float(np.linalg.norm(upper[-1] - upper[0]))
-        up_u, up_v = _by_u((upper - centre) @ along, (upper - centre) @ down)
+        up_u, up_v = sorted_along((upper - centre) @ along, (upper - centre) @ down)
         u = np.linspace(-0.9 * half, 0.9 * half, 24)
         band = _LID_BAND * half
 
@@ -83,7 +83,7 @@ class EyeLids:
         lid = np.median(sample(np.linspace(-band, -_LASH_SKIP * band, 4), 0.6), axis=0)
         # under the lower lid: lit as a closed lid is (both face forward); the band above the lashes
         # is often in the brow's shadow, and on some faces the brow itself
-        lo_u, lo_v = _by_u((lower - centre) @ along, (lower - centre) @ down)
+        lo_u, lo_v = sorted_along((lower - centre) @ along, (lower - centre) @ down)
         uu = np.repeat(u[None, :] * 0.6, 4, 0)
         vv = np.interp(uu, lo_u, lo_v) + np.linspace(0.3 * band, 0.7 * band, 4)[:, None]
         xy = centre + uu.reshape(-1, 1) * along + vv.reshape(-1, 1) * down
@@ -106,8 +106,8 @@ class EyeLids:
         if share <= 0.0:
             return
         centre, along, down = _axes(upper)
-        up_u, up_v = _by_u((upper - centre) @ along, (upper - centre) @ down)
-        lo_u, lo_v = _by_u((lower - centre) @ along, (lower - centre) @ down)
+        up_u, up_v = sorted_along((upper - centre) @ along, (upper - centre) @ down)
+        lo_u, lo_v = sorted_along((lower - centre) @ along, (lower - centre) @ down)
         u0, u1 = float(up_u[0]), float(up_u[-1])
         half = 0.5 * (u1 - u0)
         if half < 1.5:
@@ -213,9 +213,3 @@ def _smooth(x: np.ndarray) -> np.ndarray:
     """Smoothstep: 0 below 0, 1 above 1, with no kink at either end."""
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)
-
-
-def _by_u(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A lid's points in order along the eye (np.interp needs increasing positions)."""
-    order = np.argsort(u)
-    return u[order], v[order]

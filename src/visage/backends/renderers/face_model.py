@@ -355,6 +355,13 @@ class FaceMotionModel:
         return d
 
 
+def sorted_along(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A contour's points (positions u along an axis, offsets v across it) in order along the axis:
+    np.interp needs increasing positions, and a lid's or a lip's points may not come in that order."""
+    order = np.argsort(u)
+    return u[order], v[order]
+
+
 def head_displacement(points: np.ndarray, pivot: np.ndarray, pose: HeadPose, scale: float) -> np.ndarray:
     """Displacement (N, 2) of 3D points (x, y image pixels, z MediaPipe depth, camera looks along +z)
     rotated rigidly about `pivot` by the head pose, projected orthographically. `scale` converts the

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visage.backends.renderers.face_model import LOWER_INNER, UPPER_INNER
+from visage.backends.renderers.face_model import LOWER_INNER, UPPER_INNER, sorted_along
 from visage.errors import require
 
 _SUB = 4  # sub-pixel bits for cv2's anti-aliased polygons
@@ -99,8 +99,8 @@ def teeth_texture(image: np.ndarray, landmarks: np.ndarray, rows: int = 24, colu
     upper = landmarks[[78] + UPPER_INNER + [308], :2].astype(np.float32)
     lower = landmarks[[78] + LOWER_INNER + [308], :2].astype(np.float32)
     centre, along, down, half_w = _mouth_axes(upper)
-    up_u, up_v = _sorted((upper - centre) @ along, (upper - centre) @ down)
-    lo_u, lo_v = _sorted((lower - centre) @ along, (lower - centre) @ down)
+    up_u, up_v = sorted_along((upper - centre) @ along, (upper - centre) @ down)
+    lo_u, lo_v = sorted_along((lower - centre) @ along, (lower - centre) @ down)
     s = np.linspace(-1.0, 1.0, columns, dtype=np.float32)[None, :] * half_w
     top, bottom = np.interp(s, up_u, up_v), np.interp(s, lo_u, lo_v)
     gap = float((bottom - top).max())
@@ -117,16 +117,13 @@ def teeth_texture(image: np.ndarray, landmarks: np.ndarray, rows: int = 24, colu
 
 
 def _mouth_axes(upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The mouth's own axes from its inner lip line, corner to corner: centre, unit axis along it, unit
+    axis down, half width (so a tilted head gets the same mouth)."""
     centre = 0.5 * (upper[0] + upper[-1])
     along = upper[-1] - upper[0]
     half_w = max(1.0, 0.5 * float(np.linalg.norm(along)))
     along = along / (2 * half_w)
     return centre, along, np.array([-along[1], along[0]], np.float32), half_w
-
-
-def _sorted(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(u)
-    return u[order], v[order]
 
 
 class MouthInterior:
@@ -148,11 +145,7 @@ class MouthInterior:
         cv2, p, H = self.cv2, self.p, self.h
         upper, lower = vertices[self.upper].astype(np.float32), vertices[self.lower].astype(np.float32)
         # the mouth's own axes (corner to corner, and down), so a tilted head gets the same mouth
-        centre = 0.5 * (upper[0] + upper[-1])
-        along = upper[-1] - upper[0]
-        half_w = max(1.0, 0.5 * float(np.linalg.norm(along)))
-        along = along / (2 * half_w)
-        down = np.array([-along[1], along[0]], np.float32)
+        centre, along, down, half_w = _mouth_axes(upper)
         up_u, up_v = (upper - centre) @ along, (upper - centre) @ down
         lo_u, lo_v = (lower - centre) @ along, (lower - centre) @ down
         # lips pressed past each other close the mouth; they never open a hole on the other side
