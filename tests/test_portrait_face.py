@@ -86,13 +86,14 @@ def seen(detector, image) -> dict[str, float]:
     return {"lift": corner_lift(m), "eye": float(eye), "brow": float(brow), "slant": slant}
 
 
-@pytest.mark.parametrize("photo", ["smiling", "glasses"])
+@pytest.mark.parametrize("photo", ["smiling", "glasses", "grey", "neutral"])
 def test_a_blink_closes_the_eye(renderers, detector, photo):
+    """Smiling, behind glasses, grey-scale, and small and soft (the carphone face is enlarged 4x)."""
     open_, closed = (seen(detector, render(renderers[photo], s))["eye"] for s in (weights({}), BLINK))
     assert closed <= 0.35 * open_, (photo, open_, closed)
 
 
-@pytest.mark.parametrize("photo", ["smiling", "neutral"])
+@pytest.mark.parametrize("photo", ["smiling", "neutral", "glasses"])
 def test_emotions_read_on_any_photo(renderers, detector, photo):
     r = renderers[photo]
     look = {e: seen(detector, render(r, EXPRESSIONS[e] * 0.9)) for e in
@@ -181,3 +182,34 @@ def test_old_avatars_without_the_measured_expression_render_the_same(renderers):
     old = create_renderer("portrait", avatar=replace(r.avatar, info=old_info), size=512)
     shape = VISEME_SHAPES["aa"] + EXPRESSIONS[Emotion.SAD]
     assert np.array_equal(old.render(FaceFrame(0.0, shape, HeadPose(), Gaze())), render(r, shape))
+
+
+def test_the_photo_s_own_teeth_are_used_where_it_shows_them(renderers):
+    """The smiling photo shows its teeth: the open mouth shows those, not painted ones; a closed-mouth
+    photo has none to give."""
+    r = renderers["smiling"]
+    assert r.mouth.photo_teeth is not None and renderers["glasses"].mouth.photo_teeth is None
+    own = render(r, VISEME_SHAPES["aa"]).astype(np.float32)
+    texture, r.mouth.photo_teeth = r.mouth.photo_teeth, None
+    try:
+        painted = render(r, VISEME_SHAPES["aa"]).astype(np.float32)
+    finally:
+        r.mouth.photo_teeth = texture
+    inside, _ = mouth_regions(r, VISEME_SHAPES["aa"])
+    assert np.abs(own - painted)[inside].mean() > 2.0
+
+
+@pytest.mark.parametrize("photo", ["smiling", "glasses"])
+def test_upper_teeth_are_lit_in_the_middle_and_shaded_at_the_sides(renderers, photo):
+    """Behind the upper lip, the front teeth catch the light; the row turns away into the cheeks'
+    shadow, so the mouth's sides are dark (a flat strip of teeth across the mouth reads as dentures)."""
+    r = renderers[photo]
+    image = render(r, VISEME_SHAPES["aa"]).astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    inside, _ = mouth_regions(r, VISEME_SHAPES["aa"])
+    ys, xs = np.nonzero(inside)
+    x0, x1 = xs.min(), xs.max()
+    place = (xs - 0.5 * (x0 + x1)) / (0.5 * (x1 - x0))
+    top = ys < np.percentile(ys, 40)  # the upper part of the opening, where the upper teeth hang
+    middle = np.percentile(image[ys[top & (np.abs(place) < 0.25)], xs[top & (np.abs(place) < 0.25)]], 90)
+    sides = np.percentile(image[ys[top & (np.abs(place) > 0.7)], xs[top & (np.abs(place) > 0.7)]], 90)
+    assert middle > 120 and sides < 0.4 * middle, (middle, sides)  # the earlier flat row: sides at 0.6

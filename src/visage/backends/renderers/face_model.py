@@ -85,18 +85,26 @@ def face_geometry(landmarks: np.ndarray) -> FaceGeometry:
     return FaceGeometry(centre, axis_u, axis_v, height, mouth, half)
 
 
+# brow shapes behind glasses: the free brow points move this much more (lowering more than raising:
+# brows that come down onto a rim have the least room, and read least)
+GLASSES_BROW_GAIN = {"up": 1.3, "down": 1.5}
+
+
 class FaceMotionModel:
     """Precomputed per-vertex displacement bases; `displace` combines them for one frame."""
 
     def __init__(self, vertices: np.ndarray, landmark_ids: np.ndarray, geometry: FaceGeometry,
-                 photo_lift: float = 0.0, warped_blink: float = 0.5, glasses: bool = False) -> None:
+                 photo_lift: float = 0.0, warped_blink: float = 0.5, glasses: bool = False,
+                 held_brows: tuple[int, ...] | None = None) -> None:
         """`vertices` (V, 3) are the mesh vertices in image pixels (landmarks first, then anchors);
         `landmark_ids[i]` is the MediaPipe index of vertex i, or -1 for an anchor. `photo_lift` is the
         photo's own mouth-corner lift (photo_expression.corner_lift): the rest pose undoes it, so every
         expression starts from a neutral mouth, whatever face the photo was taken with. `warped_blink`
         is the share of a blink done by moving the lid (the rest is painted by eyelids.py): 0 behind
         glasses, whose frame would bend with the lid. With `glasses` the frame, which lies over the
-        brows and under the eyes, stays rigid: brow shapes move the forehead above it instead."""
+        brows and under the eyes, stays rigid: brow shapes move the forehead above it instead, and the
+        brows themselves but for `held_brows` (those on the frame's rim, glasses.find_rim; None: all)
+        when rigid vertices along the rim keep it in place."""
         self.warped_blink = warped_blink
         self.vertices = vertices
         self.g = geometry
@@ -111,7 +119,7 @@ class FaceMotionModel:
         self.gaze_basis = np.zeros((2, n, 2), np.float32)  # per degree of gaze yaw, pitch
         self._build()
         if glasses:
-            self._hold_frame()
+            self._hold_frame(held_brows)
         self._soften()
         self._flat: np.ndarray | None = None
         self.neutralising = self._neutralise(photo_lift)
@@ -226,17 +234,22 @@ class FaceMotionModel:
         for side, sign in (("L", 1.0), ("R", -1.0)):
             self._add("cheekPuff", self._idx(CHEEKS[side]), sign * 0.02, 0.0)
 
-    def _hold_frame(self) -> None:
-        """Glasses: no shape moves the points a frame covers (brows, under the eyes); what the brows
-        would do moves the forehead above the frame a little, so raised brows still read."""
+    def _hold_frame(self, held_brows: tuple[int, ...] | None) -> None:
+        """Glasses: no shape moves the points a frame covers (the brows on its rim, under the eyes);
+        what the brows would do moves the forehead above the frame too, so raised brows read."""
         for side in "LR":
-            brows = self._idx(BROW_INNER[side] + BROW_MID[side] + BROW_OUTER[side])
-            frame = np.concatenate([brows, self._idx(UNDER_EYE[side] + [9])])  # 9: above the bridge
+            names = BROW_INNER[side] + BROW_MID[side] + BROW_OUTER[side]
+            brows = self._idx(names)
+            on_rim = self._idx([i for i in names if held_brows is None or i in held_brows])
+            frame = np.concatenate([on_rim, self._idx(UNDER_EYE[side] + [9])]).astype(int)  # 9: above the bridge
             forehead = np.intersect1d(self._idx([i for i in FOREHEAD if i != 9]), self._side(side))  # 9: the bridge's top
+            free = np.setdiff1d(brows, on_rim)
             for shape in range(len(self.basis)):
                 lift = self.basis[shape, brows].mean(axis=0)
                 if np.abs(lift).sum() > 1e-6 and "brow" in BLENDSHAPE_NAMES[shape]:
                     self.basis[shape, forehead] += 0.6 * lift
+                    # the brows above the rim carry what those on it cannot
+                    self.basis[shape, free] *= GLASSES_BROW_GAIN["down" if "Down" in BLENDSHAPE_NAMES[shape] else "up"]
                 self.basis[shape, frame] = 0.0
 
     def _soften(self) -> None:
@@ -340,6 +353,13 @@ class FaceMotionModel:
         d += (w[INDEX["jawOpen"]] * w[INDEX["mouthClose"]]) * self.close_lips
         d += gaze.yaw * self.gaze_basis[0] + gaze.pitch * self.gaze_basis[1]
         return d
+
+
+def sorted_along(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A contour's points (positions u along an axis, offsets v across it) in order along the axis:
+    np.interp needs increasing positions, and a lid's or a lip's points may not come in that order."""
+    order = np.argsort(u)
+    return u[order], v[order]
 
 
 def head_displacement(points: np.ndarray, pivot: np.ndarray, pose: HeadPose, scale: float) -> np.ndarray:

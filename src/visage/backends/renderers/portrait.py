@@ -14,8 +14,9 @@ from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE, SIZES, Renderer
 from visage.backends.renderers import photo_expression
 from visage.backends.renderers.eyelids import EyeLids
+from visage.backends.renderers.glasses import find_rim
 from visage.backends.renderers.face_model import FACE_OVAL, MESH_LANDMARKS, FaceMotionModel, face_geometry, head_displacement
-from visage.backends.renderers.mouth import MouthInterior, MouthPalette
+from visage.backends.renderers.mouth import MouthInterior, MouthPalette, teeth_texture
 from visage.backends.renderers.shading import ExpressionShading
 from visage.backends.renderers.warp import MeshWarp
 from visage.core.arkit import INDEX
@@ -59,24 +60,33 @@ class PortraitRenderer(Renderer):
         geometry = face_geometry(landmarks)
         # measured here rather than trusted from the saved info, so avatars made before it existed work
         self.photo = photo_expression.measure(self.image, landmarks)
+        teeth = teeth_texture(self.image, landmarks) if self.photo.teeth_rgb is not None else None
         self.image = _fill_mouth(self.image, landmarks)
         ids = np.array(MESH_LANDMARKS, int)
         face_points = landmarks[ids]
         anchors, follow = self._anchors(landmarks, geometry)
+        rim = find_rim(self.image, landmarks, geometry) if self.photo.glasses else None
+        if rim is not None:  # rigid points along the frame's top rim: they follow the head only
+            anchors = np.concatenate([anchors, rim.points])
+            follow = np.concatenate([follow, np.ones(len(rim.points), np.float32)])
         vertices = np.concatenate([face_points, anchors])
         self.ids = np.concatenate([ids, np.full(len(anchors), -1)])
         self.follow = np.concatenate([np.ones(len(ids), np.float32), follow]).astype(np.float32)[:, None]
         self.vertices = vertices
         warped_blink = 0.0 if self.photo.glasses else _WARPED_BLINK
         self.model = FaceMotionModel(vertices, self.ids, geometry, photo_lift=self.photo.corner_lift,
-                                     warped_blink=warped_blink, glasses=self.photo.glasses)
+                                     warped_blink=warped_blink, glasses=self.photo.glasses,
+                                     held_brows=rim.held if rim is not None else None)
         self.warp = MeshWarp(vertices[:, :2], self.size, active=(self.follow[:, 0] > 0) | (self.ids >= 0),
                              layout=_lips_apart(vertices[:, :2], self.model.pos),
                              fine_box=_mouth_box(landmarks, geometry.height))
         skin = avatar.info.get("skin_rgb") or _median_colour(self.image, landmarks, photo_expression.CHEEKS)
         lips = avatar.info.get("lip_rgb") or _median_colour(self.image, landmarks, photo_expression.LIPS)
-        self.mouth = MouthInterior(self.model.pos, geometry.height, MouthPalette.from_face(skin, lips, self.photo.teeth_rgb))
-        self.lids = EyeLids(self.model.pos, self.image, vertices, geometry.height, warped_blink, skin)
+        source = avatar.info.get("source_face_height")  # the face's height in the original photo
+        photo_pixel = geometry.height / float(source) if source else 1.0
+        self.mouth = MouthInterior(self.model.pos, geometry.height, MouthPalette.from_face(skin, lips, self.photo.teeth_rgb),
+                                   teeth, photo_pixel)
+        self.lids = EyeLids(self.model.pos, self.image, vertices, geometry.height, warped_blink, skin, photo_pixel)
         self.shading = ExpressionShading(self.image, landmarks, geometry, self.model.neutralising)
         chin = landmarks[152]
         self.pivot = np.array([geometry.mouth[0], chin[1] + 0.25 * geometry.height, 0.6 * geometry.height], np.float32)
