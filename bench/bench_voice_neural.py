@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/bench_voice_neural.py [--wer N] [--quick]
 
-- RTF: synthesis wall time (Piper plus the WORLD shaping step) / audio seconds, per voice.
+- RTF: synthesis wall time (Piper plus the WORLD shaping step) / audio seconds, per voice, and the
+  process's CPU seconds per audio second (all threads; on a loaded machine the wall figure measures
+  the load, the CPU figure what the voice costs).
 - First chunk: time from handing a reply's first sentence to the voice until its first chunk arrives.
 - WER: N sentences (default 50) spoken by the default voice, neutral and with the six emotions in turn
   (intensity 0.8), transcribed by faster-whisper with the Whisper base model (an independent
@@ -110,26 +112,35 @@ def spoken(tts, request: SpeechRequest) -> tuple[np.ndarray, int, float]:
     return np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate, wall
 
 
-def bench_rtf(tts, voice: str, emotional: bool, sentences: list[str]) -> float:
+def bench_rtf(tts, voice: str, emotional: bool, sentences: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds per audio second."""
     audio = wall = 0.0
+    cpu = time.process_time()
     for i, text in enumerate(sentences):
         emotion = EMOTIONS[i % len(EMOTIONS)] if emotional else Emotion.NEUTRAL
         x, rate, w = spoken(tts, SpeechRequest(text, voice=voice, emotion=emotion, intensity=0.8))
         audio += len(x) / rate
         wall += w
-    return wall / audio
+    return wall / audio, (time.process_time() - cpu) / audio
 
 
-def bench_first_chunk(tts, rounds: int) -> list[float]:
-    out = []
+def show_rtf(label: str, rtf: tuple[float, float], piper: tuple[float, float] | None = None) -> None:
+    ratio = f" (x{rtf[0] / piper[0]:.2f} / x{rtf[1] / piper[1]:.2f} Piper alone)" if piper else ""
+    print(f"RTF {label}: wall {rtf[0]:.3f}, CPU {rtf[1]:.3f}{ratio}")
+
+
+def bench_first_chunk(tts, rounds: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds from handing each first sentence to the voice to its first chunk."""
+    wall, cpu = [], []
     for _ in range(rounds):
         for text in FIRST_SENTENCES:
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             stream = tts.stream(SpeechRequest(text))
             next(stream)
-            out.append((time.perf_counter() - began) * 1000)
+            wall.append((time.perf_counter() - began) * 1000)
+            cpu.append((time.process_time() - cpu_began) * 1000)
             stream.close()
-    return out
+    return wall, cpu
 
 
 def whisper_model_dir() -> Path:
@@ -296,8 +307,6 @@ def measure_speed_and_voice(tts, args) -> None:
     espeak = create_tts("espeak")
     sentences = WER_SENTENCES[:6 if args.quick else 12]
     list(tts.stream(SpeechRequest("Warming up.")))
-    for voice, emotional in (("joe-female", False), ("joe-female", True), ("joe", False)):
-        print(f"RTF {voice} {'emotional' if emotional else 'neutral'}: {bench_rtf(tts, voice, emotional, sentences):.3f}")
     raw = create_tts("neural", split_first_phrase=False)
     from visage.backends.tts import shaping
 
@@ -306,13 +315,16 @@ def measure_speed_and_voice(tts, args) -> None:
 
     neural_module.reshape = lambda x, rate, shape: x  # Piper alone, for the share of the shaping step
     try:
-        print(f"RTF Piper alone (no shaping): {bench_rtf(raw, 'joe', False, sentences):.3f}")
+        piper = bench_rtf(raw, 'joe', False, sentences)
     finally:
         neural_module.reshape = real
-    print(f"RTF espeak: {bench_rtf(espeak, None, False, sentences):.3f}")
-    ms = bench_first_chunk(tts, 1 if args.quick else 3)
+    show_rtf("Piper alone (no shaping)", piper)
+    for voice, emotional in (("joe-female", False), ("joe-female", True), ("joe", False)):
+        show_rtf(f"{voice} {'emotional' if emotional else 'neutral'}", bench_rtf(tts, voice, emotional, sentences), piper)
+    show_rtf("espeak", bench_rtf(espeak, None, False, sentences))
+    ms, cpu_ms = bench_first_chunk(tts, 1 if args.quick else 3)
     print(f"first chunk, a reply's first sentence: p50 {statistics.median(ms):.0f} ms, "
-          f"p90 {np.percentile(ms, 90):.0f} ms (n={len(ms)})")
+          f"p90 {np.percentile(ms, 90):.0f} ms (n={len(ms)}); CPU p50 {statistics.median(cpu_ms):.0f} ms")
     rows = bench_female(tts, WER_SENTENCES[:5])
     for voice, (f0, f1, f2) in rows.items():
         print(f"{voice}: median F0 {f0:.0f} Hz, F1 {f1:.0f} Hz, F2 {f2:.0f} Hz")

@@ -8,7 +8,7 @@ the model's length scale; pitch, range, contour, formants, energy and breath are
 (visage.backends.tts.shaping), frame for frame, so the timings survive.
 
 A long sentence is spoken as two pieces, its first phrase and the rest, and each piece is made in a
-worker thread while the one before it is being played: the first audio comes after the first phrase,
+worker thread, the next one while the one before it is being played: the first audio comes after the first phrase,
 not the whole sentence. The model releases the interpreter lock while it runs.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ PAUSE = "_"
 _SILENT = {"^", "$", ".", ",", ";", ":", "!", "?", "-", "(", ")", '"', "'", "…", "—"}
 OUTPUT_LEVEL = 0.55  # the model's output is scaled so a neutral sentence peaks near -5 dBFS
 EMPHASIS_PAUSE_S = 0.08  # a short beat before an emphasised word (not at a phrase's start)
-SPLIT_MIN_WORDS = 6  # sentences shorter than this are made whole (splitting would only cost prosody)
+SPLIT_MIN_WORDS = 5  # sentences shorter than this are made whole (splitting would only cost prosody)
 _PHRASE_BREAK = re.compile(r"[,;:](?=\s)")
 
 _models: dict[str, object] = {}
@@ -131,9 +131,11 @@ class NeuralTTS(TTSBackend):
         offset = 0.0
         try:
             for i in range(len(spans)):
-                if i + 1 < len(spans):
-                    submit(i + 1)  # made while this piece plays
                 piece = futures[i].result()
+                if i + 1 < len(spans):
+                    # made while this piece plays, not alongside it: on a small CPU the two would
+                    # share the cores and the first audio would come later
+                    submit(i + 1)
                 for chunk in chunk_audio(piece.samples, rate, piece.phonemes, piece.words):
                     yield chunk.shifted(offset) if offset else chunk
                 offset += len(piece.samples) / rate
