@@ -284,6 +284,19 @@ def test_cli_create_list_delete(astro_png, tmp_path, monkeypatch, capsys):
     assert AvatarStore(tmp_path / "avatars").list() == []
 
 
+def test_cli_avatar_carries_its_voice_and_pitch(astro_png, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VISAGE_HOME", str(tmp_path))
+    assert main(["avatar", "create", str(astro_png), "--name", "v", "--voice", "nobody"]) == 2
+    assert "joe-female" in capsys.readouterr().err  # the error lists the voices
+    assert AvatarStore(tmp_path / "avatars").list() == []  # refused before the analysis, nothing written
+    assert main(["avatar", "create", str(astro_png), "--name", "v", "--voice", "Joe", "--pitch", "low"]) == 0
+    info = AvatarStore(tmp_path / "avatars").info("v")
+    assert (info["voice"], info["pitch"]) == ("joe", "low")
+    capsys.readouterr()
+    assert main(["avatar", "list"]) == 0
+    assert "voice joe (low pitch)" in capsys.readouterr().out
+
+
 def test_cli_failure_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VISAGE_HOME", str(tmp_path))
     photo = tmp_path / "coffee.png"

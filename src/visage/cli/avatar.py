@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 from visage.backends.renderers.avatar_store import DEFAULT_NAME, AvatarStore
+from visage.backends.tts.auto import check_voice_name
+from visage.core.types import PitchStyle
 from visage.errors import InputError
 
 EXAMPLES = """\
@@ -18,6 +20,7 @@ examples:
   visage avatar create me.jpg --name me          analyse a portrait photo into the avatar "me"
   visage avatar create me.jpg --name me --force  replace "me" with a new photo
   visage avatar create --video me.mp4 --name me  a video avatar from a recording of the person speaking
+  visage avatar create me.jpg --name me --voice joe --pitch low   the voice `visage say` speaks it with
   visage avatar list                             the saved avatars (plus the built-in "default")
   visage avatar delete me
 
@@ -62,6 +65,10 @@ def add_parser(commands) -> None:
     c.add_argument("--name", default=None,
                    help="the avatar's name: letters, digits, - and _ (default: the photo's or clip's file name)")
     c.add_argument("--force", action="store_true", help="replace an avatar of the same name")
+    c.add_argument("--voice", default=None,
+                   help="the voice it speaks with (see `visage voices`; default: the default voice, joe-female)")
+    c.add_argument("--pitch", default=None, choices=[s.value for s in PitchStyle],
+                   help="its pitch register (default: normal)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(run=run_create)
 
@@ -81,11 +88,14 @@ def run_create(args: argparse.Namespace) -> int:
     store = AvatarStore()
     name = args.name or _name_from(args.photo or args.video)
     store.check_free(name, overwrite=args.force)  # fail before the analysis, not after it
+    if args.voice:
+        args.voice = check_voice_name(args.voice.strip().lower())
     if args.video:
         return _create_from_video(args, store, name)
     started = time.perf_counter()
     with _quiet_native_logs(not args.verbose):
         avatar, warnings = analyse_portrait(args.photo, name)
+    _with_voice(avatar, args)
     folder = store.save(avatar, overwrite=args.force)
     info, pose = avatar.info, avatar.info["head_pose"]
     for warning in warnings:
@@ -121,6 +131,7 @@ def _create_from_video(args: argparse.Namespace, store: AvatarStore, name: str) 
     finally:
         for bar in bars.values():
             bar.close()
+    _with_voice(avatar, args)
     folder = store.save(avatar, overwrite=args.force)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -152,6 +163,14 @@ def _script(value: str | None) -> str | None:
     return text
 
 
+def _with_voice(avatar, args: argparse.Namespace) -> None:
+    """The voice and pitch the avatar speaks with, kept in its avatar.json (`info`), read by `say`."""
+    if args.voice:
+        avatar.info["voice"] = args.voice
+    if args.pitch:
+        avatar.info["pitch"] = args.pitch
+
+
 def run_list(args: argparse.Namespace) -> int:
     store = AvatarStore()
     names = store.list()
@@ -162,7 +181,9 @@ def run_list(args: argparse.Namespace) -> int:
             info = store.info(name)
             source = info.get("source", {}).get("path", "?")
             kind = "video, " if info.get("kind") == "video" else ""
-            print(f"  {name:<16} {kind}{info.get('size', '?')} px, from {source}, {info.get('created', '')}")
+            voice = f", voice {info['voice']}" if info.get("voice") else ""
+            voice += f" ({info['pitch']} pitch)" if info.get("pitch") else ""
+            print(f"  {name:<16} {kind}{info.get('size', '?')} px, from {source}, {info.get('created', '')}{voice}")
         except Exception as exc:  # one unreadable bundle must not hide the others
             print(f"  {name:<16} unreadable: {exc}")
     if not names:

@@ -64,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
 
         store = AvatarStore()
         if store.exists(args.avatar):  # the built-in one may not be analysed yet; a missing one is named below
-            args.voice = store.info(args.avatar).get("voice")
+            info = store.info(args.avatar)
+            args.voice = info.get("voice")
+            if args.pitch == "normal" and info.get("pitch"):  # an explicit --pitch low/high wins
+                args.pitch = info["pitch"]
     stream, total = speech_stream(args)
     return render_video(stream, total, video, args.output, quiet=args.quiet)
 
