@@ -35,6 +35,7 @@ class MeshWarp:
         self.size = size
         simplices = Delaunay(vertices if layout is None else layout).simplices
         mesh = _Mesh(self.cv2, vertices, simplices, layout)
+        self.triangles = simplices[mesh.drawn]  # the ones drawn: what a GPU rasteriser draws too (browser_payload)
         n = -(-size // STEP)
         self.n = n
         self.rows, self.weights = mesh.weights(0, 0, STEP, n, n, active)

@@ -1,0 +1,122 @@
+"""What a browser needs to draw the portrait renderer's face itself: the avatar, once, as JSON.
+
+The page's WebGL renderer (server/static/facegl/) draws the same face as PortraitRenderer, so it gets
+the renderer's own precomputed parts rather than the raw avatar: the photo with its mouth filled, the
+mesh (rest vertices, depth, the triangles the warp uses, how much of the head's motion each vertex
+follows), the per-blendshape displacement basis, the rest pose, the crease relief as one RGBA
+texture, the mouth's palette and the eyes' lash colours. Everything the face model tunes is baked in
+here, so retuning the Python model changes the browser's face with it; the page only sums the basis
+with the frame's weights, adds the head pose and rasterises. Format "visage-face/1" is described in
+the README ("Browser drawing").
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+
+from visage.backends.renderers.avatar import Avatar
+from visage.backends.renderers.base import DEFAULT_SIZE
+from visage.backends.renderers.eyelids import _LASH_DARKEN, _LASH_SKIP, _LID_SKIN, _OVERSHOOT
+from visage.backends.renderers.shading import DEPTH_STEP, FOLD_DEPTH, MAX_LIGHTEN
+from visage.backends.renderers.warp import STEP
+from visage.core.arkit import BLENDSHAPE_NAMES
+
+FORMAT = "visage-face/1"
+# crease channels of the relief texture: each channel's creases share one weight per frame
+_CHANNELS = {"nasolabial Right": 0, "nasolabial Left": 1, "furrow": 2, "forehead": 3}
+
+
+def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> dict:
+    """The JSON-ready description of `avatar`'s face at `size` pixels (the default avatar for None)."""
+    from visage.backends.renderers.portrait import PortraitRenderer
+
+    renderer = PortraitRenderer(avatar, size=size)
+    renderer.load()
+    model = renderer.model
+    relief, creases = _relief(renderer)
+    mouth, lids = renderer.mouth, renderer.lids
+    eyes = {side: {"upper": [int(i) for i in upper], "lower": [int(i) for i in lower],
+                   "lash": [round(float(c), 2) for c in lash]}
+            for side, (upper, lower, lash) in lids.eyes.items()}
+    return {
+        "format": FORMAT,
+        "name": renderer.avatar.name,
+        "size": renderer.size,
+        "blendshape_names": list(BLENDSHAPE_NAMES),
+        "photo": _png(renderer.image),
+        "relief": _png(relief),
+        "creases": creases,
+        "crease_constants": {"fold_depth": FOLD_DEPTH, "max_lighten": MAX_LIGHTEN, "step": DEPTH_STEP},
+        "vertices": [round(float(v), 3) for v in renderer.vertices.ravel()],
+        "triangles": [int(i) for i in renderer.warp.triangles.ravel()],
+        "warp": _warp_tables(renderer.warp),
+        "follow": [round(float(v), 4) for v in renderer.follow[:, 0]],
+        "basis": _floats(model.basis),
+        "rest": _floats(model.rest),
+        "close_lips": _floats(model.close_lips),
+        "gaze_basis": _floats(model.gaze_basis),
+        "pivot": [float(v) for v in renderer.pivot],
+        "metres": float(renderer.metres),
+        "mouth": {"upper": [int(i) for i in mouth.upper], "lower": [int(i) for i in mouth.lower],
+                  "face_height": float(mouth.h),
+                  "palette": {k: [round(float(c), 3) for c in getattr(mouth.p, k)]
+                              for k in ("cavity", "deep", "gum", "teeth", "tongue")}},
+        "eyes": eyes,
+        "lids": {"warped": float(lids.warped), "band": float(lids.band), "face_height": float(lids.h),
+                 "lid_colour": [round(float(c), 3) for c in lids.lid_colour], "overshoot": _OVERSHOOT,
+                 "lash_skip": _LASH_SKIP, "lash_darken": _LASH_DARKEN, "lid_skin": _LID_SKIN},
+    }
+
+
+def _warp_tables(warp) -> dict:
+    """The warp's sparse barycentric tables (warp.py): for each grid point the mesh moves, its three
+    vertices and weights, on the coarse grid and in the mouth's full-resolution box. The page evaluates
+    the same field and the same one-step inversion, so folds (the closed lips) and the slivers by the
+    lip corners come out as they do in Python."""
+
+    def table(rows, matrix) -> dict:
+        if np.any(np.diff(matrix.indptr) != 3):
+            raise ValueError("every warp row has three vertices")
+        return {"rows": _typed(rows, "<u4"), "corners": _typed(matrix.indices, "<u2"), "weights": _floats(matrix.data)}
+
+    out = {"step": STEP, "n": warp.n, "coarse": table(warp.rows, warp.weights)}
+    if warp.fine is not None:
+        x0, y0, x1, y1, rows, weights, _ = warp.fine
+        out["fine"] = {"box": [int(x0), int(y0), int(x1), int(y1)], **table(rows, weights)}
+    return out
+
+
+def _relief(renderer) -> tuple[np.ndarray, list[dict]]:
+    """The creases' relief, summed per channel into one RGBA image (value 128 is no relief; 127.5 per
+    unit), and each channel's weight recipe (blendshapes and gains, the photo's own offset)."""
+    size = renderer.size
+    relief = np.zeros((size, size, 4), np.float32)
+    recipes: dict[int, dict] = {}
+    for crease in renderer.shading.creases:
+        key = crease.name if crease.name.startswith("nasolabial") else crease.name.split()[0]
+        channel = _CHANNELS[key]
+        y0, y1, x0, x1 = crease.box
+        relief[y0:y1, x0:x1, channel] += crease.relief[..., 0]
+        recipes.setdefault(channel, {"channel": channel, "shapes": [[s, float(g)] for s, g in crease.shapes],
+                                     "offset": round(float(crease.offset), 5)})
+    encoded = np.clip(np.round(relief * 127.5 + 128.0), 0, 255).astype(np.uint8)
+    return encoded, [recipes[c] for c in sorted(recipes)]
+
+
+def _floats(array: np.ndarray) -> str:
+    """Little-endian float32, base64: the page reads it with one Float32Array."""
+    return _typed(array, "<f4")
+
+
+def _typed(array: np.ndarray, dtype: str) -> str:
+    return base64.b64encode(np.ascontiguousarray(array, dtype).tobytes()).decode()
+
+
+def _png(image: np.ndarray) -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

@@ -1,0 +1,204 @@
+// GLSL (WebGL 2) for the browser face: ports of the Python portrait renderer's per-pixel work.
+// Coordinates are image pixels of the avatar payload (pixel i's centre at i, y down), as in numpy.
+// Pass 1 draws into an offscreen image with rows in image order: the warped photo with its creases
+// (warp.py + shading.py), then the mouth's inside (mouth.py). Pass 2 copies that image to the
+// canvas (flipping it upright) and repaints the closing eyelids from it (eyelids.py).
+
+// A rectangle of whole pixels [x0, x1) x [y0, y1), drawn into the offscreen image or (flip) the canvas.
+export const RECT_VS = `#version 300 es
+in vec2 corner;
+uniform vec4 rect;
+uniform float size;
+uniform float flip;
+void main() {
+  vec2 n = mix(rect.xy, rect.zw, corner) / size * 2.0 - 1.0;
+  if (flip > 0.5) n.y = -n.y;
+  gl_Position = vec4(n, 0.0, 1.0);
+}`;
+
+const PIXEL = `
+uniform float size;
+uniform float flip;
+vec2 pixel() {
+  vec2 f = gl_FragCoord.xy;
+  if (flip > 0.5) f.y = size - f.y;
+  return f - 0.5;
+}`;
+
+// The warp (warp.py): the coarse inverse displacement upsampled as cv2.resize does, the mouth's box
+// from its own full-resolution map, then the photo pulled through it with the creases (shading.py:
+// the photo times 1 + depth * relief, one relief channel per crease group).
+export const WARP_FS = `#version 300 es
+precision highp float;
+${PIXEL}
+uniform sampler2D photo;
+uniform sampler2D relief;
+uniform highp sampler2D inverse;
+uniform highp sampler2D fine;
+uniform vec4 fineBox;
+uniform float n;
+uniform vec4 crease;
+out vec4 colour;
+vec2 at(int x, int y) { return texelFetch(inverse, ivec2(x, y), 0).rg; }
+void main() {
+  vec2 p = pixel();
+  vec2 src = clamp((p + 0.5) * (n / size) - 0.5, 0.0, n - 1.0);
+  vec2 f0 = min(floor(src), vec2(n - 2.0));
+  vec2 t = src - f0;
+  ivec2 i = ivec2(f0);
+  vec2 d = mix(mix(at(i.x, i.y), at(i.x + 1, i.y), t.x), mix(at(i.x, i.y + 1), at(i.x + 1, i.y + 1), t.x), t.y);
+  vec2 q = p - d;
+  if (p.x >= fineBox.x && p.y >= fineBox.y && p.x < fineBox.z && p.y < fineBox.w) {
+    vec4 m = texelFetch(fine, ivec2(p - fineBox.xy), 0);
+    if (m.z > 0.5) q = m.xy;
+  }
+  vec2 uv = (q + 0.5) / size;
+  vec3 c = texture(photo, uv).rgb;
+  vec4 k = 1.0 + crease * ((texture(relief, uv) * 255.0 - 128.0) / 127.5);
+  colour = vec4(clamp(c * k.x * k.y * k.z * k.w, 0.0, 1.0), 1.0);
+}`;
+
+export const COPY_FS = `#version 300 es
+precision highp float;
+uniform sampler2D image;
+${PIXEL}
+out vec4 colour;
+void main() { colour = vec4(texture(image, (pixel() + 0.5) / size).rgb, 1.0); }`;
+
+// np.interp over N sample points (increasing xp), clamped at both ends.
+const interp = (name, n) => `
+float ${name}(float x, float xp[${n}], float fp[${n}]) {
+  if (x <= xp[0]) return fp[0];
+  for (int i = 1; i < ${n}; i++) {
+    if (x <= xp[i]) return mix(fp[i - 1], fp[i], (x - xp[i - 1]) / max(xp[i] - xp[i - 1], 1e-6));
+  }
+  return fp[${n - 1}];
+}`;
+
+// The mouth's inside (mouth.py, MouthInterior.draw), line for line; colours in 0..255.
+export const MOUTH_FS = `#version 300 es
+precision highp float;
+${PIXEL}
+${interp('interp11', 11)}
+uniform vec2 centre, along, down;
+uniform float halfW, H, tongueH;
+uniform float upU[11], upV[11], loU[11], loV[11];
+uniform vec3 cavity, deep, gum, teeth, tongue;
+out vec4 colour;
+const float PI = 3.14159265;
+const float ARCH = 1.25;
+float coverage(vec2 q) {
+  vec2 r = q - centre;
+  float a = dot(r, along), d = dot(r, down);
+  float top = interp11(a, upU, upV), bottom = interp11(a, loU, loV);
+  return clamp(min(min(d - top, bottom - d) + 0.5, bottom - top), 0.0, 1.0);
+}
+void main() {
+  vec2 p = pixel();
+  float mask = 0.0;  // cv2's anti-aliased fill, then its 3x3 Gaussian
+  for (int j = -1; j <= 1; j++) for (int i = -1; i <= 1; i++) {
+    mask += coverage(p + vec2(i, j)) * (i == 0 ? 0.5 : 0.25) * (j == 0 ? 0.5 : 0.25);
+  }
+  vec2 r = p - centre;
+  float across = dot(r, along), depth = dot(r, down);
+  float top = interp11(across, upU, upV), bottom = interp11(across, loU, loV);
+  float gap = max(bottom - top, 0.0);
+  float s = clamp(across / halfW, -1.0, 1.0);
+  float belowTop = depth - top, aboveBottom = bottom - depth;
+  float back = clamp(0.35 + 0.65 * pow(abs(s), 1.5), 0.0, 1.0) * clamp(1.0 - aboveBottom / (gap + 1.0), 0.3, 1.0);
+  vec3 c = cavity + (deep - cavity) * back;
+  if (tongueH > 0.8) {
+    float s8 = s / 0.8;
+    float dome = tongueH * sqrt(clamp(1.0 - s8 * s8, 0.0, 1.0));
+    float into = aboveBottom - 0.1 * tongueH;
+    float inside = clamp((dome - into) / 1.2, 0.0, 1.0);
+    float height = clamp(into / (dome + 1e-3), 0.0, 1.0);
+    float shade = (0.55 + 0.45 * sin(PI * clamp(0.25 + 0.6 * height, 0.0, 1.0))) * (1.0 - 0.4 * s8 * s8);
+    shade *= (1.0 - 0.15 * exp(-pow(s / 0.07, 2.0))) * (1.0 - 0.3 * pow(height, 4.0));
+    c += (tongue * shade - c) * inside;
+  }
+  float len = min(0.5 * gap, 0.15 * 2.0 * halfW) * (1.0 - 0.45 * s * s);
+  float theta = asin(s * sin(ARCH));
+  float edges[5] = float[5](0.0, 0.34, 0.60, 0.88, 1.12);
+  float dx = 1e9;
+  for (int k = 0; k < 5; k++) dx = min(dx, abs(abs(across) - sin(edges[k]) / sin(ARCH) * halfW));
+  float seam = exp(-pow(dx / max(0.6, 0.004 * H), 2.0));
+  float tip = len * (1.0 - 0.15 * seam);
+  float gumH = clamp(0.1 * gap - 0.006 * H, 0.0, 0.02 * H) * (1.0 + 0.8 * seam);
+  float sides = clamp((0.95 - abs(s)) / 0.3, 0.0, 1.0);
+  float teethA = clamp(tip - belowTop + 0.5, 0.0, 1.0) * sides;
+  float gumA = clamp(gumH - belowTop + 0.5, 0.0, 1.0);
+  float lit = 0.9 * (1.0 - 0.55 * s * s) * (0.75 + 0.25 * clamp(belowTop / (0.5 * len + 1.0), 0.0, 1.0));
+  lit *= 1.0 - 0.2 * seam * (0.4 + 0.6 * clamp(belowTop / (len + 1.0), 0.0, 1.0));
+  lit *= 1.0 - 0.2 * abs(theta);
+  vec3 t = teeth * lit;
+  t += (gum * (0.8 + 0.2 * (1.0 - s * s)) - t) * gumA;
+  c += (t - c) * teethA;
+  float low = clamp(0.12 * gap - 0.012 * H, 0.0, 0.02 * H) * clamp(1.0 - pow(s / 0.55, 2.0), 0.0, 1.0) * (1.0 - 0.2 * seam);
+  float lowA = clamp(low - aboveBottom + 0.5, 0.0, 1.0) * (low > 0.3 ? 1.0 : 0.0);
+  c += (teeth * 0.7 * (1.0 - 0.8 * s * s) - c) * lowA;
+  float sigma = max(1.0, 0.012 * H);
+  c *= 1.0 - 0.4 * exp(-max(belowTop, 0.0) / sigma) - 0.25 * exp(-max(aboveBottom, 0.0) / sigma);
+  float alpha = mask * pow(clamp((1.0 - abs(s)) / 0.12, 0.0, 1.0), 0.7);
+  colour = vec4(clamp(c / 255.0, 0.0, 1.0), alpha);
+}`;
+
+// A closing eyelid (eyelids.py, EyeLids._close): per column, the lid band above the eye is stretched
+// down to the lid's new edge, blurred, mixed with skin, and the lash line drawn at the edge.
+export const LID_FS = `#version 300 es
+precision highp float;
+${PIXEL}
+${interp('interp9', 9)}
+uniform sampler2D image;
+uniform float uX[9], uY[9], lX[9], lY[9];
+uniform vec4 roi;  // x0, y0, x1, y1: whole pixels, x1 and y1 excluded
+uniform float share, band, maxOpen, lashSkip, lidSkin, lashDarken, thick;
+uniform vec2 sigma;
+uniform int kx, ky;
+uniform vec3 lash, lidColour;
+out vec4 colour;
+const float PI = 3.14159265;
+struct Column { float top, bottom, edge, start, fade, stretch; };
+Column column(float x) {
+  Column c;
+  c.top = interp9(x, uX, uY);
+  c.bottom = max(interp9(x, lX, lY), c.top);
+  c.edge = c.top + share * (c.bottom - c.top) + (share >= 1.0 ? 0.6 : 0.0);
+  c.start = c.top - band;
+  c.stretch = (c.top - lashSkip * band - c.start) / max(c.edge - c.start, 1e-3);
+  c.fade = clamp((c.bottom - c.top) / max(1e-3, 0.5 * maxOpen), 0.0, 1.0);
+  return c;
+}
+float reflect101(float v, float lo, float hi) { return v < lo ? 2.0 * lo - v : (v > hi ? 2.0 * hi - v : v); }
+vec3 moved(float x, float y) {  // cv2.remap of the box: x stays, y is pulled from up the lid
+  Column c = column(x);
+  float m = (y >= c.start && y <= c.edge) ? c.start + (y - c.start) * c.stretch : y;
+  m = clamp(y + (m - y) * c.fade, roi.y, roi.w - 1.0);
+  return floor(texture(image, (vec2(x, m) + 0.5) / size).rgb * 255.0 + 0.5);
+}
+void main() {
+  vec2 p = pixel();
+  vec3 blur = vec3(0.0);
+  float total = 0.0;
+  for (int j = -8; j <= 8; j++) {
+    if (j < -ky || j > ky) continue;
+    for (int i = -12; i <= 12; i++) {
+      if (i < -kx || i > kx) continue;
+      float w = exp(-0.5 * (float(i * i) / (sigma.x * sigma.x) + float(j * j) / (sigma.y * sigma.y)));
+      float x = reflect101(p.x + float(i), roi.x, roi.z - 1.0), y = reflect101(p.y + float(j), roi.y, roi.w - 1.0);
+      blur += w * moved(x, y);
+      total += w;
+    }
+  }
+  vec3 lid = floor(blur / total + 0.5) * (1.0 - lidSkin) + lidColour * lidSkin;
+  Column c = column(p.x);
+  float ramp = clamp((p.y - c.start) / max(1.0, 0.5 * band), 0.0, 1.0);
+  float alpha = clamp(c.edge + 0.7 - p.y, 0.0, 1.0) * ramp * c.fade;
+  vec3 here = texture(image, (p + 0.5) / size).rgb * 255.0;
+  vec3 out_ = here * (1.0 - alpha) + lid * alpha;
+  float span = clamp((p.x - roi.x) / max(1.0, roi.z - 1.0 - roi.x), 0.0, 1.0);
+  float alongLid = pow(clamp(sin(PI * span), 0.0, 1.0), 0.5);
+  float lashA = lashDarken * min(1.0, 2.0 * share) * alongLid * exp(-pow((p.y - c.edge + 0.3 * thick) / thick, 2.0));
+  out_ += (lash - out_) * lashA;
+  colour = vec4(clamp(out_ / 255.0, 0.0, 1.0), 1.0);
+}`;
