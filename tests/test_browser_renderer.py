@@ -18,12 +18,15 @@ from visage.core.arkit import INDEX
 from visage.core.records import frame_record
 
 SIZE = 512
-# Thresholds, measured on the default avatar (docs/browser-face.png, README "Browser drawing"): the two
-# renderers agree to under 1 level where the head is still (mean 0.15..0.65 of 255) and differ along
-# edges when it turns, where the Python warp's one-step inversion is ~1 px off (the browser rasterises
-# the mesh exactly: with a 6-step inversion the Python image comes within 0.8 of the browser's).
-MAE_STILL, MAE_TURN = 1.5, 4.0
-LANDMARKS_MEAN_PX, LANDMARKS_MAX_PX = 1.5, 4.0  # of a 512 px image, face ~210 px high
+# Thresholds, measured on the default avatar (docs/browser-face.png, README "Browser drawing"): the page
+# evaluates the same warp tables and the same one-step inversion as warp.py, so the images differ only by
+# float rounding and at the mouth's anti-aliased edge, which the shader draws analytically where cv2
+# fills a polygon: mean 0.01..0.08 of 255. The landmarks found on both agree to 0.07..0.21 px on average
+# (largest 0.8 px), closer than the detector's own scatter on the Python image with 1 level of noise
+# added (0.1..0.4 px on average). The limits leave room for small look changes in the painted parts
+# (mouth, lids), whose shaders are ports, while a wrong port (a half-pixel shift, a missing pass) fails.
+MAE = 0.5
+LANDMARKS_MEAN_PX, LANDMARKS_MAX_PX = 1.0, 3.0  # of a 512 px image, the face ~210 px high
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,7 @@ def test_same_face_both_ways(setup, name):
     assert browser_image.shape == python_image.shape
     figures = compare(python_image, browser_image, FaceMeshDetector(static=True))
     print(name, {k: round(v, 3) for k, v in figures.items()})
-    assert figures["mae"] < (MAE_TURN if name == "head turn" else MAE_STILL), figures
+    assert figures["mae"] < MAE, figures
     assert "landmarks_mean_px" in figures, "the face-mesh detector found no face on one of the images"
     assert figures["landmarks_mean_px"] < LANDMARKS_MEAN_PX, figures
     assert figures["landmarks_max_px"] < LANDMARKS_MAX_PX, figures

@@ -24,6 +24,7 @@ from visage.backends.renderers.warp import STEP
 from visage.core.arkit import BLENDSHAPE_NAMES
 
 FORMAT = "visage-face/1"
+WEIGHT_RANGE = (-1.0, 2.0)  # barycentric weights the warp tables hold (extrapolated ones reach ~1.5)
 # crease channels of the relief texture: each channel's creases share one weight per frame
 _CHANNELS = {"nasolabial Right": 0, "nasolabial Left": 1, "furrow": 2, "forehead": 3}
 
@@ -77,9 +78,18 @@ def _warp_tables(warp) -> dict:
     lip corners come out as they do in Python."""
 
     def table(rows, matrix) -> dict:
-        if np.any(np.diff(matrix.indptr) != 3):
-            raise ValueError("every warp row has three vertices")
-        return {"rows": _typed(rows, "<u4"), "corners": _typed(matrix.indices, "<u2"), "weights": _floats(matrix.data)}
+        weights = matrix.data.reshape(-1, 3)
+        if np.any(np.diff(matrix.indptr) != 3) or matrix.shape[1] > 65535:
+            raise ValueError("the browser warp needs three vertices a row and at most 65535 vertices")
+        if weights.size and (weights.min() < WEIGHT_RANGE[0] or weights.max() > WEIGHT_RANGE[1]):
+            raise ValueError("a warp weight lies outside the range the browser tables hold")
+        # rows as runs of consecutive grid points; two weights of three (they sum to 1), 16 bits each
+        starts = np.flatnonzero(np.diff(rows, prepend=-2) != 1)
+        runs = np.stack([rows[starts], np.diff(np.append(starts, len(rows)))], axis=1)
+        span = WEIGHT_RANGE[1] - WEIGHT_RANGE[0]
+        quantised = np.round((weights[:, :2] - WEIGHT_RANGE[0]) / span * 65535)
+        return {"runs": _typed(runs, "<u4"), "corners": _typed(matrix.indices, "<u2"),
+                "weights": _typed(quantised, "<u2"), "weight_range": list(WEIGHT_RANGE)}
 
     out = {"step": STEP, "n": warp.n, "coarse": table(warp.rows, warp.weights)}
     if warp.fine is not None:

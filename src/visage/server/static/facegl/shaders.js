@@ -91,7 +91,8 @@ float coverage(vec2 q) {
   vec2 r = q - centre;
   float a = dot(r, along), d = dot(r, down);
   float top = interp11(a, upU, upV), bottom = interp11(a, loU, loV);
-  return clamp(min(min(d - top, bottom - d) + 0.5, bottom - top), 0.0, 1.0);
+  // cv2's anti-aliased fill reaches about a pixel past the polygon's edge (measured against it)
+  return clamp(min(min(d - top, bottom - d) + 1.0, bottom - top + 0.5), 0.0, 1.0);
 }
 void main() {
   vec2 p = pixel();

@@ -11,9 +11,17 @@ const typed = (b64, Type) => {
 
 class Table {
   constructor(t) {
-    this.rows = typed(t.rows, Uint32Array);
+    const runs = typed(t.runs, Uint32Array), q = typed(t.weights, Uint16Array);
     this.corners = typed(t.corners, Uint16Array);
-    this.weights = typed(t.weights, Float32Array);
+    const count = this.corners.length / 3;
+    this.rows = new Uint32Array(count);
+    for (let r = 0, k = 0; r < runs.length; r += 2) for (let i = 0; i < runs[r + 1]; i++) this.rows[k++] = runs[r] + i;
+    const [lo, hi] = t.weight_range;
+    this.weights = new Float64Array(3 * count);
+    for (let r = 0; r < count; r++) {
+      const a = lo + (hi - lo) * q[2 * r] / 65535, b = lo + (hi - lo) * q[2 * r + 1] / 65535;
+      this.weights.set([a, b, 1 - a - b], 3 * r);
+    }
   }
 
   // field[row] = sum of weight * displacement over the row's three vertices (others stay 0)
