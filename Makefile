@@ -34,6 +34,7 @@ bench: setup
 	$(PY) bench/bench_motion.py
 	$(PY) bench/bench_motion_quality.py
 	$(PY) bench/bench_render.py
+	$(PY) scripts/browser_face_sheet.py
 	$(PY) bench/bench_video_avatar.py
 	$(PY) bench/bench_say.py
 	$(PY) bench/bench_batch.py
