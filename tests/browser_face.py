@@ -21,11 +21,12 @@ PAGE = b"""<!doctype html><html><body style="margin:0"><canvas id="face"></canva
 <script type="module">
 import { FaceGL } from '/static/facegl/face.js';
 window.faceReady = FaceGL.create(document.getElementById('face'), '/payload.json', { preserveDrawingBuffer: true })
-  .then((face) => { window.face = face; return 'ready'; }, (e) => { window.faceError = String(e); return 'error'; });
+  .then((face) => { window.face = face; window.FaceGLClass = FaceGL; return 'ready'; }, (e) => { window.faceError = String(e); return 'error'; });
 </script></body></html>"""
 SWIFTSHADER = ("--headless=new", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
                "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync")
+               "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+               "--disable-renderer-backgrounding", "--disable-background-timer-throttling")
 
 
 class _Files(ThreadingHTTPServer):
@@ -146,3 +147,69 @@ def compare(python_image: np.ndarray, browser_image: np.ndarray, detector) -> di
         gap = np.linalg.norm(found[0][0][:, :2] - found[1][0][:, :2], axis=1)
         out.update(landmarks_mean_px=float(gap.mean()), landmarks_max_px=float(gap.max()))
     return out
+
+
+PLAY = """
+const [frames, pcm, rate, box, done] = arguments;
+const face = window.face, gl = face.gl;
+const bytes = Uint8Array.from(atob(pcm), (c) => c.charCodeAt(0));
+const s16 = new Int16Array(bytes.buffer);
+const ctx = new AudioContext();
+const buf = ctx.createBuffer(1, s16.length, rate);
+const ch = buf.getChannelData(0);
+for (let i = 0; i < s16.length; i++) ch[i] = s16[i] / 32768;
+const src = ctx.createBufferSource();
+src.buffer = buf;
+src.connect(ctx.destination);
+face.clear();
+for (const f of frames) face.push(f);
+const [x0, y0, x1, y1] = box, w = x1 - x0, h = y1 - y0, px = new Uint8Array(w * h * 4);
+const log = [];
+let clock = null;
+const draw = face.draw.bind(face);
+face.draw = (f) => {  // what the face shows at each drawn frame: its time, and the mouth box's brightness
+  const at = clock();
+  draw(f);
+  gl.readPixels(x0, face.size - y1, w, h, gl.RGBA, gl.UNSIGNED_BYTE, px);
+  let sum = 0;
+  for (let i = 0; i < px.length; i += 4) sum += px[i] * 0.299 + px[i + 1] * 0.587 + px[i + 2] * 0.114;
+  log.push([at, sum / (w * h)]);
+};
+ctx.resume().then(() => {
+  const t0 = ctx.currentTime + 0.1;
+  src.start(t0);
+  clock = window.FaceGLClass.audioClock(ctx, t0);
+  face.start(clock);
+  setTimeout(() => { face.stop(); face.draw = draw; ctx.close(); done(log); }, (s16.length / rate + 0.3) * 1000);
+});
+"""
+
+
+def play_and_watch(browser: BrowserFace, frames: list[dict], audio: np.ndarray, rate: int, box) -> np.ndarray:
+    """Play `audio` in the page with Web Audio while the face draws `frames` on its clock (FaceGL.start
+    with FaceGL.audioClock); returns (N, 2): each drawn frame's time on the audio clock and the mean
+    brightness of the image box (x0, y0, x1, y1), the mouth's darkening being its opening."""
+    pcm = base64.b64encode((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()).decode()
+    return np.array(browser.driver.execute_async_script(PLAY, frames, pcm, int(rate), [int(v) for v in box]))
+
+
+def best_lag(t_a: np.ndarray, a: np.ndarray, t_b: np.ndarray, b: np.ndarray, reach: float = 0.2,
+             step: float = 0.005) -> tuple[float, float]:
+    """(lag in seconds, correlation) at which signal b best follows signal a (positive: b after a),
+    both resampled every `step` seconds over their common span and standardised."""
+    grid = np.arange(max(t_a[0], t_b[0]), min(t_a[-1], t_b[-1]), step)
+    x, y = np.interp(grid, t_a, a), np.interp(grid, t_b, b)
+    x, y = (x - x.mean()) / (x.std() + 1e-9), (y - y.mean()) / (y.std() + 1e-9)
+    lags = np.arange(-int(reach / step), int(reach / step) + 1)
+    scores = [float(np.mean(x[max(0, -k): len(x) - max(0, k)] * y[max(0, k): len(y) - max(0, -k)])) for k in lags]
+    best = int(np.argmax(scores))
+    return float(lags[best] * step), scores[best]
+
+
+def voice_level(audio: np.ndarray, rate: int, step: float = 0.005, window: float = 0.04) -> tuple[np.ndarray, np.ndarray]:
+    """RMS level of `audio` every `step` seconds over `window`-long windows: (times, levels)."""
+    half = int(window * rate / 2)
+    times = np.arange(0.0, len(audio) / rate, step)
+    centres = (times * rate).astype(int)
+    levels = np.array([np.sqrt(np.mean(audio[max(0, c - half): c + half] ** 2)) for c in centres])
+    return times, levels

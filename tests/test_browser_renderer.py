@@ -9,13 +9,14 @@ import json
 import numpy as np
 import pytest
 
-from browser_face import BrowserFace, compare, poses
+from browser_face import BrowserFace, best_lag, compare, play_and_watch, poses, voice_level
 from browser_harness import chromium_available
 from visage.backends.renderers.browser_payload import FORMAT, browser_payload
 from visage.backends.renderers.portrait import PortraitRenderer
 from visage.backends.vision.face_mesh import FaceMeshDetector
 from visage.core.arkit import INDEX
 from visage.core.records import frame_record
+from visage.core.types import FaceFrame, Gaze, HeadPose, SpeechChunk
 
 SIZE = 512
 # Thresholds, measured on the default avatar (docs/browser-face.png, README "Browser drawing"): the page
@@ -116,3 +117,53 @@ def test_a_wrong_payload_is_refused_clearly(setup):
           FaceGL.create(document.createElement('canvas'), {format: 'something else'}))
           .then(() => done('accepted'), (e) => done(String(e)));""")
     assert "visage-face/1" in message
+
+
+def spoken_motion(text: str) -> tuple[list[dict], np.ndarray, int]:
+    """Motion frames (as the motion stream sends them) and the audio they go with, on one clock."""
+    from visage.backends.tts import create_tts
+    from visage.backends.tts.narration import narrate, requests_for_text
+    from visage.core.motion.engine import MotionEngine
+
+    tts = create_tts("espeak")
+    tts.load()
+    frames, chunks = [], []
+    for item in MotionEngine(fps=25).run(narrate(tts, requests_for_text([text]))):
+        if isinstance(item, FaceFrame):
+            frames.append(frame_record(item))
+        elif isinstance(item, SpeechChunk) and len(item.samples):
+            chunks.append(item)
+    rate = chunks[0].sample_rate
+    audio = np.zeros(int((frames[-1]["t"] + 0.1) * rate), np.float32)
+    for c in chunks:
+        i = int(round(c.start * rate))
+        audio[i: i + len(c.samples)] = c.samples[: max(0, len(audio) - i)]
+    return frames, audio, rate
+
+
+def test_the_mouth_moves_with_the_voice_it_plays(setup):
+    """Sync: Chromium plays the reply's audio with Web Audio while the face draws its frames at the
+    display's rate on the audio clock (FaceGL.audioClock); the drawn mouth's darkening follows the
+    voice's level at the same lag as the Python renderer's frames do, within one 25 fps frame."""
+    _, renderer, browser = setup
+    frames, audio, rate = spoken_motion("Hello there. My mouth opens and closes as I speak to you, papa bear.")
+    box = renderer.warp.fine[:4]
+    x0, y0, x1, y1 = box
+    log = play_and_watch(browser, frames, audio, rate, box)
+    span = log[-1, 0] - log[0, 0]
+    assert len(log) > 5 * span, f"only {len(log)} frames drawn in {span:.1f} s"  # interpolated, not stepped
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    python_t, python_dark = [], []
+    for f in frames:
+        frame = FaceFrame(f["t"], np.array(f["blendshapes"], np.float32), HeadPose(**f["head"]), Gaze(**f["gaze"]))
+        python_t.append(f["t"])
+        python_dark.append(-float((renderer.render(frame)[y0:y1, x0:x1].astype(np.float32) @ luma).mean()))
+    level_t, level = voice_level(audio, rate)
+    browser_lag, browser_corr = best_lag(level_t, level, log[:, 0], -log[:, 1])
+    python_lag, _ = best_lag(level_t, level, np.array(python_t), np.array(python_dark))
+    between, corr = best_lag(np.array(python_t), np.array(python_dark), log[:, 0], -log[:, 1])
+    print(f"mouth after voice: browser {browser_lag * 1000:.0f} ms (r {browser_corr:.2f}), python {python_lag * 1000:.0f} ms; "
+          f"browser after python {between * 1000:.0f} ms (r {corr:.2f}); {len(log) / span:.0f} frames/s drawn")
+    assert corr > 0.8 and browser_corr > 0.2
+    assert abs(between) <= 0.04
+    assert abs(browser_lag) <= 0.04

@@ -23,6 +23,18 @@ export class FaceGL {
     }
   }
 
+  // a clock for start(): seconds since `start` (a time on ctx's clock, e.g. when the reply's audio was
+  // scheduled) of the sound being heard now; smooth between the audio callbacks, output latency included
+  static audioClock(ctx, start = 0) {
+    return () => {
+      const stamp = ctx.getOutputTimestamp ? ctx.getOutputTimestamp() : {};
+      if (stamp.contextTime === undefined || !stamp.performanceTime) {
+        return ctx.currentTime - (ctx.outputLatency || ctx.baseLatency || 0) - start;
+      }
+      return stamp.contextTime + (performance.now() - stamp.performanceTime) / 1000 - start;
+    };
+  }
+
   static async create(canvas, source, options = {}) {
     const payload = typeof source === 'string' ? await (await fetch(source)).json() : source;
     if (!payload || payload.format !== FORMAT) throw new Error(`not a ${FORMAT} avatar payload`);
