@@ -33,7 +33,7 @@ class _Files(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, payload: bytes) -> None:
-        self.payload = payload
+        self.payloads = {"payload": payload}
         super().__init__(("127.0.0.1", 0), _Handler)
 
 
@@ -42,8 +42,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path == "/":
             body, kind = PAGE, "text/html"
-        elif path == "/payload.json":
-            body, kind = self.server.payload, "application/json"
+        elif path.endswith(".json") and path[1:-5] in self.server.payloads:
+            body, kind = self.server.payloads[path[1:-5]], "application/json"
         elif path.startswith("/static/") and ".." not in path and (STATIC / path[8:]).is_file():
             body = (STATIC / path[8:]).read_bytes()
             kind = "text/javascript" if path.endswith(".js") else "application/octet-stream"
@@ -93,11 +93,23 @@ class BrowserFace:
             "return {renderer: e ? gl.getParameter(e.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER),"
             " version: gl.getParameter(gl.VERSION)};")
 
-    def render(self, frame: dict) -> np.ndarray:
+    def add(self, name: str, payload: dict) -> None:
+        """Another avatar in the same page, on its own canvas: render(frame, name) draws it."""
+        self.files.payloads[name] = json.dumps(payload).encode()
+        state = self.driver.execute_async_script("""
+            const [name, done] = arguments, canvas = document.createElement('canvas');
+            document.body.appendChild(canvas);
+            window.FaceGLClass.create(canvas, `/${name}.json`, { preserveDrawingBuffer: true })
+              .then((face) => { (window.faces = window.faces || {})[name] = face; done('ready'); }, (e) => done(String(e)));""", name)
+        if state != "ready":
+            raise RuntimeError(f"the browser face {name!r} did not start: {state}")
+
+    def render(self, frame: dict, name: str | None = None) -> np.ndarray:
         from PIL import Image
 
         url = self.driver.execute_script(
-            "face.draw(arguments[0]); return document.getElementById('face').toDataURL('image/png');", frame)
+            "const face = arguments[1] ? window.faces[arguments[1]] : window.face;"
+            "face.draw(arguments[0]); return face.canvas.toDataURL('image/png');", frame, name)
         with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as im:
             return np.asarray(im.convert("RGB"))
 

