@@ -139,6 +139,26 @@ def test_frames_are_interpolated_on_the_audio_clock(setup):
     assert got[4] is None
 
 
+def test_a_lost_gpu_context_is_rebuilt(setup):
+    """The browser may take the GPU back (a phone in the background, a driver reset): the face stops
+    drawing without errors and, when the context returns, draws the same face again."""
+    _, renderer, browser = setup
+    frame = poses()["smile"]
+    state = browser.driver.execute_async_script("""
+        const [frame, done] = arguments, face = window.face, lose = face.gl.getExtension('WEBGL_lose_context');
+        face.canvas.addEventListener('webglcontextlost', () => {
+          face.draw(frame);  // while lost: no throw, remembered
+          const lost = !face.ready;
+          setTimeout(() => lose.restoreContext(), 50);
+          const wait = () => face.ready ? done({lost}) : setTimeout(wait, 20);
+          setTimeout(wait, 100);
+        }, {once: true});
+        lose.loseContext();""", frame_record(frame))
+    assert state == {"lost": True}
+    figures = compare(renderer.render(frame), browser.render(frame_record(frame)), FaceMeshDetector(static=True))
+    assert figures["mae"] < MAE, figures
+
+
 def test_a_wrong_payload_is_refused_clearly(setup):
     browser = setup[2]
     message = browser.driver.execute_async_script("""

@@ -42,7 +42,7 @@ export class FaceGL {
       depth: false, stencil: false, preserveDrawingBuffer: !!options.preserveDrawingBuffer });
     if (!gl) throw new Error('this browser cannot draw the face (no WebGL 2)');
     const face = new FaceGL(canvas, gl, payload);
-    await face._textures();
+    await face._gpu();
     face.draw(null);
     return face;
   }
@@ -60,17 +60,26 @@ export class FaceGL {
     this.stats = { frames: 0, drawMs: 0 };
     this._raf = null;
     this.warp = new InverseWarp(payload.warp);
+    this.ready = false;
+    // a phone or a driver may take the GPU back at any time: stop drawing, rebuild when it returns
+    canvas.addEventListener('webglcontextlost', (e) => { e.preventDefault(); this.ready = false; });
+    canvas.addEventListener('webglcontextrestored', () => {
+      this._gpu().then(() => this.draw(this.last), (e) => console.error('the face could not be rebuilt', e));
+    });
+  }
+
+  // everything that lives on the GPU: made at the start and again after a lost context
+  async _gpu() {
+    const gl = this.gl;
     this.warpProgram = program(gl, RECT_VS, WARP_FS);
     this.copy = program(gl, RECT_VS, COPY_FS);
     this.mouth = program(gl, RECT_VS, MOUTH_FS);
     this.lid = program(gl, RECT_VS, LID_FS);
     this.offscreen = target(gl, this.size);
     this._buffers();
-  }
-
-  async _textures() {
-    this.photo = await imageTexture(this.gl, this.payload.photo);
-    this.relief = await imageTexture(this.gl, this.payload.relief);
+    this.photo = await imageTexture(gl, this.payload.photo);
+    this.relief = await imageTexture(gl, this.payload.relief);
+    this.ready = true;
   }
 
   _buffers() {
@@ -108,6 +117,10 @@ export class FaceGL {
 
   // draw one frame now (null: the rest pose); frame in the motion stream's schema
   draw(frame) {
+    if (!this.ready || this.gl.isContextLost()) {
+      this.last = frame;
+      return;
+    }
     const started = performance.now();
     const gl = this.gl, S = this.size, m = this.model;
     const { positions, weights } = m.deform(frame || this.rest);
