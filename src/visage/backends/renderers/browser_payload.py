@@ -38,9 +38,12 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
     model = renderer.model
     relief, creases = _relief(renderer)
     mouth, lids = renderer.mouth, renderer.lids
-    eyes = {side: {"upper": [int(i) for i in upper], "lower": [int(i) for i in lower],
-                   "lash": [round(float(c), 2) for c in lash]}
-            for side, (upper, lower, lash) in lids.eyes.items()}
+    eyes = {}
+    for side, entry in lids.eyes.items():  # (upper, lower, lash[, lid colour]) vertex ids and colours
+        upper, lower, lash = entry[:3]
+        lid = entry[3] if len(entry) > 3 else getattr(lids, "lid_colour", None)
+        eyes[side] = {"upper": [int(i) for i in upper], "lower": [int(i) for i in lower],
+                      "lash": _rgb(lash), "lid": _rgb(lid if lid is not None else renderer.shading.base[0, 0])}
     return {
         "format": FORMAT,
         "name": renderer.avatar.name,
@@ -66,7 +69,7 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
                               for k in ("cavity", "deep", "gum", "teeth", "tongue")}},
         "eyes": eyes,
         "lids": {"warped": float(lids.warped), "band": float(lids.band), "face_height": float(lids.h),
-                 "lid_colour": [round(float(c), 3) for c in lids.lid_colour], "overshoot": _OVERSHOOT,
+                 "overshoot": _OVERSHOOT,
                  "lash_skip": _LASH_SKIP, "lash_darken": _LASH_DARKEN, "lid_skin": _LID_SKIN},
     }
 
@@ -113,6 +116,10 @@ def _relief(renderer) -> tuple[np.ndarray, list[dict]]:
                                      "offset": round(float(crease.offset), 5)})
     encoded = np.clip(np.round(relief * 127.5 + 128.0), 0, 255).astype(np.uint8)
     return encoded, [recipes[c] for c in sorted(recipes)]
+
+
+def _rgb(colour) -> list[float]:
+    return [round(float(c), 3) for c in colour]
 
 
 def _floats(array: np.ndarray) -> str:

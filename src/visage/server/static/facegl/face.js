@@ -171,7 +171,7 @@ export class FaceGL {
         uX: lid.uX, uY: lid.uY, lX: lid.lX, lY: lid.lY, roi: lid.rect, share: lid.share, band: lid.band,
         maxOpen: lid.maxOpen, lashSkip: l.lash_skip, lidSkin: l.lid_skin, lashDarken: l.lash_darken,
         thick: lid.thick, sigma: lid.sigma, kx: { int: lid.kx }, ky: { int: lid.ky }, lash: lid.lash,
-        lidColour: l.lid_colour });
+        lidColour: this.payload.eyes[side].lid });
     }
     gl.bindVertexArray(null);
     this.last = frame;
