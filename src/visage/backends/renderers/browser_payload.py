@@ -18,7 +18,7 @@ import numpy as np
 
 from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE
-from visage.backends.renderers.eyelids import _LASH_DARKEN, _LASH_SKIP, _LID_SKIN, _OVERSHOOT
+from visage.backends.renderers.eyelids import _LASH_DARKEN, _LASH_SKIP, _LID_BAND, _LID_SKIN, _OVERSHOOT
 from visage.backends.renderers.shading import DEPTH_STEP, FOLD_DEPTH, MAX_LIGHTEN
 from visage.backends.renderers.warp import STEP
 from visage.core.arkit import BLENDSHAPE_NAMES
@@ -68,7 +68,7 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
                   "palette": {k: [round(float(c), 3) for c in getattr(mouth.p, k)]
                               for k in ("cavity", "deep", "gum", "teeth", "tongue")}},
         "eyes": eyes,
-        "lids": {"warped": float(lids.warped), "band": float(lids.band), "face_height": float(lids.h),
+        "lids": {"warped": float(lids.warped), "band": _LID_BAND, "face_height": float(lids.h),
                  "overshoot": _OVERSHOOT,
                  "lash_skip": _LASH_SKIP, "lash_darken": _LASH_DARKEN, "lid_skin": _LID_SKIN},
     }
