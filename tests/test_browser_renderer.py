@@ -217,3 +217,21 @@ def test_the_mouth_moves_with_the_voice_it_plays(setup):
     assert corr > 0.8 and browser_corr > 0.2
     assert abs(between) <= 0.04
     assert abs(browser_lag) <= 0.04
+
+
+def test_the_page_modules_load_nothing_from_outside():
+    """No CDN, no framework: every module is one of ours, imported by a relative path."""
+    import re
+
+    from browser_face import STATIC
+
+    modules = sorted((STATIC / "facegl").glob("*.js"))
+    assert {m.name for m in modules} >= {"face.js", "motion.js", "warp.js", "shaders.js", "gl.js"}
+    for module in modules:
+        text = module.read_text()
+        assert not re.search(r"https?://|//cdn|unpkg|jsdelivr", text), module.name
+        imports = re.findall(r"""from\s+['"]([^'"]+)['"]""", text)
+        assert imports or module.name != "face.js", "face.js imports its parts"
+        for target in imports:
+            assert target.startswith("./") and (module.parent / target).is_file(), (module.name, target)
+        assert len(text.splitlines()) < 500, module.name
