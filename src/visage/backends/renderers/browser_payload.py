@@ -18,7 +18,7 @@ import numpy as np
 
 from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE
-from visage.backends.renderers.eyelids import _LASH_DARKEN, _LASH_SKIP, _LID_BAND, _LID_SKIN, _OVERSHOOT
+from visage.backends.renderers import eyelids as eyelids_module
 from visage.backends.renderers.shading import DEPTH_STEP, FOLD_DEPTH, MAX_LIGHTEN
 from visage.backends.renderers.warp import STEP
 from visage.core.arkit import BLENDSHAPE_NAMES
@@ -68,10 +68,22 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
                   "palette": {k: [round(float(c), 3) for c in getattr(mouth.p, k)]
                               for k in ("cavity", "deep", "gum", "teeth", "tongue")}},
         "eyes": eyes,
-        "lids": {"warped": float(lids.warped), "band": _LID_BAND, "face_height": float(lids.h),
-                 "overshoot": _OVERSHOOT,
-                 "lash_skip": _LASH_SKIP, "lash_darken": _LASH_DARKEN, "lid_skin": _LID_SKIN},
+        "lids": _lid_tables(lids),
     }
+
+
+def _lid_tables(lids) -> dict:
+    """The eyelid painter's settings. Model 1 is the painter the shader LID_FS ports; model 2 (the
+    painter reworked in the eye's own axes, with per-eye lid tones) is painted by facegl/eyelids.js."""
+    constant = lambda name: float(getattr(eyelids_module, name))  # noqa: E731
+    out = {"warped": float(lids.warped), "face_height": float(lids.h), "band": constant("_LID_BAND"),
+           "overshoot": constant("_OVERSHOOT"), "lash_skip": constant("_LASH_SKIP"),
+           "lash_darken": constant("_LASH_DARKEN"), "lid_skin": constant("_LID_SKIN")}
+    if not hasattr(lids, "photo_pixel"):
+        return {"model": 1, **out}
+    names = ("tone_in", "texture", "detail", "bulge", "margin_shade", "lash_thick", "lash_photo")
+    out.update({name: constant(f"_{name.upper()}") for name in names})
+    return {"model": 2, "photo_pixel": float(lids.photo_pixel), "constants": out, **out}
 
 
 def _warp_tables(warp) -> dict:

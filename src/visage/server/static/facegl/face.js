@@ -6,7 +6,8 @@
 //
 //   const face = await FaceGL.create(canvas, '/avatar/browser');   // or the payload object itself
 //   face.push(frame); face.start(() => audioClockSeconds);          // or face.draw(frame) for one pose
-import { COPY_FS, LID_FS, MOUTH_FS, RECT_VS, WARP_FS } from './shaders.js';
+import { COPY_FS, LID_FS, MOUTH_FS, PATCH_FS, RECT_VS, WARP_FS } from './shaders.js';
+import { lidBox, paintLid } from './eyelids.js';
 import { FaceModel, FrameQueue } from './motion.js';
 import { buffer, floatTexture, imageTexture, program, target } from './gl.js';
 import { InverseWarp } from './warp.js';
@@ -75,6 +76,8 @@ export class FaceGL {
     this.copy = program(gl, RECT_VS, COPY_FS);
     this.mouth = program(gl, RECT_VS, MOUTH_FS);
     this.lid = program(gl, RECT_VS, LID_FS);
+    this.patch = program(gl, RECT_VS, PATCH_FS);
+    this.patchTex = gl.createTexture();
     this.offscreen = target(gl, this.size);
     this._buffers();
     this.photo = await imageTexture(gl, this.payload.photo);
@@ -89,7 +92,7 @@ export class FaceGL {
     else this.fineTex = floatTexture(gl, gl.RGBA32F, gl.RGBA, 1, 1);
     this.rectVaos = new Map();
     const corners = buffer(gl, Float32Array.from([0, 0, 1, 0, 0, 1, 1, 1]));
-    for (const p of [this.warpProgram, this.copy, this.mouth, this.lid]) {
+    for (const p of [this.warpProgram, this.copy, this.mouth, this.lid, this.patch]) {
       const vao = gl.createVertexArray();
       gl.bindVertexArray(vao);
       gl.bindBuffer(gl.ARRAY_BUFFER, corners);
@@ -161,9 +164,20 @@ export class FaceGL {
     gl.useProgram(this.copy.prog);
     this._sampler(this.copy, 'image', 0, this.offscreen.tex);
     this._rect(this.copy, [0, 0, S, S], 1, {});
-    const l = this.payload.lids;
-    for (const [side, name] of [['L', 'eyeBlinkLeft'], ['R', 'eyeBlinkRight']]) {
-      const lid = m.lid(side, positions, weights[idx[name]]);
+    const blinks = { L: weights[idx.eyeBlinkLeft], R: weights[idx.eyeBlinkRight] };
+    if (this.payload.lids.model === 2) this._paintLids(positions, blinks);
+    else this._shadeLids(positions, blinks);
+    gl.bindVertexArray(null);
+    this.last = frame;
+    this.stats.frames += 1;
+    this.stats.drawMs = performance.now() - started;
+  }
+
+  // model 1 lids: one shader pass per closing eye, reading the offscreen image
+  _shadeLids(positions, blinks) {
+    const gl = this.gl, l = this.payload.lids;
+    for (const side of ['L', 'R']) {
+      const lid = this.model.lid(side, positions, blinks[side]);
       if (!lid) continue;
       gl.useProgram(this.lid.prog);
       this._sampler(this.lid, 'image', 0, this.offscreen.tex);
@@ -173,10 +187,28 @@ export class FaceGL {
         thick: lid.thick, sigma: lid.sigma, kx: { int: lid.kx }, ky: { int: lid.ky }, lash: lid.lash,
         lidColour: this.payload.eyes[side].lid });
     }
-    gl.bindVertexArray(null);
-    this.last = frame;
-    this.stats.frames += 1;
-    this.stats.drawMs = performance.now() - started;
+  }
+
+  // model 2 lids: each closing eye's box read back, painted on the CPU (eyelids.js) and drawn over
+  _paintLids(positions, blinks) {
+    const gl = this.gl;
+    for (const side of ['L', 'R']) {
+      const g = lidBox(this.payload, this.payload.eyes[side], positions, blinks[side]);
+      if (!g) continue;
+      const [rx0, ry0, rx1, ry1] = g.read, pixels = new Uint8Array((rx1 - rx0) * (ry1 - ry0) * 4);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, this.offscreen.fbo);
+      gl.readPixels(rx0, ry0, rx1 - rx0, ry1 - ry0, gl.RGBA, gl.UNSIGNED_BYTE, pixels);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+      const [x0, y0, x1, y1] = g.rect;
+      gl.bindTexture(gl.TEXTURE_2D, this.patchTex);
+      gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, x1 - x0, y1 - y0, 0, gl.RGBA, gl.UNSIGNED_BYTE, paintLid(this.payload, g, pixels));
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+      gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+      gl.useProgram(this.patch.prog);
+      this._sampler(this.patch, 'painted', 0, this.patchTex);
+      this._rect(this.patch, g.rect, 1, {});
+    }
   }
 
   setMotion(frame) { this.draw(frame); }

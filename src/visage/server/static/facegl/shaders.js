@@ -65,6 +65,15 @@ ${PIXEL}
 out vec4 colour;
 void main() { colour = vec4(texture(image, (pixel() + 0.5) / size).rgb, 1.0); }`;
 
+// A patch painted on the CPU (eyelids.js), rows in image order, over its rectangle of the canvas.
+export const PATCH_FS = `#version 300 es
+precision highp float;
+${PIXEL}
+uniform sampler2D painted;
+uniform vec4 rect;
+out vec4 colour;
+void main() { colour = vec4(texelFetch(painted, ivec2(pixel() - rect.xy), 0).rgb, 1.0); }`;
+
 // np.interp over N sample points (increasing xp), clamped at both ends.
 const interp = (name, n) => `
 float ${name}(float x, float xp[${n}], float fp[${n}]) {
