@@ -63,13 +63,25 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
         "gaze_basis": _floats(model.gaze_basis),
         "pivot": [float(v) for v in renderer.pivot],
         "metres": float(renderer.metres),
-        "mouth": {"upper": [int(i) for i in mouth.upper], "lower": [int(i) for i in mouth.lower],
-                  "face_height": float(mouth.h),
-                  "palette": {k: [round(float(c), 3) for c in getattr(mouth.p, k)]
-                              for k in ("cavity", "deep", "gum", "teeth", "tongue")}},
+        "mouth": _mouth_tables(mouth),
         "eyes": eyes,
         "lids": _lid_tables(lids),
     }
+
+
+def _mouth_tables(mouth) -> dict:
+    """The mouth painter's geometry and colours. Model 1 is the painter MOUTH_FS ports; model 2 (with
+    the photo's own teeth, issue 16's rework) is MOUTH2_FS, its teeth an RGBA image (alpha: where)."""
+    out = {"model": 1, "upper": [int(i) for i in mouth.upper], "lower": [int(i) for i in mouth.lower],
+           "face_height": float(mouth.h),
+           "palette": {k: _rgb(getattr(mouth.p, k)) for k in ("cavity", "deep", "gum", "teeth", "tongue")}}
+    if hasattr(mouth, "photo_teeth"):
+        out.update(model=2, soft_kernel=2 * int(max(1, round(0.003 * mouth.h))) + 1, photo_teeth=None)
+        own = mouth.photo_teeth
+        if own is not None:
+            rgba = np.dstack([np.clip(np.round(own.rgb), 0, 255), np.round(own.valid * 255)]).astype(np.uint8)
+            out["photo_teeth"] = {"image": _png(rgba), "step": float(own.step)}
+    return out
 
 
 def _lid_tables(lids) -> dict:

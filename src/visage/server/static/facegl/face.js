@@ -6,7 +6,7 @@
 //
 //   const face = await FaceGL.create(canvas, '/avatar/browser');   // or the payload object itself
 //   face.push(frame); face.start(() => audioClockSeconds);          // or face.draw(frame) for one pose
-import { COPY_FS, LID_FS, MOUTH_FS, PATCH_FS, RECT_VS, WARP_FS } from './shaders.js';
+import { COPY_FS, LID_FS, MOUTH2_FS, MOUTH_FS, PATCH_FS, RECT_VS, WARP_FS } from './shaders.js';
 import { lidBox, paintLid } from './eyelids.js';
 import { FaceModel, FrameQueue } from './motion.js';
 import { buffer, floatTexture, imageTexture, program, target } from './gl.js';
@@ -74,7 +74,8 @@ export class FaceGL {
     const gl = this.gl;
     this.warpProgram = program(gl, RECT_VS, WARP_FS);
     this.copy = program(gl, RECT_VS, COPY_FS);
-    this.mouth = program(gl, RECT_VS, MOUTH_FS);
+    const mouthModel = this.payload.mouth.model || 1;
+    this.mouth = program(gl, RECT_VS, mouthModel === 2 ? MOUTH2_FS : MOUTH_FS);
     this.lid = program(gl, RECT_VS, LID_FS);
     this.patch = program(gl, RECT_VS, PATCH_FS);
     this.patchTex = gl.createTexture();
@@ -82,6 +83,8 @@ export class FaceGL {
     this._buffers();
     this.photo = await imageTexture(gl, this.payload.photo);
     this.relief = await imageTexture(gl, this.payload.relief);
+    const own = this.payload.mouth.photo_teeth;
+    this.teethTex = own ? await imageTexture(gl, own.image) : null;
     this.ready = true;
   }
 
@@ -152,7 +155,11 @@ export class FaceGL {
       const pal = this.payload.mouth.palette;
       gl.enable(gl.BLEND);
       gl.blendFunc(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA);
+      const own = this.payload.mouth.photo_teeth;
+      gl.useProgram(this.mouth.prog);
+      if (this.teethTex) this._sampler(this.mouth, 'photoTeeth', 1, this.teethTex);
       this._rect(this.mouth, mouth.rect, 0, {
+        hasTeeth: own ? 1 : 0, teethStep: own ? own.step : 1, softK: this.payload.mouth.soft_kernel || 3,
         centre: mouth.centre, along: mouth.along, down: mouth.down, halfW: mouth.halfW, H: mouth.H,
         tongueH: mouth.tongueH, upU: mouth.upU, upV: mouth.upV, loU: mouth.loU, loV: mouth.loV,
         cavity: pal.cavity, deep: pal.deep, gum: pal.gum, teeth: pal.teeth, tongue: pal.tongue });

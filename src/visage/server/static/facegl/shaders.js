@@ -153,6 +153,102 @@ void main() {
   colour = vec4(clamp(c / 255.0, 0.0, 1.0), alpha);
 }`;
 
+// The mouth's inside, model 2 (mouth.py as reworked for issue 16: a darker, never black cavity, a
+// higher tongue, rounded front teeth, the photo's own teeth laid in where it showed them).
+export const MOUTH2_FS = `#version 300 es
+precision highp float;
+${PIXEL}
+${interp('interp11', 11)}
+uniform vec2 centre, along, down;
+uniform float halfW, H, tongueH, teethStep, hasTeeth, softK;
+uniform float upU[11], upV[11], loU[11], loV[11];
+uniform vec3 cavity, deep, gum, teeth, tongue;
+uniform sampler2D photoTeeth;  // rgb: the photo's teeth in the mouth's axes; a: where they are
+out vec4 colour;
+const float PI = 3.14159265;
+const float ARCH = 1.25;
+float coverage(vec2 q) {
+  vec2 r = q - centre;
+  float a = dot(r, along), d = dot(r, down);
+  float top = interp11(a, upU, upV), bottom = interp11(a, loU, loV);
+  return clamp(min(min(d - top, bottom - d) + 1.0, bottom - top + 0.5), 0.0, 1.0);
+}
+float validAt(ivec2 i, ivec2 n) {  // cv2.remap with a zero border
+  return (i.x < 0 || i.y < 0 || i.x >= n.x || i.y >= n.y) ? 0.0 : texelFetch(photoTeeth, i, 0).a;
+}
+void main() {
+  vec2 p = pixel();
+  float mask = 0.0, total = 0.0;  // cv2's anti-aliased fill, then its softK x softK Gaussian (fixed kernels)
+  int h = int(softK) / 2;
+  for (int j = -2; j <= 2; j++) for (int i = -2; i <= 2; i++) {
+    if (abs(i) > h || abs(j) > h) continue;
+    float wi = h == 1 ? (i == 0 ? 0.5 : 0.25) : (abs(i) == 0 ? 0.375 : (abs(i) == 1 ? 0.25 : 0.0625));
+    float wj = h == 1 ? (j == 0 ? 0.5 : 0.25) : (abs(j) == 0 ? 0.375 : (abs(j) == 1 ? 0.25 : 0.0625));
+    mask += coverage(p + vec2(i, j)) * wi * wj;
+    total += wi * wj;
+  }
+  mask /= total;
+  vec2 r = p - centre;
+  float across = dot(r, along), depth = dot(r, down);
+  float top = interp11(across, upU, upV), bottom = interp11(across, loU, loV);
+  float gap = max(bottom - top, 0.0);
+  float s = clamp(across / halfW, -1.0, 1.0);
+  float belowTop = depth - top, aboveBottom = bottom - depth;
+  float back = clamp(0.35 + 0.65 * pow(abs(s), 1.5), 0.0, 1.0) * clamp(1.0 - aboveBottom / (gap + 1.0), 0.3, 1.0);
+  vec3 c = cavity + (deep - cavity) * back;
+  if (tongueH > 0.8) {
+    float s8 = s / 0.78;
+    float dome = tongueH * pow(clamp(1.0 - s8 * s8, 0.0, 1.0), 0.8);
+    float into = aboveBottom - 0.1 * tongueH;
+    float inside = clamp((dome - into) / max(1.5, 0.25 * tongueH), 0.0, 1.0);
+    float height = clamp(into / (dome + 1e-3), 0.0, 1.0);
+    float shade = (0.6 + 0.4 * sin(PI * clamp(0.2 + 0.6 * height, 0.0, 1.0))) * (1.0 - 0.45 * s8 * s8);
+    shade *= (1.0 - 0.35 * pow(height, 3.0)) * (1.0 - 0.05 * exp(-pow(s / 0.04, 2.0)));
+    c += (tongue * shade - c) * inside;
+  }
+  float len = min(0.36 * gap, 0.11 * 2.0 * halfW) * (1.0 - 0.5 * s * s);
+  float theta = asin(s * sin(ARCH));
+  float edges[5] = float[5](0.0, 0.34, 0.60, 0.88, 1.12);
+  float d1 = 1e9, d2 = 1e9;  // the two nearest tooth boundaries
+  for (int k = 0; k < 5; k++) {
+    float g = abs(abs(across) - sin(edges[k]) / sin(ARCH) * halfW);
+    if (g < d1) { d2 = d1; d1 = g; } else if (g < d2) { d2 = g; }
+  }
+  float seam = exp(-pow(d1 / max(0.5, 0.002 * H), 2.0));
+  float toothW = max(d1 + d2, 1.0);
+  float rounded = 0.82 + 0.18 * sin(PI * clamp(d1 / toothW * 2.0, 0.0, 1.0));
+  float tip = len * (1.0 - 0.2 * seam);
+  float gumH = clamp(0.1 * gap - 0.008 * H, 0.0, 0.015 * H) * (1.0 + 0.8 * seam);
+  float sides = clamp((0.85 - abs(s)) / 0.3, 0.0, 1.0);
+  float teethA = clamp(tip - belowTop + 0.5, 0.0, 1.0) * sides;
+  float gumA = clamp(gumH - belowTop + 0.5, 0.0, 1.0);
+  float lit = exp(-pow(s / 0.55, 2.0)) * (0.35 + 0.65 * clamp(belowTop / (0.45 * len + 1.0), 0.0, 1.0)) * rounded;
+  lit = 1.05 * lit * (1.0 - 0.25 * seam) * (1.0 - 0.25 * abs(theta));
+  float edgeZone = clamp((belowTop - 0.75 * tip) / (0.25 * tip + 1e-3), 0.0, 1.0);
+  vec3 t = teeth * lit;
+  if (hasTeeth > 0.5) {
+    ivec2 n = textureSize(photoTeeth, 0);
+    vec2 at = vec2((s + 1.0) * 0.5 * float(n.x - 1), max(belowTop, 0.0) / teethStep);
+    vec3 own = floor(texture(photoTeeth, (clamp(at, vec2(0.0), vec2(n - 1)) + 0.5) / vec2(n)).rgb * 255.0 + 0.5);
+    vec2 f0 = floor(at), f = at - f0;
+    ivec2 i0 = ivec2(f0);
+    float ok = mix(mix(validAt(i0, n), validAt(i0 + ivec2(1, 0), n), f.x),
+                   mix(validAt(i0 + ivec2(0, 1), n), validAt(i0 + ivec2(1, 1), n), f.x), f.y);
+    float sideLit = exp(-pow(s / 0.55, 2.0)) * (0.55 + 0.45 * clamp(belowTop / (0.45 * len + 1.0), 0.0, 1.0));
+    t += (own * (0.45 + 0.55 * sideLit) - t) * 0.9 * ok;
+  }
+  t += (c - t) * 0.3 * edgeZone;
+  t += (gum * (0.7 + 0.3 * (1.0 - s * s)) - t) * gumA;
+  c += (t - c) * teethA;
+  float low = clamp(0.08 * gap - 0.012 * H, 0.0, 0.012 * H) * clamp(1.0 - pow(s / 0.45, 2.0), 0.0, 1.0) * (1.0 - 0.3 * seam);
+  float lowA = clamp(low - aboveBottom + 0.5, 0.0, 1.0) * (low > 0.3 ? 1.0 : 0.0);
+  c += (teeth * 0.55 * (1.0 - 0.8 * s * s) * rounded - c) * lowA;
+  float sigma = max(1.0, 0.012 * H);
+  c *= 1.0 - 0.45 * exp(-max(belowTop, 0.0) / sigma) - 0.25 * exp(-max(aboveBottom, 0.0) / sigma);
+  float alpha = mask * pow(clamp((1.0 - abs(s)) / 0.12, 0.0, 1.0), 0.7);
+  colour = vec4(clamp(c / 255.0, 0.0, 1.0), alpha);
+}`;
+
 // A closing eyelid (eyelids.py, EyeLids._close): per column, the lid band above the eye is stretched
 // down to the lid's new edge, blurred, mixed with skin, and the lash line drawn at the edge.
 export const LID_FS = `#version 300 es
