@@ -84,13 +84,14 @@ float ${name}(float x, float xp[${n}], float fp[${n}]) {
   return fp[${n - 1}];
 }`;
 
-// The mouth's inside (mouth.py, MouthInterior.draw), line for line; colours in 0..255.
-export const MOUTH_FS = `#version 300 es
+// What both mouth painters share: the mouth's axes and lip lines, its colours, and the opening's mask
+// (cv2's anti-aliased polygon fill, then its softK x softK Gaussian: OpenCV's fixed 3 and 5 kernels).
+const MOUTH_HEAD = `#version 300 es
 precision highp float;
 ${PIXEL}
 ${interp('interp11', 11)}
 uniform vec2 centre, along, down;
-uniform float halfW, H, tongueH;
+uniform float halfW, H, tongueH, softK;
 uniform float upU[11], upV[11], loU[11], loV[11];
 uniform vec3 cavity, deep, gum, teeth, tongue;
 out vec4 colour;
@@ -103,20 +104,43 @@ float coverage(vec2 q) {
   // cv2's anti-aliased fill reaches about a pixel past the polygon's edge (measured against it)
   return clamp(min(min(d - top, bottom - d) + 1.0, bottom - top + 0.5), 0.0, 1.0);
 }
+float tap(int i, int h) { return h == 1 ? (i == 0 ? 0.5 : 0.25) : (i == 0 ? 0.375 : (abs(i) == 1 ? 0.25 : 0.0625)); }
+float mouthMask(vec2 p) {
+  float mask = 0.0, total = 0.0;
+  int h = int(softK) / 2;
+  for (int j = -2; j <= 2; j++) for (int i = -2; i <= 2; i++) {
+    if (abs(i) > h || abs(j) > h) continue;
+    mask += coverage(p + vec2(i, j)) * tap(i, h) * tap(j, h);
+    total += tap(i, h) * tap(j, h);
+  }
+  return mask / total;
+}
+// a pixel in the mouth's axes: across it, the opening there, its place s in [-1, 1], its distances
+// below the upper lip and above the lower one, and the cavity's colour there (darker at the back)
+struct Mouth { float across, gap, s, belowTop, aboveBottom; vec3 c; };
+Mouth mouthAt(vec2 p) {
+  Mouth m;
+  vec2 r = p - centre;
+  m.across = dot(r, along);
+  float depth = dot(r, down);
+  float top = interp11(m.across, upU, upV), bottom = interp11(m.across, loU, loV);
+  m.gap = max(bottom - top, 0.0);
+  m.s = clamp(m.across / halfW, -1.0, 1.0);
+  m.belowTop = depth - top;
+  m.aboveBottom = bottom - depth;
+  float back = clamp(0.35 + 0.65 * pow(abs(m.s), 1.5), 0.0, 1.0) * clamp(1.0 - m.aboveBottom / (m.gap + 1.0), 0.3, 1.0);
+  m.c = cavity + (deep - cavity) * back;
+  return m;
+}`;
+
+// The mouth's inside (mouth.py, MouthInterior.draw), line for line; colours in 0..255.
+export const MOUTH_FS = `${MOUTH_HEAD}
 void main() {
   vec2 p = pixel();
-  float mask = 0.0;  // cv2's anti-aliased fill, then its 3x3 Gaussian
-  for (int j = -1; j <= 1; j++) for (int i = -1; i <= 1; i++) {
-    mask += coverage(p + vec2(i, j)) * (i == 0 ? 0.5 : 0.25) * (j == 0 ? 0.5 : 0.25);
-  }
-  vec2 r = p - centre;
-  float across = dot(r, along), depth = dot(r, down);
-  float top = interp11(across, upU, upV), bottom = interp11(across, loU, loV);
-  float gap = max(bottom - top, 0.0);
-  float s = clamp(across / halfW, -1.0, 1.0);
-  float belowTop = depth - top, aboveBottom = bottom - depth;
-  float back = clamp(0.35 + 0.65 * pow(abs(s), 1.5), 0.0, 1.0) * clamp(1.0 - aboveBottom / (gap + 1.0), 0.3, 1.0);
-  vec3 c = cavity + (deep - cavity) * back;
+  float mask = mouthMask(p);
+  Mouth m = mouthAt(p);
+  float across = m.across, gap = m.gap, s = m.s, belowTop = m.belowTop, aboveBottom = m.aboveBottom;
+  vec3 c = m.c;
   if (tongueH > 0.8) {
     float s8 = s / 0.8;
     float dome = tongueH * sqrt(clamp(1.0 - s8 * s8, 0.0, 1.0));
@@ -155,47 +179,18 @@ void main() {
 
 // The mouth's inside, model 2 (mouth.py as reworked for issue 16: a darker, never black cavity, a
 // higher tongue, rounded front teeth, the photo's own teeth laid in where it showed them).
-export const MOUTH2_FS = `#version 300 es
-precision highp float;
-${PIXEL}
-${interp('interp11', 11)}
-uniform vec2 centre, along, down;
-uniform float halfW, H, tongueH, teethStep, hasTeeth, softK;
-uniform float upU[11], upV[11], loU[11], loV[11];
-uniform vec3 cavity, deep, gum, teeth, tongue;
+export const MOUTH2_FS = `${MOUTH_HEAD}
+uniform float teethStep, hasTeeth;
 uniform sampler2D photoTeeth;  // rgb: the photo's teeth in the mouth's axes; a: where they are
-out vec4 colour;
-const float PI = 3.14159265;
-const float ARCH = 1.25;
-float coverage(vec2 q) {
-  vec2 r = q - centre;
-  float a = dot(r, along), d = dot(r, down);
-  float top = interp11(a, upU, upV), bottom = interp11(a, loU, loV);
-  return clamp(min(min(d - top, bottom - d) + 1.0, bottom - top + 0.5), 0.0, 1.0);
-}
 float validAt(ivec2 i, ivec2 n) {  // cv2.remap with a zero border
   return (i.x < 0 || i.y < 0 || i.x >= n.x || i.y >= n.y) ? 0.0 : texelFetch(photoTeeth, i, 0).a;
 }
 void main() {
   vec2 p = pixel();
-  float mask = 0.0, total = 0.0;  // cv2's anti-aliased fill, then its softK x softK Gaussian (fixed kernels)
-  int h = int(softK) / 2;
-  for (int j = -2; j <= 2; j++) for (int i = -2; i <= 2; i++) {
-    if (abs(i) > h || abs(j) > h) continue;
-    float wi = h == 1 ? (i == 0 ? 0.5 : 0.25) : (abs(i) == 0 ? 0.375 : (abs(i) == 1 ? 0.25 : 0.0625));
-    float wj = h == 1 ? (j == 0 ? 0.5 : 0.25) : (abs(j) == 0 ? 0.375 : (abs(j) == 1 ? 0.25 : 0.0625));
-    mask += coverage(p + vec2(i, j)) * wi * wj;
-    total += wi * wj;
-  }
-  mask /= total;
-  vec2 r = p - centre;
-  float across = dot(r, along), depth = dot(r, down);
-  float top = interp11(across, upU, upV), bottom = interp11(across, loU, loV);
-  float gap = max(bottom - top, 0.0);
-  float s = clamp(across / halfW, -1.0, 1.0);
-  float belowTop = depth - top, aboveBottom = bottom - depth;
-  float back = clamp(0.35 + 0.65 * pow(abs(s), 1.5), 0.0, 1.0) * clamp(1.0 - aboveBottom / (gap + 1.0), 0.3, 1.0);
-  vec3 c = cavity + (deep - cavity) * back;
+  float mask = mouthMask(p);
+  Mouth m = mouthAt(p);
+  float across = m.across, gap = m.gap, s = m.s, belowTop = m.belowTop, aboveBottom = m.aboveBottom;
+  vec3 c = m.c;
   if (tongueH > 0.8) {
     float s8 = s / 0.78;
     float dome = tongueH * pow(clamp(1.0 - s8 * s8, 0.0, 1.0), 0.8);
