@@ -162,8 +162,8 @@ def compare(python_image: np.ndarray, browser_image: np.ndarray, detector) -> di
 
 
 PLAY = """
-const [frames, pcm, rate, box, done] = arguments;
-const face = window.face, gl = face.gl;
+const [frames, pcm, rate, box, name, done] = arguments;
+const face = name ? window.faces[name] : window.face, gl = face.gl;
 const bytes = Uint8Array.from(atob(pcm), (c) => c.charCodeAt(0));
 const s16 = new Int16Array(bytes.buffer);
 const ctx = new AudioContext();
@@ -197,12 +197,13 @@ ctx.resume().then(() => {
 """
 
 
-def play_and_watch(browser: BrowserFace, frames: list[dict], audio: np.ndarray, rate: int, box) -> np.ndarray:
+def play_and_watch(browser: BrowserFace, frames: list[dict], audio: np.ndarray, rate: int, box,
+                   name: str | None = None) -> np.ndarray:
     """Play `audio` in the page with Web Audio while the face draws `frames` on its clock (FaceGL.start
-    with FaceGL.audioClock); returns (N, 2): each drawn frame's time on the audio clock and the mean
+    with FaceGL.audioClock), on the page's face `name` (add) or its first; returns (N, 2): each drawn frame's time on the audio clock and the mean
     brightness of the image box (x0, y0, x1, y1), the mouth's darkening being its opening."""
     pcm = base64.b64encode((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()).decode()
-    return np.array(browser.driver.execute_async_script(PLAY, frames, pcm, int(rate), [int(v) for v in box]))
+    return np.array(browser.driver.execute_async_script(PLAY, frames, pcm, int(rate), [int(v) for v in box], name))
 
 
 def best_lag(t_a: np.ndarray, a: np.ndarray, t_b: np.ndarray, b: np.ndarray, reach: float = 0.2,
