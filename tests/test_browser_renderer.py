@@ -139,6 +139,26 @@ def test_frames_are_interpolated_on_the_audio_clock(setup):
     assert got[4] is None
 
 
+def test_a_held_pose_is_drawn_once(setup):
+    """Between replies the clock runs past the last frame: the face holds it without redrawing it at
+    the display's rate (a phone's battery), and draws again when a new frame comes."""
+    browser = setup[2]
+    drawn = browser.driver.execute_async_script("""
+        const done = arguments[0], face = window.face, n = face.payload.blendshape_names.length;
+        const frame = (t) => ({t, blendshapes: new Array(n).fill(0.2), head: {}, gaze: {}});
+        face.clear();
+        face.push(frame(0.0));
+        const before = face.stats.frames;
+        face.start(() => 10.0);
+        setTimeout(() => {
+          const held = face.stats.frames - before;
+          face.push(frame(11.0));
+          face.start(() => 12.0);
+          setTimeout(() => { face.stop(); done([held, face.stats.frames - before]); }, 400);
+        }, 400);""")
+    assert drawn == [1, 2]
+
+
 def test_a_lost_gpu_context_is_rebuilt(setup):
     """The browser may take the GPU back (a phone in the background, a driver reset): the face stops
     drawing without errors and, when the context returns, draws the same face again."""

@@ -231,7 +231,7 @@ export class FaceGL {
     this.stop();
     const tick = () => {
       const frame = this.queue.at(clock(), this.model);
-      if (frame) this.draw(frame);
+      if (frame && frame !== this.last) this.draw(frame);  // a held pose is not drawn again (battery)
       this._raf = requestAnimationFrame(tick);
     };
     this._raf = requestAnimationFrame(tick);
