@@ -187,6 +187,11 @@ def test_a_wrong_payload_is_refused_clearly(setup):
           FaceGL.create(document.createElement('canvas'), {format: 'something else'}))
           .then(() => done('accepted'), (e) => done(String(e)));""")
     assert "visage-face/1" in message
+    missing = browser.driver.execute_async_script("""
+        const done = arguments[0];
+        window.FaceGLClass.create(document.createElement('canvas'), '/no-such-avatar.json')
+          .then(() => done('accepted'), (e) => done(String(e)));""")
+    assert "could not be fetched (404" in missing
 
 
 def spoken_motion(text: str) -> tuple[list[dict], np.ndarray, int]:

@@ -37,7 +37,12 @@ export class FaceGL {
   }
 
   static async create(canvas, source, options = {}) {
-    const payload = typeof source === 'string' ? await (await fetch(source)).json() : source;
+    let payload = source;
+    if (typeof source === 'string') {
+      const response = await fetch(source);
+      if (!response.ok) throw new Error(`the avatar could not be fetched (${response.status} from ${source})`);
+      payload = await response.json();
+    }
     if (!payload || payload.format !== FORMAT) throw new Error(`not a ${FORMAT} avatar payload`);
     const gl = canvas.getContext('webgl2', { alpha: false, antialias: false, premultipliedAlpha: false,
       depth: false, stencil: false, preserveDrawingBuffer: !!options.preserveDrawingBuffer });
