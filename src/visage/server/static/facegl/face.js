@@ -5,7 +5,7 @@
 // between frames, so a server sends kilobytes a second instead of encoding video.
 //
 //   const face = await FaceGL.create(canvas, '/avatar/browser');   // or the payload object itself
-//   face.push(frame); face.start(() => audioClockSeconds);          // or face.draw(frame) for one pose
+//   face.push(frame); face.start(FaceGL.audioClock(audioCtx, t0));  // or face.draw(frame) for one pose
 import { COPY_FS, LID_FS, MOUTH2_FS, MOUTH_FS, PATCH_FS, RECT_VS, WARP_FS } from './shaders.js';
 import { lidBox, paintLid } from './eyelids.js';
 import { FaceModel, FrameQueue } from './motion.js';
