@@ -52,6 +52,16 @@ def test_payload_is_json_and_complete(setup):
     assert len(json.dumps(payload)) < 2_000_000  # sent once per conversation
 
 
+def test_a_video_avatar_is_refused_clearly(default_avatar):
+    from dataclasses import replace
+
+    from visage.errors import InputError
+
+    video = replace(default_avatar, name="clip", info={**default_avatar.info, "kind": "video"})
+    with pytest.raises(InputError, match="video avatar"):
+        browser_payload(video)
+
+
 def test_webgl_runs_on_swiftshader(setup):
     info = setup[2].info()
     assert info["version"].startswith("WebGL 2"), info

@@ -22,6 +22,7 @@ from visage.backends.renderers import eyelids as eyelids_module
 from visage.backends.renderers.shading import DEPTH_STEP, FOLD_DEPTH, MAX_LIGHTEN
 from visage.backends.renderers.warp import STEP
 from visage.core.arkit import BLENDSHAPE_NAMES
+from visage.errors import InputError
 
 FORMAT = "visage-face/1"
 WEIGHT_RANGE = (-1.0, 2.0)  # barycentric weights the warp tables hold (extrapolated ones reach ~1.5)
@@ -31,8 +32,12 @@ _CHANNELS = {"nasolabial Right": 0, "nasolabial Left": 1, "furrow": 2, "forehead
 
 def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> dict:
     """The JSON-ready description of `avatar`'s face at `size` pixels (the default avatar for None)."""
+    from visage.backends.renderers import renderer_for
     from visage.backends.renderers.portrait import PortraitRenderer
 
+    if renderer_for(avatar) != "portrait":
+        raise InputError(f"avatar {avatar.name!r} is a video avatar: the server draws it (browser drawing is "
+                         "for photo avatars)")
     renderer = PortraitRenderer(avatar, size=size)
     renderer.load()
     model = renderer.model
