@@ -43,12 +43,8 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
     model = renderer.model
     relief, creases = _relief(renderer)
     mouth, lids = renderer.mouth, renderer.lids
-    eyes = {}
-    for side, entry in lids.eyes.items():  # (upper, lower, lash[, lid colour]) vertex ids and colours
-        upper, lower, lash = entry[:3]
-        lid = entry[3] if len(entry) > 3 else getattr(lids, "lid_colour", None)
-        eyes[side] = {"upper": [int(i) for i in upper], "lower": [int(i) for i in lower],
-                      "lash": _rgb(lash), "lid": _rgb(lid if lid is not None else renderer.shading.base[0, 0])}
+    eyes = {side: {"upper": [int(i) for i in upper], "lower": [int(i) for i in lower], "lash": _rgb(lash),
+                   "lid": _rgb(lid)} for side, (upper, lower, lash, lid) in lids.eyes.items()}
     return {
         "format": FORMAT,
         "name": renderer.avatar.name,
@@ -75,32 +71,27 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
 
 
 def _mouth_tables(mouth) -> dict:
-    """The mouth painter's geometry and colours. Model 1 is the painter MOUTH_FS ports; model 2 (with
-    the photo's own teeth, issue 16's rework) is MOUTH2_FS, its teeth an RGBA image (alpha: where)."""
-    out = {"model": 1, "upper": [int(i) for i in mouth.upper], "lower": [int(i) for i in mouth.lower],
-           "face_height": float(mouth.h),
-           "palette": {k: _rgb(getattr(mouth.p, k)) for k in ("cavity", "deep", "gum", "teeth", "tongue")}}
-    if hasattr(mouth, "photo_teeth"):
-        out.update(model=2, soft_kernel=2 * int(max(1, round(0.003 * mouth.h))) + 1, photo_teeth=None)
-        own = mouth.photo_teeth
-        if own is not None:
-            rgba = np.dstack([np.clip(np.round(own.rgb), 0, 255), np.round(own.valid * 255)]).astype(np.uint8)
-            out["photo_teeth"] = {"image": _png(rgba), "step": float(own.step)}
+    """The mouth painter's geometry, colours and the photo's own teeth (an RGBA image in the mouth's
+    axes, alpha where they are), for facegl's MOUTH_FS."""
+    out = {"upper": [int(i) for i in mouth.upper], "lower": [int(i) for i in mouth.lower],
+           "face_height": float(mouth.h), "soft_kernel": 2 * int(max(1, round(0.003 * mouth.h))) + 1,
+           "palette": {k: _rgb(getattr(mouth.p, k)) for k in ("cavity", "deep", "gum", "teeth", "tongue")},
+           "photo_teeth": None}
+    own = mouth.photo_teeth
+    if own is not None:
+        rgba = np.dstack([np.clip(np.round(own.rgb), 0, 255), np.round(own.valid * 255)]).astype(np.uint8)
+        out["photo_teeth"] = {"image": _png(rgba), "step": float(own.step)}
     return out
 
 
 def _lid_tables(lids) -> dict:
-    """The eyelid painter's settings. Model 1 is the painter the shader LID_FS ports; model 2 (the
-    painter reworked in the eye's own axes, with per-eye lid tones) is painted by facegl/eyelids.js."""
-    constant = lambda name: float(getattr(eyelids_module, name))  # noqa: E731
-    out = {"warped": float(lids.warped), "face_height": float(lids.h), "band": constant("_LID_BAND"),
-           "overshoot": constant("_OVERSHOOT"), "lash_skip": constant("_LASH_SKIP"),
-           "lash_darken": constant("_LASH_DARKEN"), "lid_skin": constant("_LID_SKIN")}
-    if not hasattr(lids, "photo_pixel"):
-        return {"model": 1, **out}
-    names = ("tone_in", "texture", "detail", "bulge", "margin_shade", "lash_thick", "lash_photo")
-    out.update({name: constant(f"_{name.upper()}") for name in names})
-    return {"model": 2, "photo_pixel": float(lids.photo_pixel), "constants": out, **out}
+    """The eyelid painter's settings, for facegl/eyelids.js (its port)."""
+    names = ("lid_band", "overshoot", "lash_skip", "lash_darken", "lid_skin", "tone_in", "texture", "detail",
+             "bulge", "margin_shade", "lash_thick", "lash_photo")
+    constants = {name: float(getattr(eyelids_module, f"_{name.upper()}")) for name in names}
+    constants["band"] = constants.pop("lid_band")
+    return {"warped": float(lids.warped), "face_height": float(lids.h), "photo_pixel": float(lids.photo_pixel),
+            "constants": constants}
 
 
 def _warp_tables(warp) -> dict:

@@ -6,7 +6,7 @@
 //
 //   const face = await FaceGL.create(canvas, '/avatar/browser');   // or the payload object itself
 //   face.push(frame); face.start(FaceGL.audioClock(audioCtx, t0));  // or face.draw(frame) for one pose
-import { COPY_FS, LID_FS, MOUTH2_FS, MOUTH_FS, PATCH_FS, RECT_VS, WARP_FS } from './shaders.js';
+import { COPY_FS, MOUTH_FS, PATCH_FS, RECT_VS, WARP_FS } from './shaders.js';
 import { lidBox, paintLid } from './eyelids.js';
 import { FaceModel, FrameQueue } from './motion.js';
 import { buffer, floatTexture, imageTexture, program, target } from './gl.js';
@@ -79,9 +79,8 @@ export class FaceGL {
     const gl = this.gl;
     this.warpProgram = program(gl, RECT_VS, WARP_FS);
     this.copy = program(gl, RECT_VS, COPY_FS);
-    const mouthModel = this.payload.mouth.model || 1;
-    this.mouth = program(gl, RECT_VS, mouthModel === 2 ? MOUTH2_FS : MOUTH_FS);
-    this.lid = program(gl, RECT_VS, LID_FS);
+    const soft = Math.min(2, ((this.payload.mouth.soft_kernel || 3) - 1) / 2);
+    this.mouth = program(gl, RECT_VS, MOUTH_FS.replace('#version 300 es', `#version 300 es\n#define SOFT_H ${soft}`));
     this.patch = program(gl, RECT_VS, PATCH_FS);
     this.patchTex = gl.createTexture();
     this.offscreen = target(gl, this.size);
@@ -100,7 +99,7 @@ export class FaceGL {
     else this.fineTex = floatTexture(gl, gl.RGBA32F, gl.RGBA, 1, 1);
     this.rectVaos = new Map();
     const corners = buffer(gl, Float32Array.from([0, 0, 1, 0, 0, 1, 1, 1]));
-    for (const p of [this.warpProgram, this.copy, this.mouth, this.lid, this.patch]) {
+    for (const p of [this.warpProgram, this.copy, this.mouth, this.patch]) {
       const vao = gl.createVertexArray();
       gl.bindVertexArray(vao);
       gl.bindBuffer(gl.ARRAY_BUFFER, corners);
@@ -164,7 +163,7 @@ export class FaceGL {
       gl.useProgram(this.mouth.prog);
       if (this.teethTex) this._sampler(this.mouth, 'photoTeeth', 1, this.teethTex);
       this._rect(this.mouth, mouth.rect, 0, {
-        hasTeeth: own ? 1 : 0, teethStep: own ? own.step : 1, softK: this.payload.mouth.soft_kernel || 3,
+        hasTeeth: own ? 1 : 0, teethStep: own ? own.step : 1,
         centre: mouth.centre, along: mouth.along, down: mouth.down, halfW: mouth.halfW, H: mouth.H,
         tongueH: mouth.tongueH, upU: mouth.upU, upV: mouth.upV, loU: mouth.loU, loV: mouth.loV,
         cavity: pal.cavity, deep: pal.deep, gum: pal.gum, teeth: pal.teeth, tongue: pal.tongue });
@@ -177,31 +176,14 @@ export class FaceGL {
     this._sampler(this.copy, 'image', 0, this.offscreen.tex);
     this._rect(this.copy, [0, 0, S, S], 1, {});
     const blinks = { L: weights[idx.eyeBlinkLeft], R: weights[idx.eyeBlinkRight] };
-    if (this.payload.lids.model === 2) this._paintLids(positions, blinks);
-    else this._shadeLids(positions, blinks);
+    this._paintLids(positions, blinks);
     gl.bindVertexArray(null);
     this.last = frame;
     this.stats.frames += 1;
     this.stats.drawMs = performance.now() - started;
   }
 
-  // model 1 lids: one shader pass per closing eye, reading the offscreen image
-  _shadeLids(positions, blinks) {
-    const gl = this.gl, l = this.payload.lids;
-    for (const side of ['L', 'R']) {
-      const lid = this.model.lid(side, positions, blinks[side]);
-      if (!lid) continue;
-      gl.useProgram(this.lid.prog);
-      this._sampler(this.lid, 'image', 0, this.offscreen.tex);
-      this._rect(this.lid, lid.rect, 1, {
-        uX: lid.uX, uY: lid.uY, lX: lid.lX, lY: lid.lY, roi: lid.rect, share: lid.share, band: lid.band,
-        maxOpen: lid.maxOpen, lashSkip: l.lash_skip, lidSkin: l.lid_skin, lashDarken: l.lash_darken,
-        thick: lid.thick, sigma: lid.sigma, kx: { int: lid.kx }, ky: { int: lid.ky }, lash: lid.lash,
-        lidColour: this.payload.eyes[side].lid });
-    }
-  }
-
-  // model 2 lids: each closing eye's box read back, painted on the CPU (eyelids.js) and drawn over
+  // each closing eye's box read back, painted on the CPU (eyelids.js) and drawn over
   _paintLids(positions, blinks) {
     const gl = this.gl;
     for (const side of ['L', 'R']) {

@@ -1,6 +1,6 @@
 // The face model's per-frame arithmetic on the CPU (a few thousand multiply-adds): blendshape weights,
 // gaze and head pose to vertex positions (face_model.py FaceMotionModel.displace, head_displacement),
-// the mouth's axes and opening (mouth.py) and each eyelid's closing (eyelids.py), all from the payload
+// the mouth's axes and opening (mouth.py), all from the payload
 // the server made with the Python renderer's own tables (browser_payload.py). Also the motion frames'
 // queue: frames arrive with times on the audio clock and are interpolated at the display's rate.
 
@@ -122,37 +122,6 @@ export class FaceModel {
     const H = m.face_height;
     const tongueH = Math.min(0.42 * gap, 0.05 * H) * (1 + w[this.index.tongueOut]);
     return { rect: [x0, y0, x1, y1], centre, along, down, halfW, H, tongueH, upU, upV, loU, loV };
-  }
-
-  // one eye's closing lid for the shader, or null when the warp alone does the blink
-  lid(side, pos, b) {
-    const e = this.p.eyes[side], l = this.p.lids, size = this.p.size;
-    if (!(b > 0.05)) return null;
-    const reach = Math.min(l.overshoot * b, 1);
-    const share = Math.max(0, (reach - l.warped * b) / Math.max(1e-3, 1 - l.warped * b));
-    if (share <= 0) return null;
-    const pt = (i) => [pos[2 * i], pos[2 * i + 1]];
-    const byX = (a, c) => a[0] - c[0];
-    const upper = e.upper.map(pt), lower = e.lower.map(pt);
-    const band = l.band * Math.abs(upper[upper.length - 1][0] - upper[0][0]) * 0.5;
-    const all = upper.concat(lower);
-    let x0 = Math.floor(Math.min(...all.map((q) => q[0]))), x1 = Math.ceil(Math.max(...all.map((q) => q[0]))) + 1;
-    let y0 = Math.floor(Math.min(...upper.map((q) => q[1])) - band) - 1, y1 = Math.ceil(Math.max(...lower.map((q) => q[1]))) + 3;
-    x0 = Math.max(x0, 0); y0 = Math.max(y0, 0); x1 = Math.min(x1, size); y1 = Math.min(y1, size);
-    if (x1 - x0 < 3 || y1 - y0 < 3) return null;
-    const us = upper.slice().sort(byX), ls = lower.slice().sort(byX);
-    const uX = us.map((q) => q[0]), uY = us.map((q) => q[1]), lX = ls.map((q) => q[0]), lY = ls.map((q) => q[1]);
-    let maxOpen = 0;
-    for (let x = x0; x < x1; x++) {
-      const top = interp(x, uX, uY);
-      maxOpen = Math.max(maxOpen, Math.max(interp(x, lX, lY), top) - top);
-    }
-    const H = l.face_height;
-    const sigma = [Math.max(0.5, 0.008 * H), Math.max(0.3, 0.002 * H)];
-    const ksize = (s) => (Math.round(s * 6 + 1) | 1);  // cv2's kernel size for 8-bit images
-    return { rect: [x0, y0, x1, y1], uX, uY, lX, lY, share, band, maxOpen, sigma,
-      kx: Math.min(12, (ksize(sigma[0]) - 1) / 2), ky: Math.min(8, (ksize(sigma[1]) - 1) / 2),
-      thick: Math.max(0.8, 0.006 * H), lash: e.lash };
   }
 }
 

@@ -2,7 +2,7 @@
 // Coordinates are image pixels of the avatar payload (pixel i's centre at i, y down), as in numpy.
 // Pass 1 draws into an offscreen image with rows in image order: the warped photo with its creases
 // (warp.py + shading.py), then the mouth's inside (mouth.py). Pass 2 copies that image to the
-// canvas (flipping it upright) and repaints the closing eyelids from it (eyelids.py).
+// canvas (flipping it upright); the closing eyelids are painted on the CPU (eyelids.js) over it.
 
 // A rectangle of whole pixels [x0, x1) x [y0, y1), drawn into the offscreen image or (flip) the canvas.
 export const RECT_VS = `#version 300 es
@@ -84,14 +84,14 @@ float ${name}(float x, float xp[${n}], float fp[${n}]) {
   return fp[${n - 1}];
 }`;
 
-// What both mouth painters share: the mouth's axes and lip lines, its colours, and the opening's mask
-// (cv2's anti-aliased polygon fill, then its softK x softK Gaussian: OpenCV's fixed 3 and 5 kernels).
+// The mouth painter's head: the mouth's axes and lip lines, its colours, and the opening's mask
+// (cv2's anti-aliased polygon fill, then its Gaussian: OpenCV's fixed 3- and 5-tap kernels).
 const MOUTH_HEAD = `#version 300 es
 precision highp float;
 ${PIXEL}
 ${interp('interp11', 11)}
 uniform vec2 centre, along, down;
-uniform float halfW, H, tongueH, softK;
+uniform float halfW, H, tongueH;
 uniform float upU[11], upV[11], loU[11], loV[11];
 uniform vec3 cavity, deep, gum, teeth, tongue;
 out vec4 colour;
@@ -105,13 +105,11 @@ float coverage(vec2 q) {
   return clamp(min(min(d - top, bottom - d) + 1.0, bottom - top + 0.5), 0.0, 1.0);
 }
 float tap(int i, int h) { return h == 1 ? (i == 0 ? 0.5 : 0.25) : (i == 0 ? 0.375 : (abs(i) == 1 ? 0.25 : 0.0625)); }
-float mouthMask(vec2 p) {
+float mouthMask(vec2 p) {  // SOFT_H (half the kernel) is defined when the program is built: fixed loops
   float mask = 0.0, total = 0.0;
-  int h = int(softK) / 2;
-  for (int j = -2; j <= 2; j++) for (int i = -2; i <= 2; i++) {
-    if (abs(i) > h || abs(j) > h) continue;
-    mask += coverage(p + vec2(i, j)) * tap(i, h) * tap(j, h);
-    total += tap(i, h) * tap(j, h);
+  for (int j = -SOFT_H; j <= SOFT_H; j++) for (int i = -SOFT_H; i <= SOFT_H; i++) {
+    mask += coverage(p + vec2(i, j)) * tap(i, SOFT_H) * tap(j, SOFT_H);
+    total += tap(i, SOFT_H) * tap(j, SOFT_H);
   }
   return mask / total;
 }
@@ -133,53 +131,9 @@ Mouth mouthAt(vec2 p) {
   return m;
 }`;
 
-// The mouth's inside (mouth.py, MouthInterior.draw), line for line; colours in 0..255.
+// The mouth's inside (mouth.py, MouthInterior.draw), line for line, colours in 0..255: a dark, never
+// black cavity, a domed tongue, rounded front teeth, the photo's own teeth laid in where it showed them.
 export const MOUTH_FS = `${MOUTH_HEAD}
-void main() {
-  vec2 p = pixel();
-  float mask = mouthMask(p);
-  Mouth m = mouthAt(p);
-  float across = m.across, gap = m.gap, s = m.s, belowTop = m.belowTop, aboveBottom = m.aboveBottom;
-  vec3 c = m.c;
-  if (tongueH > 0.8) {
-    float s8 = s / 0.8;
-    float dome = tongueH * sqrt(clamp(1.0 - s8 * s8, 0.0, 1.0));
-    float into = aboveBottom - 0.1 * tongueH;
-    float inside = clamp((dome - into) / 1.2, 0.0, 1.0);
-    float height = clamp(into / (dome + 1e-3), 0.0, 1.0);
-    float shade = (0.55 + 0.45 * sin(PI * clamp(0.25 + 0.6 * height, 0.0, 1.0))) * (1.0 - 0.4 * s8 * s8);
-    shade *= (1.0 - 0.15 * exp(-pow(s / 0.07, 2.0))) * (1.0 - 0.3 * pow(height, 4.0));
-    c += (tongue * shade - c) * inside;
-  }
-  float len = min(0.5 * gap, 0.15 * 2.0 * halfW) * (1.0 - 0.45 * s * s);
-  float theta = asin(s * sin(ARCH));
-  float edges[5] = float[5](0.0, 0.34, 0.60, 0.88, 1.12);
-  float dx = 1e9;
-  for (int k = 0; k < 5; k++) dx = min(dx, abs(abs(across) - sin(edges[k]) / sin(ARCH) * halfW));
-  float seam = exp(-pow(dx / max(0.6, 0.004 * H), 2.0));
-  float tip = len * (1.0 - 0.15 * seam);
-  float gumH = clamp(0.1 * gap - 0.006 * H, 0.0, 0.02 * H) * (1.0 + 0.8 * seam);
-  float sides = clamp((0.95 - abs(s)) / 0.3, 0.0, 1.0);
-  float teethA = clamp(tip - belowTop + 0.5, 0.0, 1.0) * sides;
-  float gumA = clamp(gumH - belowTop + 0.5, 0.0, 1.0);
-  float lit = 0.9 * (1.0 - 0.55 * s * s) * (0.75 + 0.25 * clamp(belowTop / (0.5 * len + 1.0), 0.0, 1.0));
-  lit *= 1.0 - 0.2 * seam * (0.4 + 0.6 * clamp(belowTop / (len + 1.0), 0.0, 1.0));
-  lit *= 1.0 - 0.2 * abs(theta);
-  vec3 t = teeth * lit;
-  t += (gum * (0.8 + 0.2 * (1.0 - s * s)) - t) * gumA;
-  c += (t - c) * teethA;
-  float low = clamp(0.12 * gap - 0.012 * H, 0.0, 0.02 * H) * clamp(1.0 - pow(s / 0.55, 2.0), 0.0, 1.0) * (1.0 - 0.2 * seam);
-  float lowA = clamp(low - aboveBottom + 0.5, 0.0, 1.0) * (low > 0.3 ? 1.0 : 0.0);
-  c += (teeth * 0.7 * (1.0 - 0.8 * s * s) - c) * lowA;
-  float sigma = max(1.0, 0.012 * H);
-  c *= 1.0 - 0.4 * exp(-max(belowTop, 0.0) / sigma) - 0.25 * exp(-max(aboveBottom, 0.0) / sigma);
-  float alpha = mask * pow(clamp((1.0 - abs(s)) / 0.12, 0.0, 1.0), 0.7);
-  colour = vec4(clamp(c / 255.0, 0.0, 1.0), alpha);
-}`;
-
-// The mouth's inside, model 2 (mouth.py as reworked for issue 16: a darker, never black cavity, a
-// higher tongue, rounded front teeth, the photo's own teeth laid in where it showed them).
-export const MOUTH2_FS = `${MOUTH_HEAD}
 uniform float teethStep, hasTeeth;
 uniform sampler2D photoTeeth;  // rgb: the photo's teeth in the mouth's axes; a: where they are
 float validAt(ivec2 i, ivec2 n) {  // cv2.remap with a zero border
@@ -242,64 +196,4 @@ void main() {
   c *= 1.0 - 0.45 * exp(-max(belowTop, 0.0) / sigma) - 0.25 * exp(-max(aboveBottom, 0.0) / sigma);
   float alpha = mask * pow(clamp((1.0 - abs(s)) / 0.12, 0.0, 1.0), 0.7);
   colour = vec4(clamp(c / 255.0, 0.0, 1.0), alpha);
-}`;
-
-// A closing eyelid (eyelids.py, EyeLids._close): per column, the lid band above the eye is stretched
-// down to the lid's new edge, blurred, mixed with skin, and the lash line drawn at the edge.
-export const LID_FS = `#version 300 es
-precision highp float;
-${PIXEL}
-${interp('interp9', 9)}
-uniform sampler2D image;
-uniform float uX[9], uY[9], lX[9], lY[9];
-uniform vec4 roi;  // x0, y0, x1, y1: whole pixels, x1 and y1 excluded
-uniform float share, band, maxOpen, lashSkip, lidSkin, lashDarken, thick;
-uniform vec2 sigma;
-uniform int kx, ky;
-uniform vec3 lash, lidColour;
-out vec4 colour;
-const float PI = 3.14159265;
-struct Column { float top, bottom, edge, start, fade, stretch; };
-Column column(float x) {
-  Column c;
-  c.top = interp9(x, uX, uY);
-  c.bottom = max(interp9(x, lX, lY), c.top);
-  c.edge = c.top + share * (c.bottom - c.top) + (share >= 1.0 ? 0.6 : 0.0);
-  c.start = c.top - band;
-  c.stretch = (c.top - lashSkip * band - c.start) / max(c.edge - c.start, 1e-3);
-  c.fade = clamp((c.bottom - c.top) / max(1e-3, 0.5 * maxOpen), 0.0, 1.0);
-  return c;
-}
-float reflect101(float v, float lo, float hi) { return v < lo ? 2.0 * lo - v : (v > hi ? 2.0 * hi - v : v); }
-vec3 moved(float x, float y) {  // cv2.remap of the box: x stays, y is pulled from up the lid
-  Column c = column(x);
-  float m = (y >= c.start && y <= c.edge) ? c.start + (y - c.start) * c.stretch : y;
-  m = clamp(y + (m - y) * c.fade, roi.y, roi.w - 1.0);
-  return floor(texture(image, (vec2(x, m) + 0.5) / size).rgb * 255.0 + 0.5);
-}
-void main() {
-  vec2 p = pixel();
-  vec3 blur = vec3(0.0);
-  float total = 0.0;
-  for (int j = -8; j <= 8; j++) {
-    if (j < -ky || j > ky) continue;
-    for (int i = -12; i <= 12; i++) {
-      if (i < -kx || i > kx) continue;
-      float w = exp(-0.5 * (float(i * i) / (sigma.x * sigma.x) + float(j * j) / (sigma.y * sigma.y)));
-      float x = reflect101(p.x + float(i), roi.x, roi.z - 1.0), y = reflect101(p.y + float(j), roi.y, roi.w - 1.0);
-      blur += w * moved(x, y);
-      total += w;
-    }
-  }
-  vec3 lid = floor(blur / total + 0.5) * (1.0 - lidSkin) + lidColour * lidSkin;
-  Column c = column(p.x);
-  float ramp = clamp((p.y - c.start) / max(1.0, 0.5 * band), 0.0, 1.0);
-  float alpha = clamp(c.edge + 0.7 - p.y, 0.0, 1.0) * ramp * c.fade;
-  vec3 here = texture(image, (p + 0.5) / size).rgb * 255.0;
-  vec3 out_ = here * (1.0 - alpha) + lid * alpha;
-  float span = clamp((p.x - roi.x) / max(1.0, roi.z - 1.0 - roi.x), 0.0, 1.0);
-  float alongLid = pow(clamp(sin(PI * span), 0.0, 1.0), 0.5);
-  float lashA = lashDarken * min(1.0, 2.0 * share) * alongLid * exp(-pow((p.y - c.edge + 0.3 * thick) / thick, 2.0));
-  out_ += (lash - out_) * lashA;
-  colour = vec4(clamp(out_ / 255.0, 0.0, 1.0), 1.0);
 }`;
