@@ -75,9 +75,15 @@ _REPAIR = {
     "zh": re.compile(r"^(什么|啥|啊|嗯|蛤)[？?！!]+$|你说(什么|啥)|再说一(遍|次)|再讲一(遍|次)|没听(清|懂|到)|重复一(下|遍)|"
                      r"刚才说(什么|啥)"),
 }
+# About the avatar's speech, not a thing's speed: "is visage slow on a laptop?" is a question for the
+# knowledge base, and a pace request is remembered for the session (delivery.py).
 _SLOWER = {
-    "en": re.compile(r"\b(slow(er)?( down)?|more slowly|too fast)\b", _I),
-    "zh": re.compile(r"(说)?慢(一)?点|说得?太快|太快了|慢慢说|放慢"),
+    "en": re.compile(r"^(please )?((can|could|would) you )?(please )?(speak|talk|go|say it)? ?(a (bit|little) )?(slower|"
+                     r"more slowly|slowly)( please)?[\s?!.]*$|\b(speak|talk|say it|said it)(ing)? (a (bit|little) )?(slower|"
+                     r"more slowly|slowly)\b|\bslow down\b|\byou('re| are) (speaking|talking|going) (too|so) fast\b|"
+                     r"^(too fast|not so fast)\b", _I),
+    "zh": re.compile(r"(说|讲)(得)?慢(一)?点|慢(一)?点(说|讲)|(说|讲)得?太快|^太快了|慢慢(说|讲)|放慢|语速慢(一)?点|"
+                     r"^慢(一)?点[吧啊呀！!。]*$"),
 }
 _FASTER = {
     "en": re.compile(r"^(please )?((can|could|would) you )?(please )?(speak|talk|go|say it)? ?(a (bit|little) )?(faster|"
