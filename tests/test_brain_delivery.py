@@ -99,9 +99,10 @@ def _spoken(tts, brain, language, asks, question=""):
 def test_espeak_speaks_slower_and_faster_when_asked(espeak, brain, language):
     slower, faster = ("说慢一点", "说快一点") if language == "zh" else ("slower please", "speak faster")
     (normal, _), (slow, _), (back, _), (fast, _) = _spoken(espeak, brain, language, (slower, faster, faster))
-    assert slow / normal > 1.12  # a quarter slower in words per minute; pauses do not stretch
+    # a quarter slower in words per minute (measured 1.25 / 1.30; pauses do not stretch as much)
+    assert slow / normal > 1.18
     assert back == pytest.approx(normal, rel=0.03)
-    assert fast / normal < 0.9
+    assert fast / normal < 0.85  # measured 0.79 / 0.76
 
 
 def test_espeak_speaks_louder_when_asked(espeak, brain):
