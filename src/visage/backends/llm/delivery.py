@@ -45,6 +45,7 @@ def session_delivery(conversation: Conversation, message: str = "") -> Delivery:
     """The delivery the user asked for in the conversation so far, `message` (the new one) included."""
     delivery = Delivery()
     said = [t.text for t in conversation.history if t.role == "user"] + ([message] if message else [])
-    for text in said:
-        delivery = delivery.after(delivery_request(text.strip(), language_of(text)))
+    for text in (t.strip() for t in said):
+        if len(text) <= 40:  # a pace request is short (delivery_request's own limit): skip the rest cheaply
+            delivery = delivery.after(delivery_request(text, language_of(text)))
     return delivery
