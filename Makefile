@@ -41,6 +41,7 @@ bench: setup
 	$(PY) bench/bench_broadcast.py --seconds 60
 	$(PY) bench/bench_brain.py
 	$(PY) bench/bench_brain_quality.py
+	$(PY) bench/bench_brain_quality.py --cases tests/data/brain_turns_heldout2.yaml
 	$(PY) bench/bench_tags.py
 	$(PY) bench/bench_asr.py
 	$(PY) bench/bench_asr_stall.py

@@ -30,6 +30,7 @@ from visage.backends.llm.base import ChatTurn, Conversation  # noqa: E402
 from visage.core.text import split_sentences  # noqa: E402
 
 CASES = Path(__file__).resolve().parents[1] / "tests" / "data" / "brain_turns.yaml"
+HELD_OUT_2 = CASES.with_name("brain_turns_heldout2.yaml")  # written after tuning on CASES, all held out
 _QUOTED = re.compile(r"“([^”]+)”")
 
 
@@ -51,7 +52,9 @@ def split_of(case_id: str) -> str:
 
 
 def load_cases(path: Path = CASES) -> list[dict]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+    """The cases of a file; a file-level `split` (the second held-out set) overrides the alternation."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [{**case, "split": data["split"]} if "split" in data else case for case in data["cases"]]
 
 
 class Judge:
@@ -101,14 +104,16 @@ def run(brain=None, cases: list[dict] | None = None) -> list[Verdict]:
         for turn in case["turns"]:
             reply = [s.text for s in brain.reply(conversation, turn["say"])]
             ok, beside, why = judge.judge(case, turn, reply)
-            verdicts.append(Verdict(case["id"], case["category"], split_of(case["id"]), turn["say"],
-                                    " ".join(reply), ok, beside, why))
+            split = case.get("split") or split_of(case["id"])
+            verdicts.append(Verdict(case["id"], case["category"], split, turn["say"], " ".join(reply), ok, beside, why))
             conversation.history += [ChatTurn("user", turn["say"]), ChatTurn("assistant", " ".join(reply))]
     return verdicts
 
 
 def summarise(verdicts: list[Verdict]) -> dict:
     def figures(vs):
+        if not vs:
+            return {"turns": 0, "appropriate": 0.0, "beside_the_point": 0.0}
         return {"turns": len(vs), "appropriate": round(sum(v.appropriate for v in vs) / len(vs), 3),
                 "beside_the_point": round(sum(v.beside_the_point for v in vs) / len(vs), 3)}
 
@@ -129,8 +134,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--show", choices=["dev", "held-out", "all"], help="print the failing turns of this half")
     ap.add_argument("--json", type=Path, help="write the figures and every verdict here")
+    ap.add_argument("--cases", type=Path, default=CASES,
+                    help=f"the cases to run (default {CASES.name}; the second held-out set is {HELD_OUT_2.name})")
     args = ap.parse_args()
-    verdicts = run()
+    verdicts = run(cases=load_cases(args.cases))
     summary = summarise(verdicts)
     row = "{:<18} {:>6} {:>12} {:>18}"
     print(row.format("", "turns", "appropriate", "beside the point"))

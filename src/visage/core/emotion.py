@@ -51,20 +51,21 @@ _PITCH_STYLE_FACTOR = {PitchStyle.LOW: 0.85, PitchStyle.NORMAL: 1.0, PitchStyle.
 
 def prosody_for(tags: SentenceTags, pitch_style: PitchStyle = PitchStyle.NORMAL) -> Prosody:
     """The delivery of a sentence: the emotion's prosody scaled by intensity (0 is neutral, 1 the full
-    preset), on the speaker's pitch register; exclamations get a little more energy."""
+    preset), on the speaker's pitch register; exclamations get a little more energy; the session's
+    pace and loudness (tags.speech_rate, tags.loudness: "slower please") multiply rate and volume."""
     target = _PROSODY_AT_FULL_INTENSITY[tags.emotion]
     k = tags.intensity
 
     def lerp(full: float) -> float:
         return 1.0 + (full - 1.0) * k
 
-    volume = lerp(target.volume)
+    volume = lerp(target.volume) * tags.loudness
     pitch_range = lerp(target.pitch_range)
     if tags.sentence_type == SentenceType.EXCLAMATION:
         volume *= 1.08
         pitch_range *= 1.15
     return Prosody(
-        rate=lerp(target.rate),
+        rate=lerp(target.rate) * tags.speech_rate,
         pitch=lerp(target.pitch) * _PITCH_STYLE_FACTOR[pitch_style],
         pitch_range=pitch_range,
         volume=volume,

@@ -76,7 +76,9 @@ EMOTION_SYNONYMS = {
 @dataclass(frozen=True)
 class SentenceTags:
     """How a sentence is delivered: emotion, its intensity in [0, 1], sentence type, emphasised words
-    and language. Tags come from models and users, so they are untrusted: they are made valid here,
+    and language, and the speaker's pace and loudness as multipliers on the emotion's (the user asked
+    "slower please" or "louder": set by the brain for the rest of the session, honoured by every voice
+    through `prosody_for`, clamped into [0.5, 2]). Tags come from models and users, so they are untrusted: they are made valid here,
     once, when the value is made (an unknown emotion is neutral, an intensity is clamped, NaN is the
     default), and every stage after this (brain, voice, motion track) carries the value unchanged."""
 
@@ -85,6 +87,8 @@ class SentenceTags:
     sentence_type: SentenceType = SentenceType.STATEMENT
     emphasis: tuple[str, ...] = ()
     language: str = "en"
+    speech_rate: float = 1.0
+    loudness: float = 1.0
 
     def __post_init__(self) -> None:
         def fix(name: str, value: object) -> None:
@@ -99,6 +103,17 @@ class SentenceTags:
         words = (self.emphasis,) if isinstance(self.emphasis, str) else tuple(self.emphasis or ())
         fix("emphasis", tuple(w for w in (str(w) for w in words) if w.strip()))
         fix("language", str(self.language or "").strip() or "en")
+        for name in ("speech_rate", "loudness"):
+            fix(name, _clamp_scale(getattr(self, name)))
+
+
+def _clamp_scale(value: object) -> float:
+    """A delivery multiplier made valid: a number in [0.5, 2], 1 for anything else (NaN, text, None)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return 1.0 if math.isnan(x) else min(2.0, max(0.5, x))
 
 
 TAG_FIELDS = frozenset(f.name for f in fields(SentenceTags))

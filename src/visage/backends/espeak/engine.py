@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from visage.backends.handoff import END, drain, put
 from visage.errors import BackendError
 
 # espeak_EVENT_TYPE (speak_lib.h)
@@ -91,7 +92,6 @@ class EspeakBuffer:
     events: tuple[EspeakEvent, ...]
 
 
-_END = object()
 
 
 class EspeakEngine:
@@ -170,12 +170,10 @@ class EspeakEngine:
         sink: queue.Queue = queue.Queue(maxsize=8)
         failure: list[BaseException] = []
         cancel = threading.Event()
-        started = threading.Event()
 
         def work() -> None:
             with self._lock:
                 self._sink, self._cancel = sink, cancel
-                started.set()
                 try:
                     if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
                         raise BackendError(f"espeak voice {voice!r} could not be selected")
@@ -193,22 +191,11 @@ class EspeakEngine:
                     failure.append(exc)
                 finally:
                     self._sink = None
-                    _put(sink, _END, cancel)
+                    put(sink, END, cancel)
 
         thread = threading.Thread(target=work, name="espeak-synth", daemon=True)
         thread.start()
-        try:
-            while True:
-                item = sink.get()
-                if item is _END:
-                    break
-                yield item
-            if failure:
-                raise failure[0]
-        finally:
-            cancel.set()
-            if started.is_set() or thread.is_alive():
-                thread.join(timeout=5)
+        yield from drain(sink, thread, cancel, failure)
 
     def _on_audio(self, wav, n_samples, events) -> int:
         sink, cancel = self._sink, self._cancel
@@ -228,7 +215,7 @@ class EspeakEngine:
             i += 1
         samples = np.ctypeslib.as_array(wav, (n_samples,)).copy() if n_samples > 0 and wav else np.zeros(0, np.int16)
         self.samples_made += len(samples)
-        if not _put(sink, EspeakBuffer(samples, tuple(parsed)), cancel):
+        if not put(sink, EspeakBuffer(samples, tuple(parsed)), cancel):
             return 1
         return 0
 
@@ -248,18 +235,6 @@ class EspeakEngine:
                 else:
                     break
             return " ".join(parts)
-
-
-def _put(sink: queue.Queue, item, cancel: threading.Event) -> bool:
-    """Put with back-pressure, giving up when the consumer has gone away."""
-    while not cancel.is_set() or item is _END:
-        try:
-            sink.put(item, timeout=0.1)
-            return True
-        except queue.Full:
-            if item is _END and cancel.is_set():
-                return False
-    return False
 
 
 def _first_language(v: _Voice) -> str:

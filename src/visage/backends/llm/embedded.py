@@ -26,8 +26,9 @@ from pathlib import Path
 
 from visage.backends.llm import registry
 from visage.backends.llm.base import Brain, Conversation, ReplySentence
-from visage.backends.llm.fallbacks import fallback, topics
-from visage.backends.llm.intents import Intent, Message, read_message
+from visage.backends.llm.delivery import Delivery, session_delivery
+from visage.backends.llm.fallbacks import fallback, is_problem, topics
+from visage.backends.llm.intents import Intent, Message, asks_question, read_message
 from visage.backends.llm.jokes import is_joke, joke_part, next_joke
 from visage.backends.llm.knowledge import (MIN_CONFIDENCE, SUGGEST_CONFIDENCE, KnowledgeBase, KnowledgeEntry,
                                            language_of, load_knowledge, tokenize, warm_up)
@@ -49,8 +50,8 @@ _CANNOT = {"book": "cannot_book", "buy": "cannot_buy", "call": "cannot_call", "m
            "remind": "cannot_remind", "play": "cannot_play"}
 _FEELINGS = {"sad": ("sorry_sad", "here_for_you", "talk_about_it"), "happy": ("glad", "feel_happy_ask"),
              "fearful": ("feel_fearful",), "angry": ("offer_help",), "tired": ("feel_tired",),
-             "bored": ("feel_bored",)}
-_REPEAT_INTROS = tuple(variants_of("repeat_intro") + variants_of("slower_intro"))
+             "bored": ("feel_bored",), "stressed": ("feel_stressed", "talk_about_it")}
+_REPEAT_INTROS = tuple(variants_of("repeat_intro") + variants_of("slower_intro") + variants_of("louder_intro"))
 _JOKE_TAGS = {"setup": (Emotion.NEUTRAL, 0.5), "punchline": (Emotion.HAPPY, 0.6)}  # the smile comes with the point
 _CLAUSE = re.compile(r"(?<=[,;:，；：、])\s*")
 
@@ -104,22 +105,32 @@ class EmbeddedBrain(Brain):
         if user_emotion is not None:
             mood = UserMood(user_emotion, max(mood.intensity, 0.5), mood.complaint or user_emotion in _UPSET)
         last = _last_reply(conversation)
-        say = _Speaker(lang, len(conversation.history), mood, self.persona_name, last)
+        say = _Speaker(lang, len(conversation.history), mood, self.persona_name, last,
+                       session_delivery(conversation, text))
         if not re.search(r"\w", text):
             yield from say.stock("not_heard")
             return
         msg = read_message(text, lang)
-        if msg.intent in (Intent.REPAIR, Intent.SLOWER):
-            yield from self._repeat(conversation, say, slower=msg.intent == Intent.SLOWER)
+        if msg.intent in (Intent.REPAIR, Intent.SLOWER, Intent.LOUDER):
+            yield from self._repeat(conversation, say, slower=msg.intent == Intent.SLOWER,
+                                    opening="louder_intro" if msg.intent == Intent.LOUDER else "")
+            return
+        if msg.intent in (Intent.FASTER, Intent.QUIETER):
+            yield from say.stock("faster_ack" if msg.intent == Intent.FASTER else "quieter_ack")
+            return
+        if msg.intent == Intent.CRITICISM:  # an apology, and honestly what it can and cannot do
+            yield from say.stock("sorry_limits" if msg.detail == "knowledge" else "sorry_misunderstood")
+            yield from say.steps(topics(self._kb, lang, say.turn))
             return
         facts = remembered(conversation, lang)
-        upset = mood.complaint or mood.emotion in _UPSET
+        upset = (mood.complaint or mood.emotion in _UPSET) and not is_problem(msg.rest, lang)
         feel = feeling(msg.rest, lang, mood) if msg.intent == Intent.QUESTION else ""
         if upset:
             yield from say.stock("sorry_complaint", "understand")
         elif feel:
             pass  # the feeling is the message: answered below, as a whole
-        elif mood.emotion == Emotion.SAD and msg.intent not in (Intent.NO, Intent.GOODBYE):
+        elif (mood.emotion == Emotion.SAD and msg.intent not in (Intent.NO, Intent.GOODBYE)
+              and not asks_question(msg.rest)):  # a question is answered first: "我视力不好，有什么帮助吗"
             yield from say.stock("sorry_sad")
         elif mood.emotion == Emotion.FEARFUL:
             yield from say.stock("reassure")
@@ -253,16 +264,20 @@ class EmbeddedBrain(Brain):
         yield say.tagged(joke[0], *_JOKE_TAGS["setup"])
         yield say.tagged(joke[1], *_JOKE_TAGS["punchline"])
 
-    def _repeat(self, conversation: Conversation, say: _Speaker, slower: bool):
-        """The last reply again (without a previous "I said:"); slower: cut into short phrases, calm."""
+    def _repeat(self, conversation: Conversation, say: _Speaker, slower: bool, opening: str = ""):
+        """The last reply again (without a previous "I said:"); slower: cut into short phrases, calm.
+        The session's new pace or loudness is in `say`'s delivery already."""
         last = say.last
         for intro in _REPEAT_INTROS:  # "Of course, I said: ..." is repeated without its preface
             last = last.removeprefix(intro).lstrip()
         sentences = split_sentences(last)
+        if not sentences and opening == "louder_intro":  # "louder please" before anything was said
+            yield from say.stock("louder_ack")
+            return
         if not sentences:
             yield from say.stock("nothing_to_repeat")
             return
-        yield from say.stock("slower_intro" if slower else "repeat_intro")
+        yield from say.stock(opening or ("slower_intro" if slower else "repeat_intro"))
         for sentence in sentences:
             owner = self._owner.get(sentence)
             if owner is not None:
@@ -348,8 +363,10 @@ class EmbeddedBrain(Brain):
 class _Speaker:
     """Turns stock phrases and answer sentences into tagged ReplySentences for one reply."""
 
-    def __init__(self, lang: str, turn: int, mood: UserMood, name: str, last: str) -> None:
+    def __init__(self, lang: str, turn: int, mood: UserMood, name: str, last: str,
+                 delivery: Delivery = Delivery()) -> None:
         self.lang, self.turn, self.mood, self.name, self.last = lang, turn, mood, name, last
+        self.delivery = delivery
 
     def stock(self, *keys: str, **fields: str) -> Iterator[ReplySentence]:
         for key in keys:
@@ -385,7 +402,8 @@ class _Speaker:
             intensity = min(intensity, 0.35)  # gentle
         elif mood.emotion == Emotion.HAPPY and emotion == Emotion.HAPPY:
             intensity = min(1.0, intensity + 0.1)  # share the joy
-        tags = SentenceTags(emotion, round(intensity, 2), sentence_type_of(text), emphasis, self.lang)
+        tags = SentenceTags(emotion, round(intensity, 2), sentence_type_of(text), emphasis, self.lang,
+                            self.delivery.speech_rate, self.delivery.loudness)
         return ReplySentence(text, tags=tags)
 
 

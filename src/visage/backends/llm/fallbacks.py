@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from visage.backends.llm.intents import asks_question
 from visage.backends.llm.knowledge import KnowledgeBase
 from visage.core.sentiment import UserMood
 from visage.core.text import is_chinese_language
@@ -26,16 +27,30 @@ _FACILITY = {
 }
 
 
+# A thing of the user's that went wrong (a flat phone, a lost ticket): not a complaint about the host or
+# the venue, and nothing the avatar can fix; the staff might.
+_PROBLEM = {
+    "en": re.compile(r"\bmy [a-z]+( [a-z]+)? (is |are |was |has |got |went )?(broken|broke|dead|flat|lost|stolen|not working|"
+                     r"stopped working|empty|stuck|missing|gone)\b|\bi (lost|broke|forgot|can'?t find) my\b", re.IGNORECASE),
+    "zh": re.compile(r"我的.{1,6}(坏了|丢了|没电了?|不见了|用不了|打不开|被偷了|没油了|卡住了)|我(把)?.{0,6}(弄丢|丢了|忘带|找不到)了?"),
+}
+
+
+def is_problem(text: str, language: str) -> bool:
+    """Whether the message tells of a thing of the user's that went wrong ("my phone is dead", "我的自行车坏了")."""
+    return bool(_PROBLEM["zh" if is_chinese_language(language) else "en"].search(text))
+
+
 def fallback(question: str, language: str, mood: UserMood, upset: bool) -> list[Step]:
     """The phrases for a message the brain has no answer to (before any topic suggestions)."""
     lang = "zh" if is_chinese_language(language) else "en"
+    asks = asks_question(question)
+    if is_problem(question, lang):
+        return [("sorry_problem", {})]
     if upset:
         return [("offer_help", {})]
-    if mood.emotion == Emotion.SAD:
+    if mood.emotion == Emotion.SAD and not asks:
         return [("talk_about_it", {})]
-    asks = bool(re.search(r"[?？]|吗|呢$|什么|哪|谁|怎么|几|多少|^(what|when|where|who|why|how|which|is|are|can|do|does|"
-                          r"could|would|will|should|please|recommend|suggest|tell|show|give|find|explain|describe)\b|"
-                          r"推荐|介绍|告诉我|给我|帮我", question.strip(), re.IGNORECASE))
     if mood.emotion == Emotion.HAPPY and not asks:
         return [("glad", {}), ("how_can_i_help", {})]
     if _FACILITY[lang].search(question):

@@ -30,7 +30,11 @@ class Intent(str, Enum):
     NO = "no"
     ACK = "ack"  # ok, I see
     REPAIR = "repair"  # what?, say that again: repeat the last reply
-    SLOWER = "slower"  # slower please: repeat the last reply, slower
+    SLOWER = "slower"  # slower please: repeat the last reply, slower (and speak slower from now on)
+    FASTER = "faster"  # speak faster: say so, and speak faster from now on
+    LOUDER = "louder"  # louder, I can't hear you: repeat the last reply, louder (and from now on)
+    QUIETER = "quieter"  # not so loud: say so, and speak more softly from now on
+    CRITICISM = "criticism"  # the user faults the host itself: `detail` is "knowledge" or "understanding"
     JOKE = "joke"
     PRESENT = "present"  # the time, the date, the weather, the news: `detail` says which
     CANNOT = "cannot"  # a task the avatar cannot do (book, buy, call...): `detail` says which
@@ -71,9 +75,49 @@ _REPAIR = {
     "zh": re.compile(r"^(什么|啥|啊|嗯|蛤)[？?！!]+$|你说(什么|啥)|再说一(遍|次)|再讲一(遍|次)|没听(清|懂|到)|重复一(下|遍)|"
                      r"刚才说(什么|啥)"),
 }
+# About the avatar's speech, not a thing's speed: "is visage slow on a laptop?" is a question for the
+# knowledge base, and a pace request is remembered for the session (delivery.py).
 _SLOWER = {
-    "en": re.compile(r"\b(slow(er)?( down)?|more slowly|too fast)\b", _I),
-    "zh": re.compile(r"(说)?慢(一)?点|说得?太快|太快了|慢慢说|放慢"),
+    "en": re.compile(r"^(please )?((can|could|would) you )?(please )?(speak|talk|go|say it)? ?(a (bit|little) )?(slower|"
+                     r"more slowly|slowly)( please)?[\s?!.]*$|\b(speak|talk|say it|said it)(ing)? (a (bit|little) )?(slower|"
+                     r"more slowly|slowly)\b|\bslow down\b|\byou('re| are) (speaking|talking|going) (too|so) fast\b|"
+                     r"^(too fast|not so fast)\b", _I),
+    "zh": re.compile(r"(说|讲)(得)?慢(一)?点|慢(一)?点(说|讲)|(说|讲)得?太快|^太快了|慢慢(说|讲)|放慢|语速慢(一)?点|"
+                     r"^慢(一)?点[吧啊呀！!。]*$"),
+}
+_FASTER = {
+    "en": re.compile(r"^(please )?((can|could|would) you )?(please )?(speak|talk|go|say it)? ?(a (bit|little) )?(faster|"
+                     r"quicker|more quickly)( please)?[\s?!.]*$|\b(speak|talk)(ing)? (a (bit|little) )?(faster|quicker|more "
+                     r"quickly)\b|\byou('re| are) (speaking|talking) (too|so) slow(ly)?\b|\bspeed up\b", _I),
+    "zh": re.compile(r"(说|讲)(得)?快(一)?点|(说|讲)快些|语速快(一)?点|(说|讲)得?太慢|快点说"),
+}
+_LOUDER = {
+    "en": re.compile(r"\b(louder|speak up|more loudly|(can'?t|cannot|couldn'?t) hear you|turn (it|the volume|yourself) "
+                     r"up)\b", _I),
+    "zh": re.compile(r"大声(一)?点|大点声|声音大(一)?点|听不(清|见|到)你|(说|讲)响(一)?点"),
+}
+_QUIETER = {
+    "en": re.compile(r"\b(quieter|more quietly|more softly|too loud|not so loud|lower your voice|turn (it|the volume|"
+                     r"yourself) down)\b", _I),
+    "zh": re.compile(r"小声(一)?点|小点声|声音小(一)?点|太大声|声音太大|轻(一)?点说"),
+}
+# The user faults the host itself (not the museum, not a thing): an apology and an honest word on its limits.
+_CRITICISM: dict[str, dict[str, re.Pattern]] = {
+    "understanding": {
+        "en": re.compile(r"\b(that'?s|that is|this is|it'?s) not what i (asked|meant|said)|\byou (don'?t|do not|never) "
+                         r"(understand|listen|get it)|\byou('re| are) not listening|\byou (didn'?t|did not) answer|"
+                         r"\b(that|this) (doesn'?t|does not|didn'?t|did not) answer\b", _I),
+        "zh": re.compile(r"答非所问|(你)?(根本)?听不懂|你(根本)?没(听懂|明白|理解)|不是我问的|没回答我的问题|你(根本)?不懂我"),
+    },
+    "knowledge": {
+        "en": re.compile(r"\byou('re| are) (so |really |completely |totally )?(useless|stupid|dumb|hopeless|no help|"
+                         r"not (very )?(helpful|smart|clever)|rubbish|terrible)\b|\byou (don'?t|do not) know "
+                         r"(anything|a thing|much)\b|\byou know nothing\b|\byou can'?t do anything\b|"
+                         r"\b(what a )?useless (bot|robot|machine|thing|avatar)\b|\b(that|this) (was|is)n'?t (very )?helpful\b",
+                         _I),
+        "zh": re.compile(r"你(怎么|咋)?(什么|啥)(都|也)(不知道|不懂|不会)|你(好|真|太|很|也太)(笨|蠢|傻|没用)|你(真|太|好)?没用|"
+                         r"你(一点|根本)(都|也)?(没用|不行)|(什么|啥)(都|也)(不知道|不会)啊?[？?！!]*$"),
+    },
 }
 _JOKE = {
     "en": re.compile(r"\b(jokes?|make me (laugh|smile)|something funny|funny story|cheer me up)\b", _I),
@@ -166,10 +210,14 @@ def read_message(text: str, language: str) -> Message:
 
     if _HOW_ARE_YOU_FIRST(text, lang):  # 你好吗 is not 你好 + 吗
         return Message(Intent.HOW_ARE_YOU, False, bool(thanks), text)
+    for kind, patterns in _CRITICISM.items():  # on the whole text: 你好笨 is not 你好 + 笨
+        if patterns[lang].search(text):
+            return Message(Intent.CRITICISM, False, bool(thanks), text, detail=kind)
+    delivery = delivery_request(rest, lang)
     if _REPAIR[lang].search(rest) and len(rest) <= 60:
-        return message(Intent.SLOWER if _SLOWER[lang].search(rest) else Intent.REPAIR)
-    if _SLOWER[lang].search(rest) and len(rest) <= 40:
-        return message(Intent.SLOWER)
+        return message(delivery if delivery in (Intent.SLOWER, Intent.LOUDER) else Intent.REPAIR)
+    if delivery is not None:
+        return message(delivery)
     if _ANOTHER[lang].match(rest):
         return message(Intent.ANOTHER)
     if _JOKE[lang].search(rest):
@@ -191,6 +239,30 @@ def read_message(text: str, language: str) -> Message:
         social = Intent.THANKS if thanks else Intent.GREETING if greeting else Intent.QUESTION
         return message(social, "")
     return message(Intent.QUESTION)
+
+
+_ASKS = re.compile(r"[?？]|吗|呢$|什么|哪|谁|怎么|几|多少|^(what|when|where|who|why|how|which|is|are|can|do|does|could|would|"
+                   r"will|should|please|recommend|suggest|tell|show|give|find|explain|describe)\b|推荐|介绍|告诉我|给我|帮我",
+                   _I)
+
+
+def asks_question(text: str) -> bool:
+    """Whether a message asks something (a question mark, a question word, a request to tell), in either
+    language: a question is answered first, even when the user sounds sad ("我的眼睛不好，怎么办")."""
+    return bool(_ASKS.search(text.strip()))
+
+
+def delivery_request(text: str, language: str) -> Intent | None:
+    """SLOWER, FASTER, LOUDER or QUIETER when a short message asks the avatar to change how it speaks
+    (FASTER first: "you speak too slowly" asks for faster speech)."""
+    lang = "zh" if is_chinese_language(language) else "en"
+    if len(text) > 40:
+        return None
+    for intent, patterns in ((Intent.FASTER, _FASTER), (Intent.SLOWER, _SLOWER), (Intent.LOUDER, _LOUDER),
+                             (Intent.QUIETER, _QUIETER)):
+        if patterns[lang].search(text):
+            return intent
+    return None
 
 
 def _HOW_ARE_YOU_FIRST(text: str, lang: str) -> bool:

@@ -22,11 +22,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from visage.backends.http import error_text
 from visage.backends.llm import registry
 from visage.backends.llm.base import Brain, Conversation, ReplySentence
+from visage.backends.llm.delivery import Delivery, session_delivery
 from visage.backends.llm.knowledge import KnowledgeBase, load_knowledge
 from visage.backends.llm.prompt import DEFAULT_TOKEN_BUDGET, MIN_TOKEN_BUDGET, build_messages, fold_system
 from visage.backends.options import positive_seconds
@@ -163,6 +165,7 @@ class OpenAIChatBrain(Brain):
         language = self.language or conversation.language
         apology_language = "zh" if is_chinese_language(language_of(message, language)) else "en"
         parser = TagStreamParser(language)
+        pace = session_delivery(conversation, message)  # "slower please", said earlier in the session
         facts = [] if self.knowledge is None else [
             f"{hit.entry.question} {hit.entry.answer}"
             for hit in self.knowledge.search(message, language, KNOWLEDGE_HITS, KNOWLEDGE_MIN_CONFIDENCE)]
@@ -186,7 +189,7 @@ class OpenAIChatBrain(Brain):
                     log.warning("brain %s (model %s): reply cut at %d characters / %.0f s", self.name, self.model,
                                 heard, MAX_REPLY_SECONDS)
                     for s in parser.flush(complete_only=True):
-                        yield _reply(s)
+                        yield _reply(s, pace)
                     return
                 if kind == "cancel":
                     return
@@ -203,7 +206,7 @@ class OpenAIChatBrain(Brain):
                 for s in sentences:
                     if cancel.is_set():
                         return
-                    yield _reply(s)
+                    yield _reply(s, pace)
                     said += 1
                 if kind == "end":
                     stream.wait(0.2)  # let the reader hand the connection back to the pool
@@ -212,7 +215,7 @@ class OpenAIChatBrain(Brain):
             stream.abort()
         log.error("brain %s (model %s, session %s): %s", self.name, self.model, conversation.session_id, failure)
         for s in parser.flush(complete_only=True):
-            yield _reply(s)
+            yield _reply(s, pace)
             said += 1
         yield ReplySentence(APOLOGIES[apology_language][1 if said else 0], language=apology_language,
                             emotion=Emotion.SAD, intensity=0.3)
@@ -355,8 +358,8 @@ class _ChatStream:
         return False
 
 
-def _reply(s: TaggedSentence) -> ReplySentence:
-    return ReplySentence(s.text, tags=s.tags)
+def _reply(s: TaggedSentence, pace: Delivery) -> ReplySentence:
+    return ReplySentence(s.text, tags=replace(s.tags, speech_rate=pace.speech_rate, loudness=pace.loudness))
 
 
 def _transport_message(exc, base_url: str, connect_timeout: float, url: str | None = None) -> str:

@@ -53,6 +53,17 @@ PHRASES: dict[str, tuple[Emotion, float, dict[str, tuple[str, ...]]]] = {
     "reassure": (E.NEUTRAL, 0.4, {"en": ("Don't worry, we'll work it out together.",),
                                   "zh": ("别担心，我们一起想办法。",)}),
     "glad": (E.HAPPY, 0.7, {"en": ("That's wonderful to hear!", "How lovely!"), "zh": ("听到这个真开心！", "太好了！")}),
+    "sorry_limits": (E.SAD, 0.4, {"en": ("I'm sorry I couldn't help you better. I only know what is in my knowledge "
+                                         "base, and I would rather say so than guess.",
+                                         "Sorry about that. My knowledge is limited to what I was given here, so I "
+                                         "can't answer everything."),
+                                  "zh": ("抱歉，没能帮上你。我只知道知识库里的内容，不知道的我会直说，不会乱猜。",
+                                         "不好意思，我知道的只有这里给我的知识，没法什么都回答。")}),
+    "sorry_misunderstood": (E.SAD, 0.4, {"en": ("I'm sorry, I misunderstood you. Could you ask it in other words?",),
+                                         "zh": ("对不起，我理解错了。能换个说法再问一次吗？",)}),
+    "sorry_problem": (E.SAD, 0.4, {"en": ("Oh no, I'm sorry. I can't fix that from here, but the staff at the front "
+                                          "desk may be able to help.",),
+                                   "zh": ("哎呀，真抱歉。这个我在这里帮不了你，不过前台的工作人员也许能帮上忙。",)}),
     "offer_help": (E.NEUTRAL, 0.5, {"en": ("Could you tell me what went wrong, so that I can help?",
                                            "Tell me what happened, and I'll see what I can do."),
                                     "zh": ("能告诉我哪里出了问题吗？我会尽力帮你。", "跟我说说发生了什么，我看看能帮上什么。")}),
@@ -80,6 +91,11 @@ PHRASES: dict[str, tuple[Emotion, float, dict[str, tuple[str, ...]]]] = {
     "repeat_intro": (E.NEUTRAL, 0.4, {"en": ("Of course, I said:", "Sure, once more:"),
                                       "zh": ("好的，我刚才说：", "好的，再说一遍：")}),
     "slower_intro": (E.NEUTRAL, 0.3, {"en": ("Of course, more slowly.",), "zh": ("好的，我说慢一点。",)}),
+    "louder_intro": (E.NEUTRAL, 0.4, {"en": ("Of course, a little louder.",), "zh": ("好的，我大声一点。",)}),
+    "faster_ack": (E.NEUTRAL, 0.5, {"en": ("Sure, I'll speak a little faster from now on.",),
+                                    "zh": ("好的，我接下来说快一点。",)}),
+    "louder_ack": (E.NEUTRAL, 0.5, {"en": ("Of course, I'll speak louder from now on.",), "zh": ("好的，我接下来大声一点。",)}),
+    "quieter_ack": (E.NEUTRAL, 0.4, {"en": ("Of course, I'll speak more softly.",), "zh": ("好的，我小声一点。",)}),
     "nothing_to_repeat": (E.NEUTRAL, 0.4, {"en": ("I haven't said anything yet that I could repeat. What would "
                                                   "you like to know?",),
                                            "zh": ("我还没说过可以重复的话。你想了解哪方面？",)}),
@@ -147,6 +163,8 @@ PHRASES: dict[str, tuple[Emotion, float, dict[str, tuple[str, ...]]]] = {
                                     "zh": ("辛苦了，累了就休息一下吧。",)}),
     "feel_bored": (E.HAPPY, 0.5, {"en": ("Shall I tell you a joke? Or ask me anything from my knowledge base.",),
                                     "zh": ("要不要我给你讲个笑话？或者问问我知识库里的事。",)}),
+    "feel_stressed": (E.SAD, 0.3, {"en": ("That sounds like a lot to carry. Take a slow breath, there's no hurry here.",),
+                                   "zh": ("听起来你最近真的很辛苦。先深呼吸，放松一下，在这里不用着急。",)}),
     "here_for_you": (E.HAPPY, 0.3, {"en": ("I'm here with you, and happy to talk.",), "zh": ("我在这里陪着你，想聊什么都可以。",)}),
     # small talk
     "age": (E.NEUTRAL, 0.5, {"en": ("I don't have an age like a person does. I'm a fairly new program.",),
@@ -160,6 +178,9 @@ PHRASES: dict[str, tuple[Emotion, float, dict[str, tuple[str, ...]]]] = {
     "where_i_live": (E.NEUTRAL, 0.5, {"en": ("I live right here, on this computer.",), "zh": ("我就住在这台电脑里。",)}),
     "my_family": (E.NEUTRAL, 0.5, {"en": ("I'm an avatar, so I have no family, but I meet lots of people.",),
                                    "zh": ("我是数字人，没有家人，不过我能认识很多人。",)}),
+    "body_needs": (E.HAPPY, 0.4, {"en": ("I don't need to eat or sleep: I'm an avatar on this computer, always here "
+                                         "when you need me.",),
+                                  "zh": ("谢谢关心！我是数字人，不用吃饭也不用睡觉，一直在这里。",)}),
     "what_doing": (E.HAPPY, 0.5, {"en": ("Talking with you!",), "zh": ("在和你聊天呀！",)}),
     "thanks_praise": (E.HAPPY, 0.6, {"en": ("Thank you, that's kind of you!",), "zh": ("谢谢夸奖！",)}),
     "nice_to_meet_too": (E.HAPPY, 0.6, {"en": ("Nice to meet you too!",), "zh": ("我也很高兴认识你！",)}),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from visage.backends.llm.intents import asks_question
 from visage.core.sentiment import UserMood
 from visage.core.text import HAN, is_chinese_language
 from visage.core.types import Emotion
@@ -33,6 +34,9 @@ _CHAT: list[tuple[str, dict[str, re.Pattern]]] = [
     ("my_family", {"en": re.compile(r"\bdo you have (a )?(family|friends|kids|children|boyfriend|girlfriend|wife|husband|"
                                     r"partner|pets?)\b|are you married\b", _I),
                    "zh": re.compile(r"你有(家人|朋友|孩子|男朋友|女朋友|老婆|老公|对象)吗|你结婚了吗")}),
+    ("body_needs", {"en": re.compile(r"\bdo you (ever )?(sleep|eat|drink|get tired|get hungry|dream|rest)\b|\bare you "
+                                     r"(tired|hungry|sleepy)\b", _I),
+                    "zh": re.compile(r"你(吃饭了|吃了)吗|你(要|会|需要|不用)?(睡觉|吃饭|休息|做梦)|你(累|饿|困)(不累|不饿|不困|了)?吗")}),
     ("what_doing", {"en": re.compile(r"^what are you doing[\s?!.]*$", _I), "zh": re.compile(r"你在(干|做)(什么|啥|嘛)")}),
     ("thanks_praise", {"en": re.compile(r"^(you'?re|you are) (so |very |really )?(smart|clever|funny|great|awesome|"
                                         r"amazing|cool|nice|helpful|the best|sweet|kind)\b|^(good job|well done|nice one)",
@@ -50,6 +54,8 @@ _SELF = {"en": re.compile(r"^(oh,? |well,? |ugh,? |honestly,? |today,? )?(i|i'm|
                           r"feeling|i get|today i|my day)\b", _I),
          "zh": re.compile(r"^(唉|哎|今天|最近|现在)?，?我|心情|感觉")}
 _TIRED = {"en": re.compile(r"\b(tired|exhausted|sleepy|worn out|knackered)\b", _I), "zh": re.compile(r"累|困|疲惫|疲倦|没力气")}
+_STRESSED = {"en": re.compile(r"\b(stressed|under (a lot of |so much )?pressure|overwhelmed|anxious)\b", _I),
+             "zh": re.compile(r"压力(很|好|太|特别)?大|焦虑|烦躁|崩溃")}
 _BORED = {"en": re.compile(r"\b(bored|boring)\b", _I), "zh": re.compile(r"无聊|没意思|好闷")}
 _LONELY = {"en": re.compile(r"\b(lonely|alone)\b", _I), "zh": re.compile(r"孤独|寂寞|孤单|一个人")}
 
@@ -67,13 +73,13 @@ def chit_chat(text: str, language: str) -> tuple[str, dict[str, str]] | None:
 
 def feeling(text: str, language: str, mood: UserMood) -> str:
     """How the user says they feel, when the message is about themselves: "sad", "happy", "fearful",
-    "angry", "tired", "bored", or "" (not a statement of feeling: a question, or about something else)."""
+    "angry", "tired", "bored", "stressed", or "" (not a statement of feeling: a question, or about something else)."""
     lang = "zh" if is_chinese_language(language) else "en"
     text = text.strip()
-    if not _SELF[lang].search(text) or re.search(r"[?？]|吗$", text):
+    if not _SELF[lang].search(text) or asks_question(text):
         return ""
-    for kind, patterns in (("tired", _TIRED), ("bored", _BORED), ("sad", _LONELY)):
-        if patterns[lang].search(text) and mood.emotion in (Emotion.NEUTRAL, Emotion.SAD):
+    for kind, patterns in (("tired", _TIRED), ("bored", _BORED), ("sad", _LONELY), ("stressed", _STRESSED)):
+        if patterns[lang].search(text) and mood.emotion in (Emotion.NEUTRAL, Emotion.SAD, Emotion.FEARFUL):
             return kind
     if mood.complaint:
         return ""  # a complaint is answered as one

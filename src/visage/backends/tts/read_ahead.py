@@ -12,8 +12,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
+from visage.backends.handoff import END, drain, put
+
 T = TypeVar("T")
-_END = object()
 
 
 def read_ahead(items: Iterable[T], max_items: int = 256) -> Iterator[T]:
@@ -22,20 +23,11 @@ def read_ahead(items: Iterable[T], max_items: int = 256) -> Iterator[T]:
     stop = threading.Event()
     failure: list[BaseException] = []
 
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                sink.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def work() -> None:
         source = iter(items)
         try:
             for item in source:
-                if not put(item):
+                if not put(sink, item, stop):
                     break
         except BaseException as exc:  # handed to the consumer
             failure.append(exc)
@@ -43,18 +35,8 @@ def read_ahead(items: Iterable[T], max_items: int = 256) -> Iterator[T]:
             close = getattr(source, "close", None)
             if close is not None and stop.is_set():
                 close()
-            put(_END)
+            put(sink, END, stop)
 
-    worker = threading.Thread(target=work, name="speak-ahead", daemon=True)
+    worker = threading.Thread(target=work, name="speak-ahead", daemon=True)  # started at the first read
     worker.start()
-    try:
-        while True:
-            item = sink.get()
-            if item is _END:
-                break
-            yield item
-        if failure:
-            raise failure[0]
-    finally:
-        stop.set()
-        worker.join(timeout=5)
+    yield from drain(sink, worker, stop, failure)
