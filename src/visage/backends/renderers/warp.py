@@ -44,6 +44,7 @@ class MeshWarp:
         n = -(-size // STEP)
         self.n = n
         rows, weights = mesh.weights(0, 0, STEP, n, n, active)
+        self.rows, self.weights = rows, weights  # the tables as built (browser_payload ships them)
         # only a box around the grid points that can move is computed each frame: outside it the
         # field is zero and the output is the photo, pixel for pixel (the identity map is exact)
         fine = None
@@ -53,7 +54,7 @@ class MeshWarp:
                 fine = (fx0, fy0, fx1, fy1)
         self.box = _moving_box(rows, n, size, fine)
         cx0, cy0, cx1, cy1 = self.box
-        self.weights = _reindex(weights, rows, n, self.box)
+        self._weights = _reindex(weights, rows, n, self.box)
         ys, xs = (np.mgrid[cy0:cy1, cx0:cx1] * STEP).astype(np.float32)
         # coarse sample positions, in grid cells of the box (the inversion's map is read there)
         self.cells = np.stack([xs, ys], axis=-1) / STEP - np.array([cx0, cy0], np.float32)
@@ -62,19 +63,20 @@ class MeshWarp:
         self.full_box = (x0, y0, x1, y1)
         fy, fx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self.full_grid = np.stack([fx, fy], axis=-1)
-        self.fine = None
+        self.fine = self._fine = None
         if fine is not None:
             fx0, fy0, fx1, fy1 = fine
             f_rows, f_weights = mesh.weights(fx0, fy0, 1, fx1 - fx0, fy1 - fy0, None)
-            f_weights = _reindex(f_weights, f_rows, fx1 - fx0, (0, 0, fx1 - fx0, fy1 - fy0))
-            # the fine box in the coordinates of the full-resolution box
-            self.fine = (fx0 - x0, fy0 - y0, fx1 - x0, fy1 - y0, f_weights, np.array([fx0, fy0], np.float32))
+            self.fine = (fx0, fy0, fx1, fy1, f_rows, f_weights, None)  # image pixels, the tables as built
+            boxed = _reindex(f_weights, f_rows, fx1 - fx0, (0, 0, fx1 - fx0, fy1 - fy0))
+            # what a frame uses: the fine box in the coordinates of the full-resolution box
+            self._fine = (fx0 - x0, fy0 - y0, fx1 - x0, fy1 - y0, boxed, np.array([fx0, fy0], np.float32))
 
     def field(self, displacement: np.ndarray) -> np.ndarray:
         """The displacement field (rows, columns, 2) on the coarse grid points of the moving box
         (`box`, in grid cells) for vertex displacements (V, 2)."""
         cx0, cy0, cx1, cy1 = self.box
-        return _product(self.weights, displacement, cy1 - cy0, cx1 - cx0)
+        return _product(self._weights, displacement, cy1 - cy0, cx1 - cx0)
 
     def warp(self, image: np.ndarray, displacement: np.ndarray) -> np.ndarray:
         """`image` moved by the vertex displacements: output(p) = image(q) where q + d(q) = p."""
@@ -90,8 +92,8 @@ class MeshWarp:
         x0, y0, x1, y1 = self.full_box
         full = cv2.resize(d2, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         np.subtract(self.full_grid, full, out=full)
-        if self.fine is not None:
-            bx0, by0, bx1, by1, weights, corner = self.fine
+        if self._fine is not None:
+            bx0, by0, bx1, by1, weights, corner = self._fine
             fd = _product(weights, displacement, by1 - by0, bx1 - bx0)
             here = self.full_grid[by0:by1, bx0:bx1]
             guess = here - fd - corner
