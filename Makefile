@@ -48,6 +48,7 @@ bench: setup
 	$(PY) bench/bench_ear.py
 	$(PY) bench/bench_live.py --asr pocketsphinx,whisper --no-concurrency
 	$(PY) bench/bench_live.py
+	$(PY) bench/bench_live_scale.py
 
 serve: setup
 	$(VENV)/bin/visage serve

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+import sys
+
 from browser_harness import Chromium, ServerThread, chromium_available, question_wav
 
 pytestmark = [
@@ -48,7 +50,7 @@ def test_a_spoken_question_is_answered_with_video_voice_and_subtitles(server, tm
     wav = tmp_path / "question.wav"
     question_wav(wav, lead=2.5, tail=12.0)
     with Chromium(wav, size=(1280, 1000)) as browser:
-        browser.driver.get(server.url)
+        browser.driver.get(server.url + "/?drawing=server")  # the server's video (browser drawing: below)
         browser.wait("document.getElementById('opt-style').options.length > 0", 15, "the settings load")
         browser.driver.find_element("id", "start").click()
 
@@ -86,7 +88,7 @@ def test_a_spoken_question_is_answered_with_video_voice_and_subtitles(server, tm
 
 def test_the_page_fits_a_phone_and_falls_back_to_text_without_a_microphone(server):
     with Chromium(None, size=(390, 844), mobile=True, deny_microphone=True) as browser:
-        browser.driver.get(server.url)
+        browser.driver.get(server.url + "/?drawing=server")
         browser.wait("document.getElementById('opt-style').options.length > 0", 15, "the settings load")
         browser.driver.find_element("id", "start").click()
         browser.wait("visageStats.video.frames > 5", 30, "the video plays")
@@ -107,7 +109,7 @@ def test_the_page_fits_a_phone_and_falls_back_to_text_without_a_microphone(serve
 
 def test_a_connection_that_cannot_be_made_shows_a_clear_message(server):
     with Chromium(None, deny_microphone=True) as browser:
-        browser.driver.get(server.url + "/?connect_timeout=4000")
+        browser.driver.get(server.url + "/?connect_timeout=4000&drawing=server")
         browser.wait("document.getElementById('opt-style').options.length > 0", 15, "the settings load")
         # offer and answer lose their ICE candidates on the way: neither side can reach the other, as
         # when a firewall stands between them
@@ -162,3 +164,40 @@ def test_the_page_passes_the_token_and_closes_its_own_session(server):
             assert time.monotonic() < deadline, "End did not free the session"
             time.sleep(0.1)
         assert browser.js("return visageStats.errors;") == []
+
+
+def test_the_browser_draws_the_face_from_motion_frames_in_step_with_the_voice(server, tmp_path):
+    """Browser drawing (the default where WebGL 2 works): no video track, the face drawn by FaceGL from
+    the motion channel's frames; the question is heard and answered as with video, the drawn face moves,
+    and its mouth opens with the voice (the drawn mouth's darkness follows the voice's level)."""
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from bench_live import best_lag
+
+    wav = tmp_path / "question.wav"
+    question_wav(wav, lead=2.5, tail=12.0)
+    with Chromium(wav, size=(1280, 1000)) as browser:
+        browser.driver.get(server.url + "/?measure=1")
+        browser.wait("document.getElementById('opt-style').options.length > 0", 15, "the settings load")
+        browser.driver.find_element("id", "start").click()
+        browser.wait("visageStats.motion.frames > 25 && visageStats.drawing", 30, "motion frames are drawn")
+        assert browser.js("return window.visage.drawing();") == "browser"
+        assert browser.js("return document.getElementById('avatar').videoWidth;") == 0, "video was sent"
+        assert not browser.js("return document.getElementById('face').hidden;")
+        assert browser.js("return [visageStats.video.width, visageStats.video.height];") == [512, 512]
+        browser.wait("visageStats.events.some(([, e]) => e.type === 'clock')", 10, "the audio clock is known")
+        browser.wait("visageStats.events.some(([, e]) => e.type === 'user' && e.final && e.text)", 30,
+                     "the question is recognised")
+        browser.wait("document.getElementById('sub-avatar').textContent.length > 0", 30, "the reply subtitle shows")
+        browser.wait("visageStats.turns.some((t) => t.latencyMs !== null)", 30, "the reply is heard")
+        browser.wait("visageStats.audio.audibleWindows > 1000", 30, "five seconds of the reply are heard")
+        series = browser.js("return visageStats.series();")
+        assert text_of(browser, "state") in ("listening", "thinking", "speaking")
+        assert browser.js("return visageStats.errors;") == []
+    voice, mouth = np.array(series["voice"]), np.array(series["mouth"])
+    assert np.ptp(mouth[:, 1]) > 10, "the drawn mouth does not change"
+    lag, corr = best_lag(voice[:, 0], voice[:, 1], mouth[:, 0], -mouth[:, 1])
+    assert corr > 0.3, f"the drawn mouth does not follow the voice (r={corr:.2f})"
+    print(f"drawn mouth vs voice: best lag {lag:+.0f} ms (r={corr:.2f})")
+    assert abs(lag) <= 120, f"mouth and voice are {lag:.0f} ms apart"

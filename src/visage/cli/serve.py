@@ -11,7 +11,7 @@ from visage.cli.options import add_size_option, argument, from_flags
 from visage.config.settings import DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_STYLE, LIVE_FPS, LiveFps, load_settings
 from visage.core.motion.style import style_names
 from visage.errors import InputError
-from visage.server.access import Access, Limits, default_max_sessions, is_loopback
+from visage.server.access import Access, Limits, default_max_drawn_sessions, default_max_sessions, is_loopback
 
 EXAMPLES = """\
 examples:
@@ -55,6 +55,9 @@ def add_parser(commands) -> None:
     net.add_argument("--max-sessions", type=int, default=None, metavar="N",
                      help="refuse new conversations while N run, so the running ones stay real time (default: one "
                           f"per CPU core, {default_max_sessions()} here; 0: no limit)")
+    net.add_argument("--max-drawn-sessions", type=int, default=None, metavar="N",
+                     help="the same for conversations the browser draws (no video made here; default: 8 per "
+                          f"CPU core, {default_max_drawn_sessions()} here; 0: no limit)")
     net.add_argument("--idle-timeout", type=float, default=15.0, metavar="MIN",
                      help="end a conversation after MIN minutes in which nothing was said or typed (0: never; "
                           "default 15)")
@@ -184,7 +187,8 @@ def run(args: argparse.Namespace) -> int:
         services.asr()
     app = create_app(services, defaults=defaults, idle_timeout=max(0.0, args.idle_timeout) * 60,
                      max_sessions=None if args.max_sessions is None else max(0, args.max_sessions),
-                     access=access, limits=limits, offer=offer)
+                     access=access, limits=limits, offer=offer,
+                     max_drawn_sessions=None if args.max_drawn_sessions is None else max(0, args.max_drawn_sessions))
     scheme = "https" if args.ssl_certfile else "http"
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     query = f"/?token={access.token}" if access.token else ""

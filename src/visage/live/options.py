@@ -6,6 +6,8 @@ A page chooses the voice backend, not its options: a page must not point the ser
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ConfigDict, Field
 
 from visage.config.settings import (DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_SIZE, DEFAULT_STYLE, DEFAULT_TTS,
@@ -31,6 +33,9 @@ class LiveOptions(BrainSettings):
     unfinished_hold: float = Field(0.5, ge=0.0, le=3.0, description="seconds more to wait when the user's words "
                                    "stop on 'and', 'the', 'um'... (0: never wait)")
     session_id: str | None = Field(None, description="continue a saved conversation")
+    drawing: Literal["server", "browser"] = Field(
+        "server", description="who draws the face: the server (video, for clients that cannot draw) or the "
+                              "browser (the server sends only audio and motion frames: many more sessions)")
 
     def voice_settings(self) -> VoiceSettings:
         return VoiceSettings(tts=self.tts, voice=self.voice, language=self.language)

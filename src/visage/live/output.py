@@ -66,7 +66,8 @@ class AudioRing:
 
 
 class AvatarOutput:
-    """Owns the motion engine and the renderer of one session; thread-safe `schedule` for producers."""
+    """Owns the motion engine and the renderer of one session; thread-safe `schedule` for producers.
+    `renderer` is None when the browser draws the face: the frames are then sent, not rendered."""
 
     def __init__(self, engine: MotionEngine, renderer, fps: int) -> None:
         self.engine = engine
@@ -164,5 +165,7 @@ class AvatarOutput:
                 self.engine.push(item)
 
     def render(self, frame: FaceFrame) -> np.ndarray:
+        if self.renderer is None:
+            raise RuntimeError("this session's face is drawn by the browser: it has no renderer")
         self.frames_made += 1
         return self.renderer.render(frame)

@@ -16,6 +16,8 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from visage.backends.asr.base import SAMPLE_RATE
@@ -24,6 +26,7 @@ from visage.backends.tts.narration import narrate
 from visage.core.audio import resample
 from visage.core.motion.engine import MotionEngine
 from visage.core.types import ConversationState, Sentence, SpeechChunk
+from visage.errors import InputError
 from visage.live.events import (EmotionShown, ErrorReported, LatencyMeasured, LiveEvent, ReplySaid, StateChanged,
                                 UserSaid)
 from visage.live.listening import Heard, HeardKind, TurnListener
@@ -31,6 +34,9 @@ from visage.live.options import LiveOptions
 from visage.live.output import AvatarOutput
 from visage.live.services import LiveServices
 from visage.live.tracks import AvatarAudioTrack, AvatarVideoTrack
+
+if TYPE_CHECKING:
+    from visage.live.motion_feed import MotionFeed
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +59,17 @@ class LiveSession:
         self.listener = TurnListener(vad, self.asr, options.language, silence=options.vad_silence,
                                      hold=options.unfinished_hold)
         avatar = services.avatar(options.avatar)
-        renderer = create_renderer(renderer_for(avatar), avatar=avatar, size=options.size)
-        renderer.load()
+        self.browser_draws = options.drawing == "browser"
+        if self.browser_draws and renderer_for(avatar) == "video":
+            raise InputError("this avatar was made from a video and has no browser drawing; choose the "
+                             "server's video (drawing: server)")
+        renderer = None
+        if not self.browser_draws:  # a browser-drawn face needs no renderer here: the page has its own
+            renderer = create_renderer(renderer_for(avatar), avatar=avatar, size=options.size)
+            renderer.load()
         self.output = AvatarOutput(MotionEngine(fps=options.fps, style=options.style), renderer, options.fps)
         self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="visage-session")
-        self.video = AvatarVideoTrack(self.output, self.executor)
+        self.video = None if self.browser_draws else AvatarVideoTrack(self.output, self.executor)
         self.audio = AvatarAudioTrack(self.output)
         store = services.sessions
         if options.session_id and options.session_id in store.list():
@@ -87,7 +99,8 @@ class LiveSession:
         self.interrupt()
         for task in list(self._tasks):
             task.cancel()
-        self.video.stop()
+        if self.video is not None:
+            self.video.stop()
         self.audio.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.listener.close()
@@ -118,6 +131,12 @@ class LiveSession:
     # -- input ----------------------------------------------------------------------------------------
     async def add_microphone(self, track) -> None:
         self._spawn(self._listen(track))
+
+    def motion_feed(self, send) -> "MotionFeed":
+        """The face's frames for a page that draws it (browser drawing), handed to `send` as made."""
+        from visage.live.motion_feed import MotionFeed
+
+        return MotionFeed(self.output, send)
 
     async def say_text(self, text: str) -> None:
         text = text.strip()[:2000]

@@ -59,6 +59,7 @@ class AvatarAudioTrack(MediaStreamTrack):
         self._index = 0
         self.samples_per_frame = int(AUDIO_RATE * AUDIO_PTIME)
         self.first_sound: float | None = None  # wall time the current reply's first audible frame was sent
+        self.first_index: int | None = None  # the first frame sent (its output time: index x 20 ms)
 
     def begin_reply(self) -> None:
         """A reply begins: its first audible frame is timed afresh."""
@@ -66,6 +67,12 @@ class AvatarAudioTrack(MediaStreamTrack):
 
     async def recv(self) -> AudioFrame:
         out = self.output
+        if self.first_index is None:
+            # the connection is up only now, seconds after the session's clock started: begin at the
+            # present, not with those seconds of silence sent at once (the browser would play all of
+            # them, and every reply would come that much later)
+            self._index = max(0, int((time.monotonic() - out.t0) / AUDIO_PTIME))
+            self.first_index = self._index
         start = self._index * self.samples_per_frame
         wait = out.t0 + start / AUDIO_RATE - time.monotonic()
         if wait > 0:

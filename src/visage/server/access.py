@@ -27,12 +27,18 @@ from urllib.parse import parse_qs, urlsplit
 COOKIE = "visage-token"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 JSON_ROUTES = ("/api/offer", "/api/sessions/")  # POSTs that must be application/json (no text/plain tricks)
-OPEN_ROUTES = ("/health",)  # answered without the token, with only the status (as Grafana's /api/health)
+OPEN_ROUTES = ("/health",)
 
 
 def default_max_sessions() -> int:
     """One conversation per CPU core: each renders its video in real time (bench/bench_live.py)."""
     return max(2, os.cpu_count() or 2)
+
+
+def default_max_drawn_sessions() -> int:
+    """Browser-drawn conversations: no rendering or video encoding on the server, only recognition, the
+    brain, the voice and the motion (bench/bench_live_scale.py: 8 per core hold real time)."""
+    return 8 * max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)

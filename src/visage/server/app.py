@@ -5,6 +5,7 @@
     POST /api/offer, POST /api/sessions/{id}/close      conversations.py (WebRTC)
     WS   /ws/motion                                     conversations.py (face frames and audio as JSON)
     POST /api/avatars    multipart photo (+ name) -> a new avatar (10 MB, JPEG/PNG/WebP, one face)
+    GET  /api/faces/{avatar}?size=512                   faces.py (the face a browser draws, once)
 
 The server holds no state of its own beyond the open connections (`Peers`); models live in the shared
 `LiveServices`, loaded in the background at start so /health answers at once. Errors a user can act on
@@ -26,8 +27,8 @@ from fastapi.staticfiles import StaticFiles
 from visage import __version__
 from visage.errors import InputError, VisageError
 from visage.live.services import LiveServices
-from visage.server import conversations, status, uploads
-from visage.server.access import Access, AccessGuard, Limits, default_max_sessions
+from visage.server import conversations, faces, status, uploads
+from visage.server.access import Access, AccessGuard, Limits, default_max_drawn_sessions, default_max_sessions
 from visage.server.catalog import Catalog, OfferSettings
 from visage.server.ice import install_loopback_fallback
 from visage.server.peers import IDLE_TIMEOUT, Peers
@@ -40,18 +41,21 @@ STATIC = Path(__file__).parent / "static"
 
 def create_app(services: LiveServices | None = None, defaults: dict | None = None, max_sessions: int | None = None,
                idle_timeout: float = IDLE_TIMEOUT, access: Access | None = None, limits: Limits | None = None,
-               offer: OfferSettings | None = None) -> FastAPI:
+               offer: OfferSettings | None = None, max_drawn_sessions: int | None = None) -> FastAPI:
     """The FastAPI application. `services` (a LiveServices) is made and loaded in the background if not
     given; `defaults` are LiveOptions fields the page's own options are laid over (set by `visage serve`
     flags); `max_sessions` (None: one per CPU core, 0: no limit) refuses new conversations once that many
-    run, to keep the ones running in real time; `idle_timeout` (s, 0: never) ends a conversation in
+    run, to keep the ones running in real time (`max_drawn_sessions` the same for conversations the
+    browser draws, None: 8 per core); `idle_timeout` (s, 0: never) ends a conversation in
     which nothing was said or typed for that long (a forgotten tab would render video for no one);
     `access` the token, Host and Origin rules (default: a loopback server without a token); `limits`
     the request limits; `offer` the named brains, knowledge bases and styles pages may choose."""
     defaults, limits = dict(defaults or {}), limits or Limits()
     state = ServerState(services if services is not None else LiveServices(),
                         Peers(default_max_sessions() if max_sessions is None else max_sessions, idle_timeout,
-                              limits.max_text_chars),
+                              limits.max_text_chars,
+                              max_drawn=default_max_drawn_sessions() if max_drawn_sessions is None
+                              else max_drawn_sessions),
                         defaults, Catalog(defaults, offer), access or Access(), limits)
     state.peers.messages = state.messages
     app = FastAPI(title="visage", version=__version__, lifespan=_lifespan, docs_url="/api/docs", redoc_url=None)
@@ -66,6 +70,7 @@ def create_app(services: LiveServices | None = None, defaults: dict | None = Non
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(status.router)
     app.include_router(conversations.router)
+    app.include_router(faces.router)
     app.add_api_route("/", _page, include_in_schema=False)
     app.add_api_route("/api/avatars", _upload_avatar, methods=["POST"], status_code=201)
     app.add_exception_handler(InputError, _input_error)
@@ -109,6 +114,7 @@ async def _upload_avatar(request: Request):
     created = await uploads.create_avatar(AvatarStore(), upload.data, kind, name, upload.filename, upload.replace)
     with contextlib.suppress(Exception):
         state_of(request).services.forget_avatar(name)  # a replaced avatar must not be served from the cache
+        state_of(request).faces.forget(name)
     return created
 
 

@@ -4,6 +4,9 @@
     POST /api/sessions/{id}/close      {"secret"}: the page says goodbye: its session is freed at once
     WS   /ws/motion                    {"type": "say", "text", "options"} -> face frames and audio as JSON
 
+With options.drawing == "browser" the conversation sends no video: the page draws the face (faces.py
+serves what it draws) from motion frames on the "motion" data channel (peers.py).
+
 A session's id and secret, and a conversation's resume token, are given to the page that made them
 only; naming another's id without its secret closes or loads nothing. A refused offer says why (400
 for an SDP that cannot be used, 422 for a setting, 429/503 when busy) and leaves nothing behind.
@@ -23,6 +26,7 @@ from visage.live.options import LiveOptions
 from visage.live.services import LiveServices
 from visage.server.access import client_key
 from visage.server.catalog import conversation_token
+from visage.server.faces import face_url
 from visage.server.state import ServerState, state_of
 
 log = logging.getLogger(__name__)
@@ -44,10 +48,13 @@ async def offer(request: Request):
     if problem:
         return _bad_offer(problem)
     peers = state.peers
-    if peers.full():
-        return JSONResponse({"error": f"the server is busy: {len(peers.active)} conversations are running "
-                                      f"(the limit is {peers.max_sessions}); try again later"}, status_code=503,
-                            headers={"Retry-After": "30"})
+    if peers.full(options.drawing):
+        drawn = options.drawing == "browser"
+        running = peers.counts()[1 if drawn else 0]
+        kind = "browser-drawn" if drawn else "video"
+        return JSONResponse({"error": f"the server is busy: {running} {kind} conversations are running (the "
+                                      f"limit is {peers.max_drawn if drawn else peers.max_sessions}); try again "
+                                      "later"}, status_code=503, headers={"Retry-After": "30"})
     await state.ready()
     session = await _build_session(options, state.services)
     try:
@@ -56,7 +63,7 @@ async def offer(request: Request):
         log.info("an offer could not be answered: %r", exc)
         return _bad_offer("the WebRTC offer could not be used (its media, codecs or DTLS fingerprint)")
     with contextlib.suppress(Exception):
-        peer.send({"type": "avatar", **await asyncio.to_thread(avatar_layout, state.services, options)})
+        peer.send({"type": "avatar", **await asyncio.to_thread(avatar_layout, state, options)})
     conversation = session.chat.conversation.session_id
     return {"sdp": answer.sdp, "type": answer.type, "session": peer.id, "secret": peer.secret,
             "conversation_id": conversation, "conversation_token": conversation_token(conversation)}
@@ -217,10 +224,15 @@ async def _stream_motion(ws: WebSocket, text: str, options: LiveOptions, state: 
         state.motion_streams -= 1
 
 
-def avatar_layout(services: LiveServices, options: LiveOptions) -> dict:
-    """The avatar's name and where its mouth is in the video (the renderer's geometry, see mouth_box)."""
+def avatar_layout(state: ServerState, options: LiveOptions) -> dict:
+    """The avatar's name, where its mouth is in the picture (the renderer's geometry, see mouth_box) and,
+    when the page draws, the versioned URL of the face it draws (built here, so the page's fetch is quick)."""
     from visage.backends.renderers.mouth import mouth_box
 
-    avatar = services.avatar(options.avatar)
-    return {"name": options.avatar or "default",
-            "mouth_box": list(mouth_box(avatar.landmarks, avatar.image.shape[0]))}
+    avatar = state.services.avatar(options.avatar)
+    layout = {"name": options.avatar or "default", "drawing": options.drawing,
+              "mouth_box": list(mouth_box(avatar.landmarks, avatar.image.shape[0]))}
+    if options.drawing == "browser":  # where the page fetches the face it draws (faces.py), once
+        payload = state.faces.get(state.services, options.avatar, options.size)
+        layout["face_url"] = face_url(options.avatar, options.size, payload.version)
+    return layout

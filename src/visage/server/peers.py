@@ -1,7 +1,10 @@
 """Browser connections: one RTCPeerConnection and one LiveSession per page, and the glue between them.
 
 The session makes the avatar's video and voice tracks and takes the browser's microphone track; the
-page and the session talk over a data channel named "events" (JSON text messages both ways). Each
+page and the session talk over a data channel named "events" (JSON text messages both ways). When the
+page draws the face itself (options.drawing == "browser") there is no video track: the face's motion
+frames go down a second channel, "motion" (unordered, no retransmits: a late frame is worth nothing),
+and a "clock" event tells the page how the audio track's RTP timestamps map to the frames' times. Each
 connection is a `Peer`, and everything a peer holds is released in one idempotent `close()`, whatever
 ends it: the page closing (DTLS close or the channel closing), ICE failing, a connection that never
 completes, the session failing, or the server shutting down. A peer's failure is caught and logged
@@ -20,6 +23,8 @@ import time
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from visage.live.events import UserSaid
+from visage.live.output import AUDIO_RATE
+from visage.live.tracks import AUDIO_PTIME
 from visage.server.access import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -27,6 +32,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 30.0  # s from the answer to a working connection; then the page has given up too
 IDLE_TIMEOUT = 15 * 60.0  # s without the user saying or typing anything: a forgotten tab renders for no one
 CLOSE_TIMEOUT = 5.0  # s a session or a peer connection may take to close before it is abandoned
+SAMPLES_PER_PACKET = round(AUDIO_RATE * AUDIO_PTIME)  # one audio frame of the session's track per RTP packet
 MAX_MESSAGE = 16_000  # characters in one message from the page (a typed turn is far shorter)
 
 
@@ -41,6 +47,8 @@ class Peer:
         self.peers, self.pc, self.session, self.options = peers, pc, session, options
         self.created = time.monotonic()
         self.channel = None
+        self.motion_channel = None  # browser drawing: where the face's frames go
+        self.feed = None
         self.microphone = None
         self.started = False
         self.closed = asyncio.Event()
@@ -56,7 +64,8 @@ class Peer:
         """Apply the page's offer, attach the session's tracks, start the session and answer."""
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
         shorten_audio_jitter_buffer(self.pc)
-        self.pc.addTrack(self.session.video)
+        if self.session.video is not None:
+            self.pc.addTrack(self.session.video)
         self.pc.addTrack(self.session.audio)
         await self.session.start()
         self.started = True
@@ -64,6 +73,10 @@ class Peer:
             self._spawn(self._add_microphone(self.microphone), "microphone")
         self._spawn(self._pump_events(), "events")
         self._spawn(self._watch_connect(), "connect watchdog")
+        if self.session.video is None:  # the page draws: motion frames and the audio clock instead
+            self.feed = self.session.motion_feed(self._send_motion)
+            self._spawn(self.feed.run(), "motion")
+            self._spawn(self._announce_clock(), "audio clock")
         if self.peers.idle_timeout:
             self._spawn(self._watch_idle(self.peers.idle_timeout), "idle watchdog")
         await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -81,6 +94,8 @@ class Peer:
         if self.channel is not None and self.channel.readyState == "open":
             self.send({"type": "closed", "reason": reason})  # the page says why, not "connection failed"
             await asyncio.sleep(0.1)  # let it leave before the transport closes
+        if self.feed is not None:
+            self.feed.stop()
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -103,6 +118,9 @@ class Peer:
             self._spawn(self._add_microphone(track), "microphone")
 
     def _on_datachannel(self, channel) -> None:
+        if channel.label == "motion" and self.motion_channel is None:
+            self.motion_channel = channel  # downstream only: what the page sends on it is not read
+            return
         if channel.label != "events" or self.channel is not None:
             return
         self.channel = channel
@@ -175,6 +193,25 @@ class Peer:
         elif self.channel is None or self.channel.readyState == "connecting":
             self._pending.append(text)
 
+    def _send_motion(self, frame: dict) -> None:
+        """A face frame to the page: on the motion channel, or the events channel if the page opened none;
+        dropped while neither is open (a frame is only worth its moment)."""
+        channel = self.motion_channel if self.motion_channel is not None else self.channel
+        if channel is not None and channel.readyState == "open":
+            channel.send(json.dumps(frame, separators=(",", ":")))
+
+    async def _announce_clock(self) -> None:
+        """Once the audio track's first packets are out, tell the page their RTP timestamp origin: the
+        audio it plays is at output time (rtpTimestamp - origin) / rate, the clock of the frames' `t`."""
+        while True:
+            origin = audio_rtp_origin(self.pc, self.session.audio)
+            if origin is not None:
+                self.send({"type": "clock", "audio_rtp_origin": origin, "audio_rate": AUDIO_RATE,
+                           "audio_start": round(self.session.audio.first_index * AUDIO_PTIME, 3),
+                           "fps": self.options.fps})
+                return
+            await asyncio.sleep(0.1)
+
     def _flush(self) -> None:
         if self.channel is not None and self.channel.readyState == "open":
             pending, self._pending = self._pending, []
@@ -225,8 +262,9 @@ class Peers:
     """The open connections of one server, with counts for /health and a limit to protect the CPU."""
 
     def __init__(self, max_sessions: int = 0, idle_timeout: float = IDLE_TIMEOUT, max_text: int = 2000,
-                 messages: RateLimiter | None = None) -> None:
-        self.max_sessions = max_sessions  # 0: no limit
+                 messages: RateLimiter | None = None, max_drawn: int = 0) -> None:
+        self.max_sessions = max_sessions  # conversations with server video; 0: no limit
+        self.max_drawn = max_drawn  # conversations the browser draws (far cheaper); 0: no limit
         self.idle_timeout = idle_timeout  # 0: never
         self.max_text = max_text  # characters of one typed turn
         self.messages = messages or RateLimiter(0)  # typed turns per client address
@@ -235,8 +273,17 @@ class Peers:
         self.opened = 0
         self.failed = 0
 
-    def full(self) -> bool:
-        return bool(self.max_sessions) and len(self.active) >= self.max_sessions
+    def counts(self) -> tuple[int, int]:
+        """(conversations with server video, conversations the browser draws)."""
+        drawn = sum(1 for p in self.active.values() if p.options.drawing == "browser")
+        return len(self.active) - drawn, drawn
+
+    def full(self, drawing: str = "server") -> bool:
+        """Whether a new conversation of this kind would be one too many; each kind has its own limit."""
+        video, drawn = self.counts()
+        if drawing == "browser":
+            return bool(self.max_drawn) and drawn >= self.max_drawn
+        return bool(self.max_sessions) and video >= self.max_sessions
 
     async def connect(self, sdp: str, kind: str, session, options,
                       client: str = "") -> tuple[Peer, RTCSessionDescription]:
@@ -270,7 +317,9 @@ class Peers:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def status(self) -> dict:
-        return {"active": len(self.active), "max": self.max_sessions or None, "opened": self.opened,
+        video, drawn = self.counts()
+        return {"active": len(self.active), "max": self.max_sessions or None, "video": video,
+                "browser_drawn": drawn, "max_browser_drawn": self.max_drawn or None, "opened": self.opened,
                 "failed_to_open": self.failed}
 
 
@@ -288,6 +337,25 @@ def shorten_audio_jitter_buffer(pc: RTCPeerConnection) -> None:
             buffer = getattr(transceiver.receiver, "_RTCRtpReceiver__jitter_buffer", None)
             if buffer is not None and getattr(buffer, "_prefetch", 0) > 1:
                 buffer._prefetch = 1
+
+
+def audio_rtp_origin(pc: RTCPeerConnection, track) -> int | None:
+    """The RTP timestamp aiortc gives the sample at output time 0 of `track`, once it has sent packets.
+
+    aiortc starts each stream's RTP timestamps at a random origin and keeps it to itself; its sender
+    does keep the last packet's timestamp and how many packets it sent. Each packet is one 20 ms frame
+    of the track (960 samples at 48 kHz, timestamps contiguous from the first frame, whose output time
+    is track.first_index x 20 ms), so origin = last timestamp - 960 x (packets - 1 + first_index).
+    Private attributes of aiortc 1.x, like the jitter buffer's above: when they are missing this says
+    None and the page times frames by their arrival.
+    """
+    for sender in pc.getSenders():
+        if sender.track is track and track.first_index is not None:
+            last = getattr(sender, "_RTCRtpSender__rtp_timestamp", None)
+            count = getattr(sender, "_RTCRtpSender__packet_count", 0)
+            if isinstance(last, int) and count:
+                return (last - SAMPLES_PER_PACKET * (count - 1 + track.first_index)) % 2 ** 32
+    return None
 
 
 def _jsonable(value):

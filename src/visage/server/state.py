@@ -14,6 +14,7 @@ from visage.live.options import LiveOptions
 from visage.live.services import LiveServices
 from visage.server.access import Access, Limits, RateLimiter
 from visage.server.catalog import Catalog, may_resume
+from visage.server.faces import FaceCache
 from visage.server.peers import Peers
 
 SHOWN_DEFAULTS = ("persona", "language", "tts", "voice", "style", "avatar", "size", "fps", "emotion_auto",
@@ -34,6 +35,7 @@ class ServerState:
     loading: asyncio.Future | None = None
     voices: list[str] = field(default_factory=list)  # the embedded voice's names, once listed
     motion_streams: int = 0  # motion WebSocket streams running now
+    faces: FaceCache = field(default_factory=FaceCache)  # the faces browsers draw, built once each
 
     def __post_init__(self) -> None:
         if self.catalog is None:

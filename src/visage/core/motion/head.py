@@ -160,28 +160,42 @@ class RuleHeadPoseModel(HeadPoseModel):
 
     # -- physics --------------------------------------------------------------------------------
     def _follow(self, target: np.ndarray, dt: float) -> None:
-        """Jerk-limited critically damped spring towards `target`, in fixed small substeps."""
+        """Jerk-limited critically damped spring towards `target`, in fixed small substeps.
+
+        Each of the six axes is its own spring, stepped with plain floats: the same arithmetic as on
+        arrays, ten times faster for six numbers (a live server steps this 25 times a second for every
+        conversation)."""
         n = max(1, math.ceil(dt / _SUBSTEP - 1e-9))
         h = dt / n
         w = SPRING_OMEGA
-        vsoft, jerk = _SOFT_VELOCITY * self._vmax, self._jmax
-        for _ in range(n):
-            want = w * w * (target - self._x) - 2 * w * self._v
-            # the acceleration cannot change at once, so look one step ahead: stop accelerating before
-            # the speed limit, and brake while the head can still stop short of the angle limit
-            a1 = self._a + np.clip(want - self._a, -jerk * h, jerk * h)
-            v1 = self._v + a1 * h
-            peak_v = v1 + a1 * (np.abs(a1) / (2 * jerk) + h)
-            want = np.where(peak_v > vsoft, np.minimum(want, 0.0), want)
-            want = np.where(peak_v < -vsoft, np.maximum(want, 0.0), want)
-            ahead = np.where(v1 >= 0, 1.0, -1.0)
-            room = _WALL * self._limit - ahead * (self._x + v1 * h)
-            stop = _stopping_distance(np.abs(v1), a1 * ahead, jerk, _BRAKE * self._amax) + np.abs(v1) * h
-            want = np.where(stop >= room, -ahead * self._amax, want)
-            want = np.clip(want, -self._amax, self._amax)
-            self._a += np.clip(want - self._a, -self._jmax * h, self._jmax * h)
-            self._v = np.clip(self._v + self._a * h, -self._vmax, self._vmax)
-            self._x += self._v * h
+        xs, vs, as_ = self._x.tolist(), self._v.tolist(), self._a.tolist()
+        for i, (goal, limit, vmax, amax, jerk) in enumerate(zip(
+                target.tolist(), self._limit.tolist(), self._vmax.tolist(), self._amax.tolist(),
+                self._jmax.tolist())):
+            x, v, a = xs[i], vs[i], as_[i]
+            vsoft, step, brake = _SOFT_VELOCITY * vmax, jerk * h, _BRAKE * amax
+            for _ in range(n):
+                want = w * w * (goal - x) - 2 * w * v
+                # the acceleration cannot change at once, so look one step ahead: stop accelerating
+                # before the speed limit, and brake while the head can still stop short of the limit
+                a1 = a + min(max(want - a, -step), step)
+                v1 = v + a1 * h
+                peak_v = v1 + a1 * (abs(a1) / (2 * jerk) + h)
+                if peak_v > vsoft:
+                    want = min(want, 0.0)
+                if peak_v < -vsoft:
+                    want = max(want, 0.0)
+                ahead = 1.0 if v1 >= 0 else -1.0
+                room = _WALL * limit - ahead * (x + v1 * h)
+                stop = _stopping_distance(abs(v1), a1 * ahead, jerk, brake) + abs(v1) * h
+                if stop >= room:
+                    want = -ahead * amax
+                want = min(max(want, -amax), amax)
+                a += min(max(want - a, -step), step)
+                v = min(max(v + a * h, -vmax), vmax)
+                x += v * h
+            xs[i], vs[i], as_[i] = x, v, a
+        self._x, self._v, self._a = np.array(xs), np.array(vs), np.array(as_)
         hit = np.abs(self._x) > self._limit  # last resort: never leave the limits
         if hit.any():
             self._x = np.clip(self._x, -self._limit, self._limit)
@@ -300,13 +314,13 @@ class RuleHeadPoseModel(HeadPoseModel):
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-def _stopping_distance(speed: np.ndarray, push: np.ndarray, jerk: np.ndarray, brake: np.ndarray) -> np.ndarray:
+def _stopping_distance(speed: float, push: float, jerk: float, brake: float) -> float:
     """How far a head moving at `speed` and accelerating by `push` (both along its motion) travels
     while its acceleration turns, at the jerk limit, into `brake` and then brakes to a stop."""
-    ramp = np.maximum(push + brake, 0.0) / jerk
-    speed_after = np.maximum(speed + push * ramp - jerk * ramp**2 / 2, 0.0)
-    ramping = np.maximum(speed * ramp + push * ramp**2 / 2 - jerk * ramp**3 / 6, 0.0)
-    return ramping + speed_after**2 / (2 * brake)
+    ramp = max(push + brake, 0.0) / jerk
+    speed_after = max(speed + push * ramp - jerk * ramp ** 2 / 2, 0.0)
+    ramping = max(speed * ramp + push * ramp ** 2 / 2 - jerk * ramp ** 3 / 6, 0.0)
+    return ramping + speed_after ** 2 / (2 * brake)
 
 
 def _alpha(dt: float, tau: float) -> float:

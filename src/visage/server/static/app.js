@@ -1,8 +1,12 @@
 // The visage page: one WebRTC connection to the server carries the avatar's video and voice down, the
 // microphone up, and JSON events both ways on a data channel named "events". Settings change by
-// reconnecting with new options. Everything a user can run into (no microphone, a refused connection,
+// reconnecting with new options. Who draws the face: the browser (the default where WebGL 2 works:
+// the server sends only the voice and motion frames, on a "motion" channel, and drawing.js draws them)
+// or the server (video, for browsers that cannot draw); ?drawing=browser|server or the setting forces
+// either. Everything a user can run into (no microphone, a refused connection,
 // a network that blocks UDP) ends in a sentence on the page, never in a silent black box.
 import { ClientStats } from '/static/stats.js';
+import { BrowserFace, browserCanDraw } from '/static/drawing.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -11,6 +15,9 @@ const NO_VIDEO_MS = 10000;
 const SETTINGS_KEY = 'visage.settings';
 
 const stats = new ClientStats();
+const canDraw = browserCanDraw();
+const browserFace = new BrowserFace($('face'), stats, { measure: params.get('measure') === '1' });
+let drawing = 'server'; // who draws the face in the current connection
 let pc = null;
 let channel = null;
 let micStream = null;
@@ -99,6 +106,12 @@ function onEvent(event) {
     case 'emotion':
       setEmotion(event.emotion);
       break;
+    case 'avatar':
+      if (drawing === 'browser' && event.face_url) showFace(event.face_url);
+      break;
+    case 'clock':
+      browserFace.setClock(event);
+      break;
     case 'error':
       notice(event.message, { error: true });
       break;
@@ -111,7 +124,7 @@ function onEvent(event) {
       setState('idle', 'not connected');
       break;
     default:
-      break; // ready, avatar, latency: kept in stats
+      break; // ready, latency: kept in stats
   }
 }
 
@@ -120,6 +133,7 @@ function settings() {
   const f = $('settings-form');
   const data = Object.fromEntries(new FormData(f).entries());
   if (data.size) data.size = Number(data.size);
+  data.drawing = chooseDrawing(data.drawing);
   if (data.avatar === 'default') delete data.avatar;
   if (!data.knowledge) delete data.knowledge;
   return data;
@@ -162,7 +176,19 @@ async function connect() {
     await audioCtx.resume();
     micStream = params.get('mic') === '0' ? null : await openMicrophone();
     pc = new RTCPeerConnection({ iceServers: [] });
-    pc.addTransceiver('video', { direction: 'recvonly' });
+    const options = settings();
+    drawing = options.drawing;
+    if (drawing === 'server') pc.addTransceiver('video', { direction: 'recvonly' });
+    else {
+      const motion = pc.createDataChannel('motion', { ordered: false, maxRetransmits: 0 });
+      motion.onmessage = (e) => {
+        try {
+          const frame = JSON.parse(e.data);
+          stats.onMotion(frame);
+          browserFace.push(frame);
+        } catch (err) { console.warn(err); }
+      };
+    }
     if (micStream) pc.addTrack(micStream.getAudioTracks()[0], micStream);
     else pc.addTransceiver('audio', { direction: 'recvonly' });
     channel = pc.createDataChannel('events');
@@ -177,7 +203,10 @@ async function connect() {
       remote.addTrack(e.track);
       const video = $('avatar');
       if (video.srcObject !== remote) video.srcObject = remote;
-      if (e.track.kind === 'audio') stats.attachAudio(audioCtx, micStream, remote).catch((err) => console.warn(err));
+      if (e.track.kind === 'audio') {
+        stats.attachAudio(audioCtx, micStream, remote).catch((err) => console.warn(err));
+        if (drawing === 'browser') browserFace.attach(e.receiver, audioCtx);
+      }
       video.play().catch((err) => {
         if (err.name === 'NotAllowedError') notice('Press Start again to hear the avatar (the browser blocked playback).');
       });
@@ -201,7 +230,7 @@ async function connect() {
     await iceGathered(pc, 3000);
     const response = await fetch('/api/offer', {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, options: settings() }),
+      body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, options }),
     }).catch(() => null);
     if (mine !== generation) return;
     if (!response) return failed('The server cannot be reached. Is `visage serve` still running?');
@@ -235,11 +264,36 @@ function iceGathered(peer, timeoutMs) {
 
 function watchVideo(mine) {
   const seen = stats.video.frames;
+  const moved = stats.motion.frames;
   timers.push(setTimeout(() => {
-    if (mine === generation && stats.video.frames === seen && !$('avatar').videoWidth) {
-      notice('Connected, but no video arrives. The server may be overloaded; see /health.', { error: true });
+    if (mine !== generation) return;
+    if (drawing === 'browser' ? stats.motion.frames === moved : stats.video.frames === seen && !$('avatar').videoWidth) {
+      notice(`Connected, but no ${drawing === 'browser' ? 'motion' : 'video'} arrives. The server may be overloaded; see /health.`, { error: true });
     }
   }, NO_VIDEO_MS));
+}
+
+// who draws the face: a forced choice (?drawing=), the setting, else the browser where it can
+function chooseDrawing(chosen) {
+  const wanted = params.get('drawing') || chosen || 'auto';
+  if (wanted === 'server' || !canDraw) return 'server';
+  return 'browser';
+}
+
+async function showFace(url) {
+  const mine = generation;
+  try {
+    await browserFace.load(url);
+    if (mine !== generation) return;
+    $('face').hidden = false;
+    $('avatar').classList.add('audio-only');
+    $('placeholder').hidden = true;
+  } catch (err) {
+    if (mine !== generation) return;
+    notice(`The face could not be drawn here (${err.message || err}); switching to the server's video.`);
+    params.set('drawing', 'server');
+    connect();
+  }
 }
 
 async function disconnect(quiet) {
@@ -251,6 +305,9 @@ async function disconnect(quiet) {
   if (pc) { pc.close(); pc = null; }
   if (micStream) { micStream.getTracks().forEach((t) => t.stop()); micStream = null; }
   $('avatar').srcObject = null;
+  browserFace.stop();
+  $('face').hidden = true;
+  $('avatar').classList.remove('audio-only');
   $('placeholder').hidden = false;
   setConnected(false);
   if (quiet) setState('idle', 'not connected');
@@ -298,6 +355,8 @@ async function loadChoices() {
   fill($('opt-size'), choices.sizes, d.size || 512);
   fill($('opt-brain'), choices.brains, choices.brains.includes(d.brain) ? d.brain : choices.brains[0]);
   fill($('opt-knowledge'), ['', ...(choices.knowledge || [])], d.knowledge || '');
+  fill($('opt-drawing'), canDraw ? ['auto', 'browser', 'server'] : ['server'], canDraw ? d.drawing || 'auto' : 'server');
+  $('opt-drawing').options[0].textContent = canDraw ? 'auto (this browser draws)' : 'server (no WebGL 2 here)';
   $('opt-knowledge').options[0].textContent = "(the brain's own)";
   $('knowledge-field').hidden = !(choices.knowledge || []).length;
   $('upload-max').textContent = Math.round(choices.upload.max_bytes / 1024 / 1024);
@@ -365,6 +424,6 @@ $('avatar').addEventListener('playing', () => { $('placeholder').hidden = true; 
 stats.attachVideo($('avatar'));
 setInterval(() => { if (pc) stats.pollRtc(pc).catch(() => {}); }, 1000);
 window.addEventListener('pagehide', sayGoodbye);
-window.visage = { connect, disconnect, say: sayText, stats };
+window.visage = { connect, disconnect, say: sayText, stats, face: browserFace, drawing: () => drawing };
 
 loadChoices().then(() => { if (params.get('autostart') === '1') connect(); });

@@ -7,7 +7,8 @@
 // the audio graph to the loudspeaker). What is not counted: the microphone's own capture delay (about
 // 10 ms for a real microphone, none for a file).
 //
-// A/V offset: every displayed video frame (requestVideoFrameCallback: the time it is shown) is sampled
+// A/V offset: every displayed video frame (requestVideoFrameCallback: the time it is shown), or with
+// browser drawing every frame the page drew (its animation frame's time), is sampled
 // in the mouth's box (the server sends where the mouth is) for its brightness, which drops as the lips
 // part and the dark mouth shows; the voice's level is mapped to the time it leaves the loudspeaker
 // (AudioContext.getOutputTimestamp). The two series are exported raw (series()); the benchmark finds
@@ -30,7 +31,9 @@ export class ClientStats {
     this.turns = []; // {kind, speechStart, speechEnd, firstSound, latencyMs, overlapped, stages}
     this.errors = [];
     this.connection = 'new';
-    this.video = { frames: 0, width: 0, height: 0, firstFrameAt: null };
+    this.video = { frames: 0, width: 0, height: 0, firstFrameAt: null }; // shown pictures, video or drawn
+    this.motion = { frames: 0, lastT: null }; // browser drawing: motion frames received
+    this.drawing = false;
     this.audio = { windows: 0, audibleWindows: 0, level: 0, outputLatencyMs: null };
     this.mic = { level: 0, speaking: false };
     this.rtc = { first: null, last: null };
@@ -132,36 +135,54 @@ export class ClientStats {
   // -- video ----------------------------------------------------------------------------------------
   attachVideo(video) {
     this.videoEl = video;
-    const canvas = document.createElement('canvas');
-    canvas.width = 32;
-    canvas.height = 16;
-    const g = canvas.getContext('2d', { willReadFrequently: true });
     const onFrame = (now, meta) => {
-      const v = this.video;
-      v.frames += 1;
-      v.width = video.videoWidth;
-      v.height = video.videoHeight;
-      if (v.firstFrameAt === null) v.firstFrameAt = now;
-      const box = this.mouthBox;
-      if (box && v.width) {
-        const [x0, y0, x1, y1] = box;
-        g.drawImage(video, x0 * v.width, y0 * v.height, (x1 - x0) * v.width, (y1 - y0) * v.height, 0, 0, 32, 16);
-        const px = g.getImageData(0, 0, 32, 16).data;
-        const n = px.length / 4;
-        let sum = 0;
-        let sq = 0;
-        for (let i = 0; i < px.length; i += 4) {
-          const y = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
-          sum += y;
-          sq += y * y;
-        }
-        const mean = sum / n;
-        // [display time, mean brightness, contrast]: the open mouth is darker inside, with bright teeth
-        ring(this._mouth, [meta.expectedDisplayTime || now, mean, Math.sqrt(Math.max(0, sq / n - mean * mean))], 12000);
-      }
+      this._picture(video, video.videoWidth, video.videoHeight, meta.expectedDisplayTime || now);
       video.requestVideoFrameCallback(onFrame);
     };
     if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(onFrame);
+  }
+
+  // browser drawing: a frame the page drew on `canvas` (drawing.js), at animation-frame time `now`
+  onDrawn(canvas, now) {
+    this.drawing = true;
+    this._picture(canvas, canvas.width, canvas.height, now);
+  }
+
+  // one displayed picture (a video frame or a drawn one): counted, and its mouth's box sampled
+  _picture(source, width, height, time) {
+    if (!this._mouthG) {
+      const canvas = document.createElement('canvas');
+      canvas.width = 32;
+      canvas.height = 16;
+      this._mouthG = canvas.getContext('2d', { willReadFrequently: true });
+    }
+    const g = this._mouthG;
+    const v = this.video;
+    v.frames += 1;
+    v.width = width;
+    v.height = height;
+    if (v.firstFrameAt === null) v.firstFrameAt = time;
+    const box = this.mouthBox;
+    if (!box || !width) return;
+    const [x0, y0, x1, y1] = box;
+    g.drawImage(source, x0 * width, y0 * height, (x1 - x0) * width, (y1 - y0) * height, 0, 0, 32, 16);
+    const px = g.getImageData(0, 0, 32, 16).data;
+    const n = px.length / 4;
+    let sum = 0;
+    let sq = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      const y = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+      sum += y;
+      sq += y * y;
+    }
+    const mean = sum / n;
+    // [display time, mean brightness, contrast]: the open mouth is darker inside, with bright teeth
+    ring(this._mouth, [time, mean, Math.sqrt(Math.max(0, sq / n - mean * mean))], 12000);
+  }
+
+  onMotion(frame) {
+    this.motion.frames += 1;
+    this.motion.lastT = frame.t;
   }
 
   // -- events and WebRTC statistics -----------------------------------------------------------------
