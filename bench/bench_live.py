@@ -208,7 +208,7 @@ def source_lag(size: int, fps: int) -> tuple[float, float]:
     windows = audio[: len(audio) // 256 * 256].reshape(-1, 256)
     voice_t = (np.arange(len(windows)) + 1) * 256 / rate * 1000
     voice = np.sqrt((windows ** 2).mean(axis=1))
-    renderer = create_renderer("portrait", avatar=Services.avatar(None), size=size)
+    renderer = create_renderer("portrait", avatar=avatar, size=size)
     renderer.load()
     mouth_t, mouth = [], []
     x0, y0, x1, y1 = (round(v * size) for v in box)
