@@ -4,6 +4,7 @@ a spoken question as a WAV file, and headless Chromium that takes that file as i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import socket
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 QUESTION = "Hello, what can you do?"
@@ -51,6 +53,26 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(timeout=30)
         self.sock.close()
+
+
+@contextlib.contextmanager
+def live_server(home: str | Path, services_kwargs: dict | None = None, **app_kwargs):
+    """A ServerThread of the real app with VISAGE_HOME at `home`, yielded once its services have loaded
+    (the shared start-up of the browser, drawing and 3D-head tests)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VISAGE_HOME", str(home))
+    from visage.live.services import LiveServices
+    from visage.server.app import create_app
+
+    try:
+        with ServerThread(create_app(LiveServices(**(services_kwargs or {})), **app_kwargs)) as running:
+            deadline = time.monotonic() + 180
+            while httpx.get(running.url + "/health").json()["status"] == "loading":
+                assert time.monotonic() < deadline, "the services did not load"
+                time.sleep(0.2)
+            yield running
+    finally:
+        mp.undo()
 
 
 def question_wav(path: str | Path, text: str = QUESTION, lead: float = 2.5, tail: float = 7.0,

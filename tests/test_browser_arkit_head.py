@@ -8,11 +8,10 @@ import os
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
-from browser_harness import Chromium, ServerThread, chromium_available
+from browser_harness import live_server, Chromium, ServerThread, chromium_available
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,18 +32,8 @@ return [s / (px.length / 4), f ? f.blendshapes[h.names.indexOf('jawOpen')] : 0, 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VISAGE_HOME", str(tmp_path_factory.mktemp("home")))
-    from visage.live.services import LiveServices
-    from visage.server.app import create_app
-
-    with ServerThread(create_app(LiveServices(asr="pocketsphinx"), defaults={"tts": "espeak"})) as running:
-        deadline = time.monotonic() + 180
-        while httpx.get(running.url + "/health").json()["status"] == "loading":
-            assert time.monotonic() < deadline, "the services did not load"
-            time.sleep(0.2)
+    with live_server(tmp_path_factory.mktemp("home"), {"asr": "pocketsphinx"}, defaults={"tts": "espeak"}) as running:
         yield running
-    mp.undo()
 
 
 def test_the_3d_head_moves_with_the_motion_stream(server):

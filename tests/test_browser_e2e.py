@@ -15,7 +15,7 @@ import pytest
 
 import sys
 
-from browser_harness import Chromium, ServerThread, chromium_available, question_wav
+from browser_harness import live_server, Chromium, ServerThread, chromium_available, question_wav
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,18 +28,8 @@ UPDATE_SCREENSHOT = os.environ.get("VISAGE_UPDATE_SCREENSHOT") == "1"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VISAGE_HOME", str(tmp_path_factory.mktemp("home")))
-    from visage.live.services import LiveServices
-    from visage.server.app import create_app
-
-    with ServerThread(create_app(LiveServices())) as running:
-        deadline = time.monotonic() + 180
-        while httpx.get(running.url + "/health").json()["status"] == "loading":
-            assert time.monotonic() < deadline, "the services did not load"
-            time.sleep(0.2)
+    with live_server(tmp_path_factory.mktemp("home")) as running:
         yield running
-    mp.undo()
 
 
 def text_of(browser, element_id: str) -> str:

@@ -5,31 +5,20 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import time
 
 import httpx
 import numpy as np
 import pytest
 
-from browser_harness import ServerThread
+from browser_harness import live_server, ServerThread
 from drawing_client import DrawingClient
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VISAGE_HOME", str(tmp_path_factory.mktemp("home")))
-    from visage.live.services import LiveServices
-    from visage.server.app import create_app
-
-    with ServerThread(create_app(LiveServices(asr="pocketsphinx"), defaults={"tts": "espeak"},
-                                 max_drawn_sessions=1)) as running:
-        deadline = time.monotonic() + 180
-        while httpx.get(running.url + "/health").json()["status"] == "loading":
-            assert time.monotonic() < deadline, "the services did not load"
-            time.sleep(0.2)
+    with live_server(tmp_path_factory.mktemp("home"), {"asr": "pocketsphinx"}, defaults={"tts": "espeak"},
+                     max_drawn_sessions=1) as running:
         yield running
-    mp.undo()
 
 
 def test_a_drawn_conversation_sends_voice_and_motion_frames_on_one_clock(server):
