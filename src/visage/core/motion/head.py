@@ -107,13 +107,23 @@ class RuleHeadPoseModel(HeadPoseModel):
         self._drift_hz = rng.uniform(*_DRIFT_HZ, size=(6, 4))
         self._drift_phase = rng.uniform(0, 2 * np.pi, size=(6, 4))
         self._drift_amp = _DRIFT[:, None] * rng.uniform(0.5, 1.0, size=(6, 4)) / 2.0
-        self._limit = np.array([style.max_pitch, style.max_yaw, style.max_roll, MAX_SHIFT, MAX_SHIFT, MAX_SHIFT])
-        self._vmax = np.array([MAX_VELOCITY] * 3 + [MAX_SHIFT_VELOCITY] * 3)
-        self._amax = np.array([MAX_ACCEL] * 3 + [MAX_SHIFT_ACCEL] * 3)
-        self._jmax = np.array([MAX_JERK] * 3 + [MAX_SHIFT_JERK] * 3)
-        self._x = np.zeros(6)
-        self._v = np.zeros(6)
-        self._a = np.zeros(6)
+        self._drift_w = 2 * np.pi * self._drift_hz  # the first two products of 2 pi f t, done once
+        self._limit = [style.max_pitch, style.max_yaw, style.max_roll, MAX_SHIFT, MAX_SHIFT, MAX_SHIFT]
+        self._target_limit = [_TARGET_MARGIN * x for x in self._limit]
+        # per axis: limit, vmax, amax, jerk, soft speed, braking acceleration, the jerk's two helpers
+        self._axes = [(limit, vmax, amax, jerk, _SOFT_VELOCITY * vmax, _BRAKE * amax, 2 * jerk)
+                      for limit, vmax, amax, jerk in zip(self._limit, [MAX_VELOCITY] * 3 + [MAX_SHIFT_VELOCITY] * 3,
+                                                         [MAX_ACCEL] * 3 + [MAX_SHIFT_ACCEL] * 3,
+                                                         [MAX_JERK] * 3 + [MAX_SHIFT_JERK] * 3)]
+        # state poses with yaw and roll signed by this head's side
+        self._state_poses = {s: [p[0], p[1] * self._side, p[2] * self._side, p[3], p[4], p[5]]
+                             for s, p in ((s, [float(v) for v in pose]) for s, pose in _STATE_POSE.items())}
+        self._emotion_bias = {e: [b[0], b[1] * self._side, b[2] * self._side, b[3], b[4], b[5]]
+                              for e, b in ((e, [float(v) for v in bias]) for e, bias in _EMOTION_BIAS.items())}
+        self._nod_draws: dict[int, tuple[float, float]] = {}  # a nod's two seeded draws, by onset in ms
+        self._x = [0.0] * 6
+        self._v = [0.0] * 6
+        self._a = [0.0] * 6
         self._last_t: float | None = None
         self._mute_before = -math.inf
         self._listen_rng = np.random.default_rng([self.seed, 2])
@@ -128,7 +138,7 @@ class RuleHeadPoseModel(HeadPoseModel):
         self._f0_fast = self._f0_slow = 0.0
         self._activity = 0.0
         self._quiet = math.inf
-        self._gesture = np.zeros(3)
+        self._gesture = [0.0, 0.0, 0.0]
 
     def reset(self) -> None:
         """Interruption: drop the speech heard so far; the pose itself eases back to rest."""
@@ -137,7 +147,10 @@ class RuleHeadPoseModel(HeadPoseModel):
             self._mute_before = self._last_t
 
     def pose(self, t: float, track: SpeechTrack, state: ConversationState) -> HeadPose:
-        """The head pose at `t`; reads the track up to LOOKAHEAD seconds beyond `t`."""
+        """The head pose at `t`; reads the track up to LOOKAHEAD seconds beyond `t`.
+
+        The six channels are plain floats from here on: numpy on six numbers costs more in calls than
+        it saves (a live server asks this 25 times a second for every conversation)."""
         if self._last_t is None:
             dt = 1.0 / self.fps
         else:
@@ -148,71 +161,92 @@ class RuleHeadPoseModel(HeadPoseModel):
                 dt, self._mute_before = 1.0 / self.fps, -math.inf
         dt = min(dt, 1.0)
         self._last_t = t
-        target = self._drift(t) + self._state_layer(t, dt, state)
+        target = [a + b for a, b in zip(self._drift(t), self._state_layer(t, dt, state))]
         gain = self._sentence_layer(t, track, target)
-        target[:3] += self._base(t, dt, track, gain)
+        base = self._base(t, dt, track, gain)
+        target[0] += base[0]
+        target[1] += base[1]
+        target[2] += base[2]
         nods = self._nods(t, track)
         target[0 if not self.style.shake_means_yes else 1] += nods
         target[4] -= 0.0006 * target[0]  # a nod drops the head a little
-        np.clip(target, -_TARGET_MARGIN * self._limit, _TARGET_MARGIN * self._limit, out=target)
+        for i, hi in enumerate(self._target_limit):
+            x = target[i]
+            target[i] = -hi if x < -hi else (hi if x > hi else x)
         self._follow(target, dt)
         return self._output()
 
     # -- physics --------------------------------------------------------------------------------
-    def _follow(self, target: np.ndarray, dt: float) -> None:
+    def _follow(self, target: list[float], dt: float) -> None:
         """Jerk-limited critically damped spring towards `target`, in fixed small substeps.
 
-        Each of the six axes is its own spring, stepped with plain floats: the same arithmetic as on
-        arrays, ten times faster for six numbers (a live server steps this 25 times a second for every
-        conversation)."""
+        Each of the six axes is its own spring, stepped with plain floats and the stopping distance
+        inlined (the same arithmetic as on arrays, several times faster for six numbers)."""
         n = max(1, math.ceil(dt / _SUBSTEP - 1e-9))
         h = dt / n
         w = SPRING_OMEGA
-        xs, vs, as_ = self._x.tolist(), self._v.tolist(), self._a.tolist()
-        for i, (goal, limit, vmax, amax, jerk) in enumerate(zip(
-                target.tolist(), self._limit.tolist(), self._vmax.tolist(), self._amax.tolist(),
-                self._jmax.tolist())):
-            x, v, a = xs[i], vs[i], as_[i]
-            vsoft, step, brake = _SOFT_VELOCITY * vmax, jerk * h, _BRAKE * amax
+        ww, w2 = w * w, 2 * w
+        xs, vs, as_ = self._x, self._v, self._a
+        for i, (limit, vmax, amax, jerk, vsoft, brake, jerk2) in enumerate(self._axes):
+            goal, x, v, a = target[i], xs[i], vs[i], as_[i]
+            step = jerk * h
+            wall = _WALL * limit
             for _ in range(n):
-                want = w * w * (goal - x) - 2 * w * v
+                want = ww * (goal - x) - w2 * v
                 # the acceleration cannot change at once, so look one step ahead: stop accelerating
                 # before the speed limit, and brake while the head can still stop short of the limit
-                a1 = a + min(max(want - a, -step), step)
+                d = want - a
+                a1 = a + (-step if d < -step else (step if d > step else d))
                 v1 = v + a1 * h
-                peak_v = v1 + a1 * (abs(a1) / (2 * jerk) + h)
-                if peak_v > vsoft:
-                    want = min(want, 0.0)
-                if peak_v < -vsoft:
-                    want = max(want, 0.0)
-                ahead = 1.0 if v1 >= 0 else -1.0
-                room = _WALL * limit - ahead * (x + v1 * h)
-                stop = _stopping_distance(abs(v1), a1 * ahead, jerk, brake) + abs(v1) * h
-                if stop >= room:
+                peak_v = v1 + a1 * ((a1 if a1 >= 0 else -a1) / jerk2 + h)
+                if peak_v > vsoft and want > 0.0:
+                    want = 0.0
+                if peak_v < -vsoft and want < 0.0:
+                    want = 0.0
+                if v1 >= 0:
+                    ahead, speed, push = 1.0, v1, a1
+                else:
+                    ahead, speed, push = -1.0, -v1, -a1
+                room = wall - ahead * (x + v1 * h)
+                # the stopping distance: acceleration turned at the jerk limit into braking, then braking
+                ramp = push + brake
+                ramp = (ramp if ramp > 0.0 else 0.0) / jerk
+                speed_after = speed + push * ramp - jerk * ramp ** 2 / 2
+                ramping = speed * ramp + push * ramp ** 2 / 2 - jerk * ramp ** 3 / 6
+                if speed_after < 0.0:
+                    speed_after = 0.0
+                if ramping < 0.0:
+                    ramping = 0.0
+                if ramping + speed_after ** 2 / (2 * brake) + speed * h >= room:
                     want = -ahead * amax
-                want = min(max(want, -amax), amax)
-                a += min(max(want - a, -step), step)
-                v = min(max(v + a * h, -vmax), vmax)
+                if want < -amax:
+                    want = -amax
+                elif want > amax:
+                    want = amax
+                d = want - a
+                a += -step if d < -step else (step if d > step else d)
+                v += a * h
+                if v < -vmax:
+                    v = -vmax
+                elif v > vmax:
+                    v = vmax
                 x += v * h
+            if x > limit or x < -limit:  # last resort: never leave the limits
+                x, v, a = (limit if x > 0 else -limit), 0.0, 0.0
             xs[i], vs[i], as_[i] = x, v, a
-        self._x, self._v, self._a = np.array(xs), np.array(vs), np.array(as_)
-        hit = np.abs(self._x) > self._limit  # last resort: never leave the limits
-        if hit.any():
-            self._x = np.clip(self._x, -self._limit, self._limit)
-            self._v[hit] = self._a[hit] = 0.0
 
     def _output(self) -> HeadPose:
-        p = np.clip(self._x, -self._limit, self._limit)
-        return HeadPose(*(float(v) for v in p))
+        lim = self._limit
+        return HeadPose(*(-m if x < -m else (m if x > m else x) for x, m in zip(self._x, lim)))
 
     # -- layers ---------------------------------------------------------------------------------
-    def _drift(self, t: float) -> np.ndarray:
+    def _drift(self, t: float) -> list[float]:
         """Sum of sines with random (so incommensurate) frequencies: smooth and never repeating."""
         gain = self.style.idle_amplitude * self.style.head_amplitude
-        waves = self._drift_amp * np.sin(2 * np.pi * self._drift_hz * t + self._drift_phase)
-        return gain * waves.sum(axis=1)
+        waves = self._drift_amp * np.sin(self._drift_w * t + self._drift_phase)
+        return (gain * waves.sum(axis=1)).tolist()
 
-    def _base(self, t: float, dt: float, track: SpeechTrack, gain: float) -> np.ndarray:
+    def _base(self, t: float, dt: float, track: SpeechTrack, gain: float) -> list[float]:
         """Pitch, yaw, roll following the voice in the 1-2 Hz phrase rhythm."""
         ts = t + _BASE_LEAD
         s = track.sentence_at(ts)
@@ -222,28 +256,31 @@ class RuleHeadPoseModel(HeadPoseModel):
         voiced = level > _SPEECH_LEVEL
         if voiced and self._quiet > _MIN_PAUSE:  # a phrase begins: a new gesture, larger after long pauses
             rng = np.random.default_rng([self.seed, 3, int(abs(t) * 1000)])
-            self._gesture = _GESTURE_DEG * rng.uniform(-1, 1, 3) * (0.6 + 0.8 * min(self._quiet, 1.0))
+            self._gesture = (_GESTURE_DEG * rng.uniform(-1, 1, 3) * (0.6 + 0.8 * min(self._quiet, 1.0))).tolist()
         self._quiet = 0.0 if voiced else self._quiet + dt
         self._beat_fast += _alpha(dt, _BEAT_TAU) * (level - self._beat_fast)
         self._beat_slow += _alpha(dt, _SLOW_TAU) * (level - self._beat_slow)
         semitones = 12 * math.log2(f0 / median) if f0 > 0 and median > 0 else 0.0
-        semitones = float(np.clip(semitones, -12, 12))
+        semitones = -12.0 if semitones < -12 else (12.0 if semitones > 12 else semitones)
         if f0 > 0 or not voiced:  # unvoiced consonants hold the contour; silence lets it settle
             self._f0_fast += _alpha(dt, _BEAT_TAU if f0 > 0 else 1.0) * (semitones - self._f0_fast)
             self._f0_slow += _alpha(dt, _SLOW_TAU) * (self._f0_fast - self._f0_slow)
         self._activity += _alpha(dt, _ACTIVITY_TAU) * ((1.0 if voiced else 0.0) - self._activity)
         beat = self._beat_fast - self._beat_slow
         f0_band = self._f0_fast - self._f0_slow
-        out = np.array([
-            _BEAT_DEG * beat + _F0_PITCH_DEG * f0_band,
-            self._side * _F0_YAW_DEG * f0_band,
-            self._side * _F0_ROLL_DEG * self._f0_fast,
-        ]) + self._gesture
-        return out * self._activity * gain * self.style.head_amplitude
+        g = self._gesture
+        scale = (self._activity, gain, self.style.head_amplitude)
+        out = []
+        for value in (_BEAT_DEG * beat + _F0_PITCH_DEG * f0_band + g[0], self._side * _F0_YAW_DEG * f0_band + g[1],
+                      self._side * _F0_ROLL_DEG * self._f0_fast + g[2]):
+            out.append(value * scale[0] * scale[1] * scale[2])
+        return out
 
-    def _sentence_layer(self, t: float, track: SpeechTrack, target: np.ndarray) -> float:
+    def _sentence_layer(self, t: float, track: SpeechTrack, target: list[float]) -> float:
         """Add question rises and emotion biases to `target`; return the gain on base motion."""
-        bias, weight, lively = np.zeros(6), 0.0, 0.0
+        bias, weight, lively = [0.0] * 6, 0.0, 0.0
+        amplitude = self.style.head_amplitude
+        neutral = self._emotion_bias[Emotion.NEUTRAL]
         for s in track.sentences:
             if s.start > t + LOOKAHEAD or s.start < self._mute_before:
                 continue
@@ -252,17 +289,20 @@ class RuleHeadPoseModel(HeadPoseModel):
             if leave < 1e-3:
                 continue
             w = smoothstep((t - s.start + _ENTER / 2) / _ENTER) * leave
-            e = np.array(_EMOTION_BIAS.get(s.emotion, _EMOTION_BIAS[Emotion.NEUTRAL]), float)
-            e[1:3] *= self._side
-            bias += w * s.intensity * e
+            e = self._emotion_bias.get(s.emotion, neutral)
+            k = w * s.intensity
+            for i in range(6):
+                bias[i] += k * e[i]
             weight += w
             if s.sentence_type == SentenceType.QUESTION:
                 rise = smoothstep((_progress(s, track, t) - _QUESTION_FROM) / (1 - _QUESTION_FROM)) * leave
-                target[0] -= _QUESTION_PITCH * rise * self.style.head_amplitude
-                target[2] += self._side * _QUESTION_ROLL * rise * self.style.head_amplitude
+                target[0] -= _QUESTION_PITCH * rise * amplitude
+                target[2] += self._side * _QUESTION_ROLL * rise * amplitude
             elif s.sentence_type == SentenceType.EXCLAMATION:
                 lively = max(lively, w)
-        target += bias / max(1.0, weight) * self.style.head_amplitude
+        norm = max(1.0, weight)
+        for i in range(6):
+            target[i] += bias[i] / norm * amplitude
         return 1.0 + (_EXCLAMATION_GAIN - 1.0) * lively
 
     def _nods(self, t: float, track: SpeechTrack) -> float:
@@ -274,26 +314,45 @@ class RuleHeadPoseModel(HeadPoseModel):
         for onset, stress in track.emphasis_peaks(t - width, t + LOOKAHEAD + width):
             if onset < self._mute_before:
                 continue
-            rng = np.random.default_rng([self.seed, 4, _ms(onset)])
-            if rng.random() >= self.style.nod_rate:
+            chance, spread = self._nod_draw(onset)
+            if chance >= self.style.nod_rate:
                 continue
             peak = stress + _NOD_PEAK_AFTER_STRESS
             u = (t + _NOD_LEAD - peak) / width + 0.5  # 0..1 across the nod
             if 0.0 < u < 1.0:
-                size = gain * rng.uniform(0.85, 1.15)
+                size = gain * spread
                 total += size * (_shake(u) if self.style.shake_means_yes else _bump(u))
         return total
 
-    def _state_layer(self, t: float, dt: float, state: ConversationState) -> np.ndarray:
+    def _nod_draw(self, onset: float) -> tuple[float, float]:
+        """The two draws of the generator seeded by a nod's onset: whether it nods, and its size. Kept
+        by onset, since the same word is asked about for every frame it spans."""
+        key = _ms(onset)
+        draws = self._nod_draws.get(key)
+        if draws is None:
+            rng = np.random.default_rng([self.seed, 4, key])
+            draws = (rng.random(), rng.uniform(0.85, 1.15))
+            if len(self._nod_draws) > 256:
+                self._nod_draws.clear()
+            self._nod_draws[key] = draws
+        return draws
+
+    def _state_layer(self, t: float, dt: float, state: ConversationState) -> list[float]:
         """Cross-faded state poses, and listener nods while listening."""
-        out = np.zeros(6)
-        for s, pose in _STATE_POSE.items():
+        out = [0.0] * 6
+        step = dt / _STATE_FADE
+        for s, p in self._state_poses.items():
             goal = 1.0 if s == state else 0.0
-            self._state_w[s] += float(np.clip(goal - self._state_w[s], -dt / _STATE_FADE, dt / _STATE_FADE))
-            p = np.array(pose, float)
-            p[1:3] *= self._side
-            out += smoothstep(self._state_w[s]) * p
-        out[:3] *= self.style.head_amplitude
+            d = goal - self._state_w[s]
+            self._state_w[s] += -step if d < -step else (step if d > step else d)
+            k = smoothstep(self._state_w[s])
+            if k:
+                for i in range(6):
+                    out[i] += k * p[i]
+        amplitude = self.style.head_amplitude
+        out[0] *= amplitude
+        out[1] *= amplitude
+        out[2] *= amplitude
         if state == ConversationState.LISTENING:
             rng = self._listen_rng
             if self._next_listen_nod is None:
@@ -314,15 +373,6 @@ class RuleHeadPoseModel(HeadPoseModel):
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-def _stopping_distance(speed: float, push: float, jerk: float, brake: float) -> float:
-    """How far a head moving at `speed` and accelerating by `push` (both along its motion) travels
-    while its acceleration turns, at the jerk limit, into `brake` and then brakes to a stop."""
-    ramp = max(push + brake, 0.0) / jerk
-    speed_after = max(speed + push * ramp - jerk * ramp ** 2 / 2, 0.0)
-    ramping = max(speed * ramp + push * ramp ** 2 / 2 - jerk * ramp ** 3 / 6, 0.0)
-    return ramping + speed_after ** 2 / (2 * brake)
-
-
 def _alpha(dt: float, tau: float) -> float:
     return 1.0 - math.exp(-dt / tau)
 
