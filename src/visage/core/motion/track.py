@@ -3,7 +3,7 @@ few seconds behind the current frame, so memory stays bounded however long the c
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+import math
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class SpeechTrack:
         self._peak = 0.05
         self._f0_ref: list[float] = []
         self._ref_log_f0: float | None = None
+        self._phoneme_index, self._word_index = _TimeIndex(), _TimeIndex()
 
     # -- input ------------------------------------------------------------------------------------
     def add_sentence(self, sentence: Sentence) -> None:
@@ -166,10 +167,10 @@ class SpeechTrack:
         return self._f0_ref[min(max(k, 0), len(self._f0_ref) - 1)] if self._f0_ref else 0.0
 
     def phonemes_between(self, a: float, b: float) -> list[Phoneme]:
-        return _between(self.phonemes, a, b)
+        return self._phoneme_index.between(self.phonemes, a, b)
 
     def words_between(self, a: float, b: float) -> list[Word]:
-        return _between(self.words, a, b)
+        return self._word_index.between(self.words, a, b)
 
     def sentence_at(self, t: float) -> Sentence | None:
         """The sentence being spoken at `t`, or the last one begun before it."""
@@ -210,9 +211,27 @@ class SpeechTrack:
         return any(p.symbol != "_" for p in self.phonemes_between(t, t + 1e-6))
 
 
-def _between(events: Iterable, a: float, b: float) -> list:
-    """Events overlapping [a, b): lists are in start order, so search by start."""
-    events = list(events) if not isinstance(events, list) else events
-    starts = [e.start for e in events]
-    hi = bisect.bisect_left(starts, b)
-    return [e for e in events[:hi] if e.end > a]
+class _TimeIndex:
+    """Starts and running-maximum ends of a start-ordered event list, kept while the list only grows,
+    so a query bisects both instead of reading every event: the frame loop asks several times a
+    frame. Rebuilt when the track replaces the list (a cut, or history forgotten)."""
+
+    def __init__(self) -> None:
+        self._events: list | None = None
+        self._starts: list[float] = []
+        self._ends: list[float] = []  # ends[i]: the latest end among events[: i + 1]
+
+    def between(self, events: list, a: float, b: float) -> list:
+        """Events with start < b and end > a, in order."""
+        if events is not self._events or len(events) < len(self._starts):
+            self._events, self._starts, self._ends = events, [], []
+        starts, ends = self._starts, self._ends
+        if len(starts) < len(events):
+            latest = ends[-1] if ends else -math.inf
+            for e in events[len(starts):]:
+                starts.append(e.start)
+                latest = e.end if e.end > latest else latest
+                ends.append(latest)
+        hi = bisect.bisect_left(starts, b)
+        lo = bisect.bisect_right(ends, a, 0, hi)  # every event before lo ends by a
+        return [e for e in events[lo:hi] if e.end > a]
