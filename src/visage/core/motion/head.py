@@ -107,7 +107,9 @@ class RuleHeadPoseModel(HeadPoseModel):
         self._drift_hz = rng.uniform(*_DRIFT_HZ, size=(6, 4))
         self._drift_phase = rng.uniform(0, 2 * np.pi, size=(6, 4))
         self._drift_amp = _DRIFT[:, None] * rng.uniform(0.5, 1.0, size=(6, 4)) / 2.0
-        self._drift_w = 2 * np.pi * self._drift_hz  # the first two products of 2 pi f t, done once
+        # per channel: the four sines' amplitudes, angular frequencies and phases, as plain floats
+        self._drift_waves = list(zip(self._drift_amp.tolist(), (2 * np.pi * self._drift_hz).tolist(),
+                                     self._drift_phase.tolist()))
         self._limit = [style.max_pitch, style.max_yaw, style.max_roll, MAX_SHIFT, MAX_SHIFT, MAX_SHIFT]
         self._target_limit = [_TARGET_MARGIN * x for x in self._limit]
         # per axis: limit, vmax, amax, jerk, soft speed, braking acceleration, the jerk's two helpers
@@ -243,8 +245,9 @@ class RuleHeadPoseModel(HeadPoseModel):
     def _drift(self, t: float) -> list[float]:
         """Sum of sines with random (so incommensurate) frequencies: smooth and never repeating."""
         gain = self.style.idle_amplitude * self.style.head_amplitude
-        waves = self._drift_amp * np.sin(self._drift_w * t + self._drift_phase)
-        return (gain * waves.sum(axis=1)).tolist()
+        sin = math.sin
+        return [gain * (a0 * sin(w0 * t + p0) + a1 * sin(w1 * t + p1) + a2 * sin(w2 * t + p2) + a3 * sin(w3 * t + p3))
+                for (a0, a1, a2, a3), (w0, w1, w2, w3), (p0, p1, p2, p3) in self._drift_waves]
 
     def _base(self, t: float, dt: float, track: SpeechTrack, gain: float) -> list[float]:
         """Pitch, yaw, roll following the voice in the 1-2 Hz phrase rhythm."""
