@@ -68,6 +68,7 @@ SWAY = np.array([1.2, 0.6, 0.6, 0.002, 0.0015])
 EYE_DRIFT = np.array([0.3, 0.2])
 SWAY_STATE_GAIN = {S.SPEAKING: 0.5, S.LISTENING: 0.8, S.THINKING: 1.0, S.IDLE: 1.0}
 SWAY_TAU = 1.0  # seconds for the sway gain to follow a change of state
+_SWAY, _EYE_DRIFT = SWAY.tolist(), EYE_DRIFT.tolist()  # as plain floats for the frame loop
 
 
 @dataclass
@@ -115,6 +116,7 @@ class _SmoothNoise:
         self._rng, self._spacing, self._dims = rng, spacing, dims
         self._first = -1  # index of the oldest kept knot
         self._knots = list(rng.standard_normal((4, dims)))
+        self._window: tuple[int, np.ndarray] | None = None  # the four knots around the last interval
 
     def at(self, c: float) -> np.ndarray:
         u = c / self._spacing
@@ -126,9 +128,10 @@ class _SmoothNoise:
         if drop > 0:
             del self._knots[:drop]
             self._first += drop
-        k = np.array(self._knots[i - 1 - self._first : i + 3 - self._first])
+        if self._window is None or self._window[0] != i:  # a new interval: its four knots as one array
+            self._window = (i, np.array(self._knots[i - 1 - self._first : i + 3 - self._first]))
         w = np.array([(1 - f) ** 3, 3 * f**3 - 6 * f**2 + 4, -3 * f**3 + 3 * f**2 + 3 * f + 1, f**3]) / 6.0
-        return (w @ k) / 0.7  # the spline's spread is ~0.7 of the knots'
+        return (w @ self._window[1]) / 0.7  # the spline's spread is ~0.7 of the knots'
 
 
 class RuleLifeModel(LifeModel):
@@ -201,8 +204,8 @@ class RuleLifeModel(LifeModel):
         if inhale_now:
             self._inhale_at = math.inf
         head, drift = self._body(c, dt, state, changed, inhale_now)
-        yaw = float(np.clip(yaw + drift[0], -GAZE_LIMIT[0], GAZE_LIMIT[0]))
-        pitch = float(np.clip(pitch + drift[1] - GAZE_DROP_IN_BLINK * lid, -GAZE_LIMIT[1], GAZE_LIMIT[1]))
+        yaw = _clamp(yaw + drift[0], GAZE_LIMIT[0])
+        pitch = _clamp(pitch + drift[1] - GAZE_DROP_IN_BLINK * lid, GAZE_LIMIT[1])
         return LifeFrame(_eye_shapes(lid, yaw, pitch), Gaze(yaw=yaw, pitch=pitch), head)
 
     # -- blinks -----------------------------------------------------------------------------------
@@ -323,17 +326,18 @@ class RuleLifeModel(LifeModel):
         return self._lungs
 
     def _body(self, c: float, dt: float, state: ConversationState, changed: bool,
-              inhale_now: bool) -> tuple[HeadPose, np.ndarray]:
+              inhale_now: bool) -> tuple[HeadPose, tuple[float, float]]:
         lungs = self._breathe(dt, state == S.SPEAKING, inhale_now or (changed and state in (S.SPEAKING, S.THINKING)))
 
         target = SWAY_STATE_GAIN[state] * self.style.idle_amplitude
         self._sway_gain += (target - self._sway_gain) * (1.0 - math.exp(-dt / SWAY_TAU))
-        n = self._noise[0].at(c) + 0.35 * self._noise[1].at(c)
-        sway = SWAY * self._sway_gain * n[:5]
+        n = (self._noise[0].at(c) + 0.35 * self._noise[1].at(c)).tolist()
+        g = self._sway_gain
+        sway = [k * g * x for k, x in zip(_SWAY, n)]
         breath = (lungs - 0.5) * self.style.idle_amplitude
-        head = HeadPose(pitch=float(sway[1] - BREATH_PITCH * breath), yaw=float(sway[0]), roll=float(sway[2]),
-                        x=float(sway[3]), y=float(BREATH_Y * breath), z=float(sway[4]))
-        return head, EYE_DRIFT * n[5:]
+        head = HeadPose(pitch=sway[1] - BREATH_PITCH * breath, yaw=sway[0], roll=sway[2],
+                        x=sway[3], y=BREATH_Y * breath, z=sway[4])
+        return head, (_EYE_DRIFT[0] * n[5], _EYE_DRIFT[1] * n[6])
 
 
 def _phrase_end(track: SpeechTrack, near: list[Phoneme], a: float, b: float) -> float | None:
@@ -352,17 +356,26 @@ def _phrase_end(track: SpeechTrack, near: list[Phoneme], a: float, b: float) -> 
     return min(ends, default=None)
 
 
+def _clamp(value: float, limit: float) -> float:
+    return -limit if value < -limit else (limit if value > limit else value)
+
+
+_LOOK_LEFT = [INDEX["eyeLookOutLeft"], INDEX["eyeLookInRight"]]  # looking to its left: left eye out, right in
+_LOOK_RIGHT = [INDEX["eyeLookInLeft"], INDEX["eyeLookOutRight"]]
+_LIDS = [INDEX[n] for n in ("eyeBlinkLeft", "eyeBlinkRight", "eyeSquintLeft", "eyeSquintRight")]
+_UP = [INDEX["eyeLookUpLeft"], INDEX["eyeLookUpRight"]]
+_DOWN = [INDEX["eyeLookDownLeft"], INDEX["eyeLookDownRight"]]
+_EYE_INDEX = {(left, up): np.array((_LOOK_LEFT if left else _LOOK_RIGHT) + _LIDS + (_UP if up else _DOWN))
+              for left in (False, True) for up in (False, True)}
+
+
 def _eye_shapes(lid: float, yaw: float, pitch: float) -> np.ndarray:
-    """Blink, squint and eyeLook* weights consistent with the gaze (yaw + to the avatar's left)."""
+    """Blink, squint and eyeLook* weights consistent with the gaze (yaw + to the avatar's left): the
+    eye turned out on the side looked to, the other in, both up or down, the lids and their squint."""
     out = np.zeros(N_BLENDSHAPES, np.float32)
     side = EYE_LOOK_PER_DEGREE * abs(yaw)
-    # looking to its left: the left eye turns out, the right eye in (and the mirror image)
-    pairs = ("eyeLookOutLeft", "eyeLookInRight") if yaw > 0 else ("eyeLookInLeft", "eyeLookOutRight")
-    for name in pairs:
-        out[INDEX[name]] = side
-    vertical = "eyeLookUp" if pitch > 0 else "eyeLookDown"
-    for eye in ("Left", "Right"):
-        out[INDEX["eyeBlink" + eye]] = lid
-        out[INDEX["eyeSquint" + eye]] = SQUINT_IN_BLINK * lid
-        out[INDEX[vertical + eye]] = EYE_LOOK_PER_DEGREE * abs(pitch)
-    return np.clip(out, 0.0, 1.0)
+    vertical = EYE_LOOK_PER_DEGREE * abs(pitch)
+    squint = SQUINT_IN_BLINK * lid
+    values = [side, side, lid, lid, squint, squint, vertical, vertical]
+    out[_EYE_INDEX[yaw > 0, pitch > 0]] = [0.0 if v < 0.0 else (1.0 if v > 1.0 else v) for v in values]
+    return out
