@@ -46,6 +46,7 @@ CROSSFADE_SECONDS = 0.4  # emotions cross-fade over 300-500 ms (animation-facts.
 _MOUTH_KEEP_WHILE_SPEAKING = np.where(MOUTH, 0.4, 1.0).astype(np.float32)
 _MOUTH_KEEP_WHILE_SPEAKING[[INDEX["mouthSmileLeft"], INDEX["mouthSmileRight"]]] = 0.7
 _MOUTH_KEEP_WHILE_SPEAKING[INDEX["jawOpen"]] = 0.0  # speech owns the jaw
+_MOUTH_SOFTENING = 1.0 - _MOUTH_KEEP_WHILE_SPEAKING  # the share of each shape taken away while speaking
 _SPEAKING_SMOOTH = 0.12  # seconds: how fast the mouth softening follows speech on and off
 
 _BROWS_UP = weights({"browInnerUp": 1.0, "browOuterUp": 1.0})
@@ -68,31 +69,50 @@ class RuleExpressionModel(ExpressionModel):
         self._fade_start = 0.0
         self._speaking = 0.0
         self._state_level = {s: 0.0 for s in STATE_EXPRESSIONS}
+        self._targets: dict[tuple, np.ndarray] = {}
+        self._smile = self.style.smile_baseline * _SMILE
 
     def weights(self, t: float, track: SpeechTrack, state: ConversationState) -> np.ndarray:
+        """Each term is added only when it is not zero (adding zeros changes nothing), so a face at
+        rest or holding one expression costs a few vector operations instead of a dozen."""
         sentence = track.sentence_at(t)
         live = sentence is not None and (sentence.end is None or t <= sentence.end + 0.5)
         if live:
             key = (sentence.emotion, round(sentence.intensity, 3))
-            target = EXPRESSIONS[sentence.emotion] * (sentence.intensity * self.style.expression_gain)
+            target = self._target(sentence.emotion, sentence.intensity)
         else:
             key, target = ("rest",), EXPRESSIONS[Emotion.NEUTRAL]
         if key != self._target_key:  # start a cross-fade from wherever the face is now
             self._from, self._target_key, self._fade_start = self._current.copy(), key, t
         x = smoothstep((t - self._fade_start) / CROSSFADE_SECONDS)
-        self._current = (1 - x) * self._from + x * target
+        # at the fade's end (1 - x) * from + x * target is the target itself
+        self._current = target if x == 1.0 else (1 - x) * self._from + x * target
 
-        face = self._current + self.style.smile_baseline * _SMILE
+        face = self._current + self._smile if self.style.smile_baseline else self._current
         for s, shape in STATE_EXPRESSIONS.items():  # listening and thinking faces fade in and out
             goal = 1.0 if state == s else 0.0
             self._state_level[s] += (goal - self._state_level[s]) * min(1.0, self.dt / 0.3)
-            face = face + self._state_level[s] * shape
+            if self._state_level[s]:
+                face = face + self._state_level[s] * shape
 
         speaking = 1.0 if track.speaking(t) else 0.0
         self._speaking += (speaking - self._speaking) * min(1.0, self.dt / _SPEAKING_SMOOTH)
-        face = face * (1.0 - self._speaking * (1.0 - _MOUTH_KEEP_WHILE_SPEAKING))
-        face = face + self._brow_gestures(t, track) * _BROWS_UP
-        return np.clip(face, 0.0, 1.0).astype(np.float32)
+        if self._speaking:
+            face = face * (1.0 - self._speaking * _MOUTH_SOFTENING)
+        brows = self._brow_gestures(t, track)
+        if brows:
+            face = face + brows * _BROWS_UP
+        return np.clip(face, 0.0, 1.0).astype(np.float32, copy=False)
+
+    def _target(self, emotion: Emotion, intensity: float) -> np.ndarray:
+        """The expression at full cross-fade, kept by emotion and intensity (read-only)."""
+        key = (emotion, intensity)
+        target = self._targets.get(key)
+        if target is None:
+            if len(self._targets) > 64:
+                self._targets.clear()
+            target = self._targets[key] = EXPRESSIONS[emotion] * (intensity * self.style.expression_gain)
+        return target
 
     def _brow_gestures(self, t: float, track: SpeechTrack) -> float:
         """Brows rise on emphasised words (a bump around the stressed syllable) and towards the end of

@@ -130,8 +130,9 @@ class _SmoothNoise:
             self._first += drop
         if self._window is None or self._window[0] != i:  # a new interval: its four knots as one array
             self._window = (i, np.array(self._knots[i - 1 - self._first : i + 3 - self._first]))
-        w = np.array([(1 - f) ** 3, 3 * f**3 - 6 * f**2 + 4, -3 * f**3 + 3 * f**2 + 3 * f + 1, f**3]) / 6.0
-        return (w @ self._window[1]) / 0.7  # the spline's spread is ~0.7 of the knots'
+        w = np.array([(1 - f) ** 3 / 6.0, (3 * f**3 - 6 * f**2 + 4) / 6.0, (-3 * f**3 + 3 * f**2 + 3 * f + 1) / 6.0,
+                      f**3 / 6.0])
+        return w.dot(self._window[1]) / 0.7  # the spline's spread is ~0.7 of the knots'
 
 
 class RuleLifeModel(LifeModel):

@@ -223,6 +223,8 @@ class _TimeIndex:
 
     def between(self, events: list, a: float, b: float) -> list:
         """Events with start < b and end > a, in order."""
+        if not events:
+            return []
         if events is not self._events or len(events) < len(self._starts):
             self._events, self._starts, self._ends = events, [], []
         starts, ends = self._starts, self._ends
