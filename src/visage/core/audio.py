@@ -241,6 +241,12 @@ def pitch_track(
     loud = np.sqrt((frames[:, :win] ** 2).mean(axis=1))
     if gate is None:
         gate = max(1e-4, 0.05 * float(np.percentile(loud, 95)))
+    out = np.zeros(n, np.float32)
+    sounding = loud >= gate  # quieter frames are unvoiced whatever YIN finds: analyse only the others
+    if not sounding.any():
+        return out
+    frames = frames[sounding]
+    n = len(frames)
     # difference function via FFT autocorrelation, per frame
     size = 1 << int(np.ceil(np.log2(3 * win)))
     a = np.fft.rfft(frames, size)
@@ -253,23 +259,26 @@ def pitch_track(
     diff = e0[:, None] + e_tau - 2 * corr
     diff[:, 0] = 0
     cum = np.cumsum(diff[:, 1:], axis=1) / np.arange(1, tau_max + 1)
-    cmnd = np.ones_like(diff)
+    cmnd = np.empty_like(diff)
+    cmnd[:, 0] = 1.0
     cmnd[:, 1:] = diff[:, 1:] / np.maximum(cum, 1e-12)
     below = cmnd[:, tau_min:] < threshold
-    has = below.any(axis=1) & (loud >= gate)
+    has = below.any(axis=1)
     first = tau_min + np.argmax(below, axis=1)
-    # walk down to the local minimum after the first dip below threshold (vectorised, few steps)
+    # walk down to the local minimum after the first dip below threshold: the first lag from there
+    # that is the last one or whose next value is not lower
+    stop = np.empty(cmnd.shape, bool)
+    stop[:, -1] = True
+    np.less(cmnd[:, 1:], cmnd[:, :-1], out=stop[:, :-1])
+    np.logical_not(stop[:, :-1], out=stop[:, :-1])
+    stop &= taus[None, :] >= first[:, None]
+    t = np.argmax(stop, axis=1)
     rows = np.arange(n)
-    t = first.copy()
-    for _ in range(tau_max):
-        step = (t + 1 <= tau_max) & (cmnd[rows, np.minimum(t + 1, tau_max)] < cmnd[rows, t])
-        if not step.any():
-            break
-        t = t + step
     inner = (t > 0) & (t < tau_max)
     tc = np.clip(t, 1, tau_max - 1)
     y0, y1, y2 = cmnd[rows, tc - 1], cmnd[rows, tc], cmnd[rows, tc + 1]
     d = y0 - 2 * y1 + y2
     shift = np.where(inner & (d != 0), 0.5 * (y0 - y2) / np.where(d == 0, 1, d), 0.0)
     period = t + shift
-    return np.where(has, decimated_rate / np.maximum(period, 1e-9), 0.0).astype(np.float32)
+    out[sounding] = np.where(has, decimated_rate / np.maximum(period, 1e-9), 0.0)
+    return out

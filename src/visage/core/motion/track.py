@@ -128,18 +128,26 @@ class SpeechTrack:
         window = int(2 * rate / 60.0)  # pitch_track's analysis window (2 periods of 60 Hz)
         pitch_starts = (idx - window // 2) // 2 * 2
         f0s = pitch_track(block, rate, gate=_SILENCE_RMS, starts=pitch_starts)
-        for k, c in enumerate(idx):
-            pitch = float(f0s[k])
-            self._f0.append(pitch)
+        # the running references are sequential, their logs and powers are not: one numpy call each
+        # per batch (the same ufuncs as per value, so the same numbers)
+        pitches, values = f0s.tolist(), rms.tolist()
+        logs = np.log(np.maximum(f0s.astype(np.float64), 1e-30)).tolist()
+        ref, peak = self._ref_log_f0, self._peak
+        refs, ratios = [], []
+        for pitch, log_pitch, value in zip(pitches, logs, values):
             if pitch > 0:  # log-domain average over ~2 s of voiced speech
-                self._ref_log_f0 = np.log(pitch) if self._ref_log_f0 is None else (
-                    self._ref_log_f0 + (np.log(pitch) - self._ref_log_f0) * _REF_RATE)
-            self._f0_ref.append(float(np.exp(self._ref_log_f0)) if self._ref_log_f0 is not None else 0.0)
-            value = float(rms[k])
-            self._peak = max(self._peak * _PEAK_DECAY, value)
-            # dB scale: 30 dB below the recent peak is silence, the peak is 1 (any voice's level works)
-            level = 0.0 if value < _SILENCE_RMS else 1.0 + 20.0 * np.log10(value / self._peak) / 30.0
-            self._loud.append(float(np.clip(level, 0.0, 1.0)))
+                ref = log_pitch if ref is None else ref + (log_pitch - ref) * _REF_RATE
+            refs.append(ref)
+            peak = max(peak * _PEAK_DECAY, value)
+            ratios.append(value / peak if value >= _SILENCE_RMS else 1.0)
+        self._ref_log_f0, self._peak = ref, peak
+        powers = np.exp(np.array([0.0 if r is None else r for r in refs])).tolist()
+        self._f0 += pitches
+        self._f0_ref += [0.0 if r is None else p for r, p in zip(refs, powers)]
+        # dB scale: 30 dB below the recent peak is silence, the peak is 1 (any voice's level works)
+        for value, db in zip(values, np.log10(np.array(ratios)).tolist()):
+            level = 0.0 if value < _SILENCE_RMS else 1.0 + 20.0 * db / 30.0
+            self._loud.append(0.0 if level < 0.0 else (1.0 if level > 1.0 else level))
         keep_from = (self._feat_start + len(self._loud) * FEATURE_HOP) - lead / rate
         drop = int(round(keep_from * rate)) - self._pending_pos
         if drop > 0:
