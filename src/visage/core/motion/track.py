@@ -16,6 +16,7 @@ _PITCH_WINDOW_S = 2 / 60.0  # YIN needs two periods of the lowest pitch (60 Hz)
 _SILENCE_RMS = 0.004  # below this (about -48 dBFS) a frame counts as silence
 _TYPICAL_STRESS_DELAY = 0.08  # s from an emphasised word's onset to its stressed vowel, when unknown
 _REF_RATE = 0.005  # per voiced hop: the pitch reference follows the speaker over ~2 s of voicing
+_BATCH = 0.3  # s of audio buffered before it is analysed unasked (a query for a value analyses at once)
 _PEAK_DECAY = 0.9993  # per hop: the loudness reference forgets a loud burst over ~10 s
 
 
@@ -39,6 +40,7 @@ class SpeechTrack:
         self._f0_ref: list[float] = []
         self._ref_log_f0: float | None = None
         self._phoneme_index, self._word_index = _TimeIndex(), _TimeIndex()
+        self._stale = False  # audio arrived since the last analysis
 
     # -- input ------------------------------------------------------------------------------------
     def add_sentence(self, sentence: Sentence) -> None:
@@ -61,7 +63,9 @@ class SpeechTrack:
             if gap > 0:  # silence between streams (a new reply): fill it
                 self._pending = np.concatenate([self._pending, np.zeros(gap, np.float32)])
             self._pending = np.concatenate([self._pending, chunk.samples.astype(np.float32)])
-            self._analyse(final=False)
+            self._stale = True
+            if len(self._pending) > _BATCH * self._rate:
+                self._analyse(final=False)
         self.horizon = max(self.horizon, chunk.end)
         if chunk.phonemes:
             self.events_horizon = max(self.events_horizon, chunk.phonemes[-1].end)
@@ -80,6 +84,7 @@ class SpeechTrack:
         self.words = [w for w in self.words if w.start < at]
         self.phonemes = [p if p.end <= at else Phoneme(p.symbol, p.start, at, p.stressed) for p in self.phonemes]
         self.sentences = [s for s in self.sentences if s.start < at]
+        self._catch_up()
         keep = max(0, int(round((at - self._feat_start) / FEATURE_HOP)))
         self._loud, self._f0, self._f0_ref = self._loud[:keep], self._f0[:keep], self._f0_ref[:keep]
         self._pending = np.zeros(0, np.float32)
@@ -92,10 +97,15 @@ class SpeechTrack:
         self.words = [w for w in self.words if w.end >= t]
         ended = [s for s in self.sentences if s.end is not None and s.end < t]
         self.sentences = [s for s in self.sentences if s not in ended[:-1]]
+        self._catch_up()
         drop = int((t - self._feat_start) / FEATURE_HOP)
         if drop > 0:
             del self._loud[:drop], self._f0[:drop], self._f0_ref[:drop]
             self._feat_start += drop * FEATURE_HOP
+
+    def _catch_up(self) -> None:
+        if self._stale:
+            self._analyse(final=False)
 
     def _analyse(self, final: bool) -> None:
         """Turn buffered audio into loudness and pitch values centred on every FEATURE_HOP, as soon as
@@ -103,6 +113,7 @@ class SpeechTrack:
         into chunks, so streamed and whole input animate identically."""
         if not self._rate:
             return
+        self._stale = False
         rate = self._rate
         context = int(_PITCH_WINDOW_S * rate) + 2  # samples each side a value needs
         buf_end = (self._pending_pos + len(self._pending)) / rate
@@ -161,17 +172,23 @@ class SpeechTrack:
     def loudness(self, t: float) -> float:
         """Loudness at `t` in [0, 1], relative to the recent loudest speech (so any voice's level works)."""
         k = int(round((t - self._feat_start) / FEATURE_HOP))
+        if k >= len(self._loud) and self._stale:
+            self._analyse(final=False)
         return self._loud[k] if 0 <= k < len(self._loud) else 0.0
 
     def pitch(self, t: float) -> float:
         """F0 in Hz at `t`, 0 when unvoiced or unknown."""
         k = int(round((t - self._feat_start) / FEATURE_HOP))
+        if k >= len(self._f0) and self._stale:
+            self._analyse(final=False)
         return self._f0[k] if 0 <= k < len(self._f0) else 0.0
 
     def pitch_reference(self, t: float) -> float:
         """The speaker's typical F0 (Hz) as heard up to `t`: a slow running average of voiced pitch, so
         that a frame never depends on speech far ahead of it; 0 before any voiced speech."""
         k = int(round((t - self._feat_start) / FEATURE_HOP))
+        if k >= len(self._f0_ref) and self._stale:
+            self._analyse(final=False)
         return self._f0_ref[min(max(k, 0), len(self._f0_ref) - 1)] if self._f0_ref else 0.0
 
     def phonemes_between(self, a: float, b: float) -> list[Phoneme]:
