@@ -255,7 +255,8 @@ def pitch_track(
     energy_cum = np.cumsum(frames**2, axis=1)
     e0 = energy_cum[:, win - 1]
     taus = np.arange(tau_max + 1)
-    e_tau = energy_cum[:, taus + win - 1] - np.concatenate([np.zeros((n, 1)), energy_cum[:, : tau_max]], axis=1)
+    e_tau = energy_cum[:, win - 1 : win + tau_max].copy()  # energy of each lagged window: lag 0 is e0 itself
+    e_tau[:, 1:] -= energy_cum[:, : tau_max]
     diff = e0[:, None] + e_tau - 2 * corr
     diff[:, 0] = 0
     cum = np.cumsum(diff[:, 1:], axis=1) / np.arange(1, tau_max + 1)

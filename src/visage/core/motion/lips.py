@@ -63,6 +63,11 @@ def _kind(viseme: str) -> str:
     return "consonant"
 
 
+_ROW = {v: i for i, v in enumerate(VISEME_SHAPES)}
+_SHAPE_MATRIX = np.array(list(VISEME_SHAPES.values()), np.float32)  # one row per viseme, in _ROW order
+_KIND = {v: _kind(v) for v in VISEME_SHAPES}
+
+
 class CoarticulatedLips(LipModel):
     """The default lip model: rules from the lip-sync literature, no weights."""
 
@@ -73,26 +78,29 @@ class CoarticulatedLips(LipModel):
         phonemes = track.phonemes_between(t - LOOK_BEHIND, t + LOOK_AHEAD)
         if not phonemes:
             return np.zeros(N_BLENDSHAPES, np.float32)
-        total = np.zeros(N_BLENDSHAPES, np.float32)
         weight_sum = 0.0
         closure = 0.0
+        dominance, rows = [], []
         for i, p in enumerate(phonemes):
             viseme = viseme_of(p.symbol)
             if viseme == "sil":
                 strength, rise, fall = self._pause_dominance(_silence_length(phonemes, i))
             else:
-                strength, rise, fall = _DOMINANCE[_kind(viseme)]
+                strength, rise, fall = _DOMINANCE[_KIND[viseme]]
             centre = 0.5 * (p.start + p.end)
             half = 0.5 * (p.end - p.start)
             # flat top over the phoneme's own span, exponential flanks outside it
             distance = max(0.0, abs(t - centre) - half)
             rate = rise if t < centre else fall
             d = strength * math.exp(-rate * distance)
-            total += d * VISEME_SHAPES[viseme]
+            dominance.append(d)
+            rows.append(_ROW[viseme])
             weight_sum += d
             if viseme == BILABIAL:
                 previous = phonemes[i - 1] if i > 0 else None
                 closure = max(closure, _closure_amount(t, p, previous))
+        # each phone's weighted shape in float32, summed in phone order: the running sum it replaces
+        total = (np.array(dominance, np.float32)[:, None] * _SHAPE_MATRIX[rows]).sum(axis=0)
         shape = total / max(weight_sum, 1e-6)
         shape = self._gains(t, track, shape)
         if closure > 0:
