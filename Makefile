@@ -32,6 +32,7 @@ bench: setup
 	$(PY) bench/bench_voice_neural.py
 	$(PY) bench/bench_align.py
 	$(PY) bench/bench_motion.py
+	$(PY) bench/bench_motion_layers.py
 	$(PY) bench/bench_motion_quality.py
 	$(PY) bench/bench_render.py
 	$(PY) scripts/browser_face_sheet.py

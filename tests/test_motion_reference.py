@@ -1,6 +1,8 @@
 """The motion engine moves the face exactly as the engine before its speed work did: every frame of a
 long, varied script (tests/motion_script.py: offline and live, interruptions, states, three frame
-rates, four styles and a custom one) matches the frames recorded from the old engine, to 1e-9."""
+rates, four styles and a custom one) matches the frames recorded from the old engine (tests/data/motion_reference.npz, made at a1c4e1d), to
+1e-9. On the machine that recorded them the blendshapes and gaze are bit-identical and the head poses
+within 5e-13 (audio features analysed in batches round a loudness sum differently)."""
 from pathlib import Path
 
 import numpy as np
