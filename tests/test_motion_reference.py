@@ -34,4 +34,7 @@ def test_frames_match_the_recorded_engine(frames, key):
         want = reference[f"{name}/{key}"]
         assert got[key].shape == want.shape, name
         worst = float(np.max(np.abs(got[key].astype(np.float64) - want))) if want.size else 0.0
-        assert worst <= 1e-9, f"{name}/{key}: differs by {worst:.3g}"
+        # float32 blendshapes may round one ulp (6e-8) apart on another CPU's maths library; any change
+        # of behaviour moves them by far more than 1e-6.
+        tolerance = 1e-6 if key == "blendshapes" else 1e-9
+        assert worst <= tolerance, f"{name}/{key}: differs by {worst:.3g}"
