@@ -171,7 +171,8 @@ class EyeLids:
         above = cv2.GaussianBlur(above, (0, 0), sigmaX=max(1.0, 0.15 * half), sigmaY=0.1).astype(np.float32)
         depth = np.clip((v - start) / np.maximum(edge - start, 1e-3), 0.0, 1.0)  # 0 at the band's top, 1 at the edge
         across = np.clip(u / half, -1.0, 1.0)
-        # shading: the eyeball's bulge lit in the middle, the lid's margin rolling under above the lashes
+        # shading: the eyeball under the lid (lit in the middle, darker to the corners and the lashes),
+        # the lid's margin rolling under above the lashes, and its crease
         margin = _MARGIN_SHADE * np.exp(-((edge - v) / max(1.0, 0.18 * band)) ** 2)
         light = (self._roundness(u, v, up_u, up_v, lo_u, lo_v, half, b) - margin - self._crease(v, start, edge, across)) * min(1.0, share)
         # the tone runs from the skin the band starts at (no seam under the brow) to the lid's own
@@ -210,7 +211,6 @@ class EyeLids:
             painted = cv2.GaussianBlur(painted, (0, 0), sigmaX=self.soft)[..., None]
             out = roi + (cv2.GaussianBlur(out, (0, 0), sigmaX=self.soft) - roi) * painted
         image[y0:y1, x0:x1] = np.clip(out, 0, 255).astype(np.uint8)
-
 
     def _lash_half(self) -> float:
         """The lash line's half thickness in the middle of the eye, in pixels: a share of the face's
