@@ -71,3 +71,27 @@ def test_the_lash_line_fades_out_inside_the_painted_box(flat_eyes, side):
     rows = np.nonzero(np.abs(change).max(axis=1) > 0.5)[0]
     assert len(rows)
     assert np.abs(change[rows[-1]]).max() <= 3.0, (rows[-1], np.abs(change[rows[-1]]).max())
+
+
+def test_a_turned_away_eye_takes_the_near_eye_s_colours():
+    """scikit-image's cameraman is turned 53 degrees: his far eye lies by the face's edge, where the
+    band under it is the bright sky behind him. Its closed lid is toned like the near eye's lid, not
+    like the sky (it was a light patch brighter than his cheek)."""
+    from skimage import data
+
+    from visage.backends.renderers import create_renderer
+    from visage.backends.renderers.analysis import analyse_portrait
+
+    renderer = create_renderer("portrait", avatar=analyse_portrait(data.camera(), "turned")[0], size=512)
+    renderer.load()
+    eyes = renderer.lids.eyes
+    skin = float(np.mean(renderer.avatar.info["skin_rgb"]))
+    near, far = ("R", "L") if renderer.lids.wide_half == _half(renderer, "R") else ("L", "R")
+    assert _half(renderer, far) < 0.7 * _half(renderer, near)
+    assert np.array_equal(eyes[far][3], eyes[near][3]) and np.array_equal(eyes[far][2], eyes[near][2])
+    assert float(eyes[far][3].mean()) <= skin
+
+
+def _half(renderer, side: str) -> float:
+    first, last = (renderer.vertices[renderer.model.pos[i], :2] for i in EYE_CORNERS[side])
+    return 0.5 * float(np.linalg.norm(last - first))

@@ -40,6 +40,7 @@ _MARGIN_SHADE = 0.22  # the lid's margin above the lashes turns under, into shad
 _LASH_DARKEN = 0.75
 _LASH_THICK = 0.008  # the lash line's half thickness, in face heights (the middle; thinner to the corners)
 _LASH_PHOTO = 0.8  # ... and at least this many of the photo's own pixels (an enlarged photo's lashes are broad)
+_FORESHORTENED = 0.7  # an eye narrower than this share of the other is turned away (its colours are the other's)
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
@@ -72,6 +73,13 @@ class EyeLids:
             lid = (1.0 - _TO_SKIN) * lid + _TO_SKIN * skin
             lid *= max(1.0, _LID_LIGHT * float(skin @ _LUMA) / max(1.0, float(lid @ _LUMA)))
             self.eyes[side] = (upper, lower, lash, lid)
+        # a foreshortened eye (a head turned well away) lies by the face's edge: the bands its colours
+        # are read from run off the face, into hair or background, so it takes the other eye's
+        halves = {side: 0.5 * float(np.linalg.norm(vertices[self.eyes[side][0][-1], :2] - vertices[self.eyes[side][0][0], :2]))
+                  for side in "LR"}
+        for side, other in (("L", "R"), ("R", "L")):
+            if halves[side] < _FORESHORTENED * halves[other]:
+                self.eyes[side] = self.eyes[side][:2] + self.eyes[other][2:]
 
     def _photo_colours(self, image: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The lashes' colour (the darkest fifth of the pixels along the upper lid's edge) and the lid
