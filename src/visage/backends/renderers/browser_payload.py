@@ -87,11 +87,13 @@ def _mouth_tables(mouth) -> dict:
 def _lid_tables(lids) -> dict:
     """The eyelid painter's settings, for facegl/eyelids.js (its port)."""
     names = ("lid_band", "overshoot", "lash_skip", "lash_darken", "lid_skin", "tone_in", "texture", "detail",
-             "bulge", "margin_shade", "lash_thick", "lash_photo")
+             "ball", "round", "lit_middle", "crease", "crease_at", "crease_width", "margin_shade", "lash_thick",
+             "lash_photo")
     constants = {name: float(getattr(eyelids_module, f"_{name.upper()}")) for name in names}
     constants["band"] = constants.pop("lid_band")
+    constants["light"] = [float(c) for c in eyelids_module._LIGHT]
     return {"warped": float(lids.warped), "face_height": float(lids.h), "photo_pixel": float(lids.photo_pixel),
-            "constants": constants}
+            "wide_half": float(lids.wide_half), "constants": constants}
 
 
 def _warp_tables(warp) -> dict:

@@ -26,11 +26,21 @@ _LID_LIGHT = 0.93  # a closed lid is at least this light, relative to the cheeks
 _TONE_IN = 0.3  # share of the lid over which its tone goes from the skin above it to its own
 _TEXTURE = 0.8  # share of the under-eye skin's texture laid on the closed lid
 _DETAIL = 0.3  # share of the band's fine texture kept on the closed lid
-_BULGE = 0.1  # the eyeball under the lid: the middle of a closed lid is lighter by this share
+# the eyeball under a closed lid: the lid wraps a sphere (radius _BALL half eye widths, about the
+# opening's middle), lit from the camera a little above, so its middle is lit and it darkens towards
+# the corners and down into the lash line, by _ROUND of the sphere's shading (Lambert, n . l)
+_BALL = 1.2
+_ROUND = 0.25
+_LIGHT = np.array([0.0, -0.35, 1.0], np.float32) / np.float32(np.hypot(0.35, 1.0))
+_LIT_MIDDLE = 0.92  # the light at which the lid keeps its sampled tone: the ball's lit top is lighter
+_CREASE = 0.12  # the lid's crease (supratarsal fold): a soft dark arc, with a fold's light edge below it
+_CREASE_AT = 0.28  # its place, as a share of the closed lid from the band's top to the lid's edge
+_CREASE_WIDTH = 0.0045  # its half width, in face heights
 _MARGIN_SHADE = 0.22  # the lid's margin above the lashes turns under, into shadow
 _LASH_DARKEN = 0.75
-_LASH_THICK = 0.011  # the lash line's half thickness, in face heights
+_LASH_THICK = 0.008  # the lash line's half thickness, in face heights (the middle; thinner to the corners)
 _LASH_PHOTO = 0.8  # ... and at least this many of the photo's own pixels (an enlarged photo's lashes are broad)
+_FORESHORTENED = 0.7  # an eye narrower than this share of the other is turned away (its colours are the other's)
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
@@ -48,6 +58,9 @@ class EyeLids:
         self.photo_pixel = float(photo_pixel)
         self.soft = 0.45 * max(0.0, float(photo_pixel) - 1.0)  # sigma of the photo's own blur, about
         skin = np.asarray(skin_rgb, np.float32)
+        # the eye facing the camera more: its width is the eyeball's (a turned eye is foreshortened)
+        self.wide_half = max(0.5 * float(np.linalg.norm(vertices[landmark_pos[a], :2] - vertices[landmark_pos[z], :2]))
+                             for a, z in EYE_CORNERS.values())
         self.eyes = {}
         for side in "LR":
             first, last = EYE_CORNERS[side]
@@ -60,6 +73,13 @@ class EyeLids:
             lid = (1.0 - _TO_SKIN) * lid + _TO_SKIN * skin
             lid *= max(1.0, _LID_LIGHT * float(skin @ _LUMA) / max(1.0, float(lid @ _LUMA)))
             self.eyes[side] = (upper, lower, lash, lid)
+        # a foreshortened eye (a head turned well away) lies by the face's edge: the bands its colours
+        # are read from run off the face, into hair or background, so it takes the other eye's
+        halves = {side: 0.5 * float(np.linalg.norm(vertices[self.eyes[side][0][-1], :2] - vertices[self.eyes[side][0][0], :2]))
+                  for side in "LR"}
+        for side, other in (("L", "R"), ("R", "L")):
+            if halves[side] < _FORESHORTENED * halves[other]:
+                self.eyes[side] = self.eyes[side][:2] + self.eyes[other][2:]
 
     def _photo_colours(self, image: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The lashes' colour (the darkest fifth of the pixels along the upper lid's edge) and the lid
@@ -114,7 +134,10 @@ class EyeLids:
             return
         band = _LID_BAND * half
         # the eye's box in its own axes, then in the image
-        v_top, v_bottom = float(up_v.min()) - band - 1.5, float(max(lo_v.max(), up_v.max())) + 2.5
+        # below the lower lid, room for the lash line and the lashes mirrored under it (a box cut
+        # short shows as a straight edge under the lashes at 1024 px)
+        lash_room = max(2.5, 2.0 * self._lash_half(), 1.2 * _LASH_SKIP * band)
+        v_top, v_bottom = float(up_v.min()) - band - 1.5, float(max(lo_v.max(), up_v.max())) + lash_room
         corners = centre + np.array([[u0 - 2, v_top], [u1 + 2, v_top], [u0 - 2, v_bottom], [u1 + 2, v_bottom]]) @ np.stack([along, down])
         h, w = image.shape[:2]
         x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
@@ -156,12 +179,13 @@ class EyeLids:
         above = cv2.GaussianBlur(above, (0, 0), sigmaX=max(1.0, 0.15 * half), sigmaY=0.1).astype(np.float32)
         depth = np.clip((v - start) / np.maximum(edge - start, 1e-3), 0.0, 1.0)  # 0 at the band's top, 1 at the edge
         across = np.clip(u / half, -1.0, 1.0)
-        # shading: the eyeball's bulge lit in the middle, the lid's margin rolling under above the lashes
-        bulge = _BULGE * (1.0 - across ** 2) * np.sin(np.pi * depth) * min(1.0, share)
-        margin = _MARGIN_SHADE * np.exp(-((edge - v) / max(1.0, 0.18 * band)) ** 2) * min(1.0, share)
+        # shading: the eyeball under the lid (lit in the middle, darker to the corners and the lashes),
+        # the lid's margin rolling under above the lashes, and its crease
+        margin = _MARGIN_SHADE * np.exp(-((edge - v) / max(1.0, 0.18 * band)) ** 2)
+        light = (self._roundness(u, v, up_u, up_v, lo_u, lo_v, half, b) - margin - self._crease(v, start, edge, across)) * min(1.0, share)
         # the tone runs from the skin the band starts at (no seam under the brow) to the lid's own
         k = (_LID_SKIN * _smooth(depth / _TONE_IN))[..., None]
-        tone = (above + (lid - above) * k) * (1.0 + bulge - margin)[..., None]
+        tone = (above + (lid - above) * k) * (1.0 + light)[..., None]
         # the skin's texture (pores, fine lines) from under the lower lid, mirrored up onto the lid: a
         # stretched band has none left, and a lid without it reads as a painted patch
         tex_v = bottom + 0.15 * band + np.clip(bottom - v, 0.0, None) * 0.7
@@ -178,7 +202,7 @@ class EyeLids:
         # the lashes: the photo's own (the strip just above the lid's edge, which the warp brought down
         # with the lid) moved to the new edge and mirrored below it, as a closed eye's lashes point down,
         # where they darken the lid; over them a soft line in their colour holds the lids' meeting
-        thick = max(1.0, _LASH_THICK * self.h, _LASH_PHOTO * self.photo_pixel) * (0.45 + 0.55 * np.sqrt(np.clip(1.0 - across ** 2, 0.0, 1.0)))
+        thick = self._lash_half() * (0.45 + 0.55 * np.sqrt(np.clip(1.0 - across ** 2, 0.0, 1.0)))
         reach_v = _LASH_SKIP * band
         off = v - edge
         strip_v = top - 0.5 - np.abs(off)
@@ -195,6 +219,33 @@ class EyeLids:
             painted = cv2.GaussianBlur(painted, (0, 0), sigmaX=self.soft)[..., None]
             out = roi + (cv2.GaussianBlur(out, (0, 0), sigmaX=self.soft) - roi) * painted
         image[y0:y1, x0:x1] = np.clip(out, 0, 255).astype(np.uint8)
+
+    def _lash_half(self) -> float:
+        """The lash line's half thickness in the middle of the eye, in pixels: a share of the face's
+        height (so it scales with the resolution), never under a pixel nor finer than the photo's own."""
+        return max(1.0, _LASH_THICK * self.h, _LASH_PHOTO * self.photo_pixel)
+
+    def _roundness(self, u, v, up_u, up_v, lo_u, lo_v, half, b):
+        """The closed lid's light from the eyeball it wraps, relative to its lit middle: a sphere
+        about the open eye's middle, as wide as the eye across and as tall as an eye facing the camera
+        (a turned eye is narrower, not shorter), shaded by Lambert's n . l."""
+        t0, b0 = float(np.interp(0.0, up_u, up_v)), float(np.interp(0.0, lo_u, lo_v))
+        opening = max(0.0, b0 - t0) / max(1e-3, 1.0 - self.warped * b)  # the open eye's, at its middle
+        centre = b0 - 0.5 * opening
+        ru, rv = _BALL * half, _BALL * max(half, self.wide_half)
+        nx, ny = u / ru, (v - centre) / rv
+        nz = np.sqrt(np.clip(1.0 - nx * nx - ny * ny, 0.0025, 1.0))
+        lit = np.clip(nx * _LIGHT[0] + ny * _LIGHT[1] + nz * _LIGHT[2], 0.0, None)
+        return _ROUND * (lit - _LIT_MIDDLE)
+
+    def _crease(self, v, start, edge, across):
+        """The lid's crease: a soft dark arc along the lid, a share of the way down from the band's
+        top, with the light edge of the fold just below it; both fade into the eye's corners."""
+        width = max(0.7, _CREASE_WIDTH * self.h)
+        at = start + _CREASE_AT * (edge - start)
+        off = (v - at) / width
+        corners = np.sqrt(np.clip(1.0 - across ** 2, 0.0, 1.0))
+        return _CREASE * corners * (np.exp(-off ** 2) - 0.35 * np.exp(-((off - 2.0) / 1.5) ** 2))
 
 
 def _axes(upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -19,7 +19,8 @@ from visage.errors import require
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _DARK = 0.35  # the rim's top edge: where the brightness is a third of the way from the rim's darkest to the skin's
 _ON_RIM = 0.012  # a brow point less than this (face heights) above the rim's top edge lies on the frame
-_GAP = 0.004  # rigid points sit this far above the rim's top edge (face heights)
+_GAP = 0.01  # rigid points sit this far above the rim's top edge (face heights): closer, they pin the
+# brow skin just above the rim and the inner brows, which sit there behind glasses, barely come down
 _ABOVE = 0.06  # the search for the rim starts this far above each brow point (face heights)
 
 

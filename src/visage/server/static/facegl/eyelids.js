@@ -74,6 +74,25 @@ function byU(points, ax) {
   return [uv.map((q) => q[0]), uv.map((q) => q[1])];
 }
 
+// the lash line's half thickness in the middle of the eye (pixels): a share of the face's height
+const lashHalf = (payload) => Math.max(1, payload.lids.constants.lash_thick * payload.lids.face_height,
+  payload.lids.constants.lash_photo * (payload.lids.photo_pixel || 1));
+
+// the closed lid's light from the eyeball it wraps (Lambert, n . l), relative to its lit middle
+function roundness(k, ball, u, v) {
+  const nx = u / ball.ru, ny = (v - ball.centre) / ball.rv;
+  const nz = Math.sqrt(Math.min(Math.max(1 - nx * nx - ny * ny, 0.0025), 1));
+  const lit = Math.max(nx * k.light[0] + ny * k.light[1] + nz * k.light[2], 0);
+  return k.round * (lit - k.lit_middle);
+}
+
+// the lid's crease: a soft dark arc a share of the way down the lid, the fold's light edge below it
+function crease(k, H, v, s, e, across) {
+  const width = Math.max(0.7, k.crease_width * H), off = (v - (s + k.crease_at * (e - s))) / width;
+  const corners = Math.sqrt(clamp01(1 - across * across));
+  return k.crease * corners * (Math.exp(-off * off) - 0.35 * Math.exp(-(((off - 2) / 1.5) ** 2)));
+}
+
 // the box to read back around one eye (image pixels), or null when this blink needs no painting
 export function lidBox(payload, eye, pos, b) {
   const l = payload.lids, k = l.constants, size = payload.size;
@@ -88,7 +107,9 @@ export function lidBox(payload, eye, pos, b) {
   const u0 = upU[0], u1 = upU[upU.length - 1], half = 0.5 * (u1 - u0);
   if (half < 1.5) return null;
   const band = k.band * half;
-  const vTop = Math.min(...upV) - band - 1.5, vBottom = Math.max(Math.max(...loV), Math.max(...upV)) + 2.5;
+  // room below the lower lid for the lash line and the lashes mirrored under it
+  const lashRoom = Math.max(2.5, 2 * lashHalf(payload), 1.2 * k.lash_skip * band);
+  const vTop = Math.min(...upV) - band - 1.5, vBottom = Math.max(Math.max(...loV), Math.max(...upV)) + lashRoom;
   const cs = [[u0 - 2, vTop], [u1 + 2, vTop], [u0 - 2, vBottom], [u1 + 2, vBottom]].map(([u, v]) =>
     [ax.centre[0] + u * ax.along[0] + v * ax.down[0], ax.centre[1] + u * ax.along[1] + v * ax.down[1]]);
   const x0 = Math.max(Math.floor(Math.min(...cs.map((c) => c[0]))), 0), y0 = Math.max(Math.floor(Math.min(...cs.map((c) => c[1]))), 0);
@@ -96,7 +117,11 @@ export function lidBox(payload, eye, pos, b) {
   if (x1 - x0 < 3 || y1 - y0 < 3) return null;
   const pad = Math.ceil(2 * band + 6);  // the texture under the eye and the lashes above it are read too
   const read = [Math.max(0, x0 - pad), Math.max(0, y0 - pad), Math.min(size, x1 + pad), Math.min(size, y1 + pad)];
-  return { rect: [x0, y0, x1, y1], read, share, ax, upU, upV, loU, loV, u0, u1, half, band, lash: eye.lash, lid: eye.lid };
+  // the eyeball the closed lid wraps: about the open eye's middle, as tall as an eye facing the camera
+  const t0 = interp(0, upU, upV), b0 = interp(0, loU, loV);
+  const opening = Math.max(0, b0 - t0) / Math.max(1e-3, 1 - l.warped * b);
+  const ball = { centre: b0 - 0.5 * opening, ru: k.ball * half, rv: k.ball * Math.max(half, l.wide_half) };
+  return { rect: [x0, y0, x1, y1], read, share, ax, upU, upV, loU, loV, u0, u1, half, band, ball, lash: eye.lash, lid: eye.lid };
 }
 
 // paint one eye: `pixels` RGBA8 rows of the read box in image order (the offscreen image keeps them so);
@@ -148,18 +173,18 @@ export function paintLid(payload, g, pixels) {
   for (let i = 0; i < n; i++) {
     const v = V[i], e = edge[i], s = start[i];
     const depth = clamp01((v - s) / Math.max(e - s, 1e-3)), across = Math.min(Math.max(U[i] / half, -1), 1);
-    const bulge = k.bulge * (1 - across * across) * Math.sin(Math.PI * depth) * S;
-    const margin = k.margin_shade * Math.exp(-(((e - v) / Math.max(1, 0.18 * band)) ** 2)) * S;
+    const margin = k.margin_shade * Math.exp(-(((e - v) / Math.max(1, 0.18 * band)) ** 2));
+    const light = (roundness(k, g.ball, U[i], v) - margin - crease(k, H, v, s, e, across)) * S;
     const kk = k.lid_skin * smooth(depth / k.tone_in), ramp = smooth(depth / 0.3);
     const alpha = clamp01(e + 0.7 - v) * clamp01(v - s + 1) * fade[i];
     const o = 3 * i;
     for (let c = 0; c < 3; c++) {
-      const tone = (above.data[o + c] + (g.lid[c] - above.data[o + c]) * kk) * (1 + bulge - margin);
+      const tone = (above.data[o + c] + (g.lid[c] - above.data[o + c]) * kk) * (1 + light);
       const closed = tone + k.detail * (fine.data[o + c] - broad.data[o + c]) + k.texture * (texRaw.data[o + c] - texLow.data[o + c]);
       const m = moved.data[o + c] + (closed - moved.data[o + c]) * ramp;
       out.data[o + c] = roi.data[o + c] * (1 - alpha) + m * alpha;
     }
-    const thick = Math.max(1, k.lash_thick * H, k.lash_photo * photoPixel) * (0.45 + 0.55 * Math.sqrt(clamp01(1 - across * across)));
+    const thick = lashHalf(payload) * (0.45 + 0.55 * Math.sqrt(clamp01(1 - across * across)));
     const off = v - e;
     let diff = 0;
     for (let c = 0; c < 3; c++) diff += (out.data[o + c] - strip.data[o + c]) * LUMA[c];
