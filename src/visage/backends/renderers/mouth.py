@@ -15,18 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from visage.backends.renderers.face_model import LOWER_INNER, UPPER_INNER, sorted_along
+from visage.backends.renderers.face_model import LOWER_INNER, LOWER_OUTER, UPPER_INNER, UPPER_OUTER, sorted_along
+from visage.backends.renderers.mouth_cavity import cavity_sprites
+from visage.core.arkit import INDEX
 from visage.errors import require
 
-_SUB = 4  # sub-pixel bits for cv2's anti-aliased polygons
+_clip = np.core.umath.clip  # the ufunc itself: np.clip's Python wrapper costs ~20 us a call on these small arrays
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _IVORY = np.array([236, 226, 208], np.float32)  # teeth in daylight, when the photo shows none
 _TYPICAL_CHROMA = 45.0  # lip chroma (max - min of RGB) of a colour portrait; grey photos have ~0
-# Tooth boundaries along the arch, as angles (radians) from the midline: central incisors, laterals,
-# canines, premolars (widths about 8.5, 6.5, 7.5 and 7 mm on a ~25 mm radius arch); the row turns away
-# from the camera, so seen from the front the teeth narrow towards the sides.
-_TOOTH_EDGES = np.array([0.0, 0.34, 0.60, 0.88, 1.12], np.float32)
-_ARCH_SPAN = 1.25  # angle at the mouth corners
 MOUTH_POINTS = (61, 291, 0, 17)  # lip corners, top and bottom of the outer lip line (face-mesh indices)
 
 
@@ -61,6 +58,8 @@ class MouthPalette:
     gum: np.ndarray
     teeth: np.ndarray
     tongue: np.ndarray
+    lip: np.ndarray  # the photo's lips: the corners of an opening close with it
+    inner: np.ndarray  # the lips' wet inner side, redder and darker than their outside
 
     @classmethod
     def from_face(cls, skin_rgb, lip_rgb, teeth_rgb=None) -> MouthPalette:
@@ -77,6 +76,7 @@ class MouthPalette:
         palette = dict(
             cavity=_at_least(_saturate(red_lip * 0.3, 1.4), 34.0), deep=_at_least(_saturate(red_lip * 0.14, 1.4), 25.0),
             gum=_saturate(red_lip * 0.75, 1.1), teeth=teeth, tongue=_saturate(red_lip * 0.72, 0.85),
+            lip=lip.astype(np.float32), inner=_saturate(lip * 0.8, 1.2),
         )
         return cls(**{k: _saturate(v, colour) for k, v in palette.items()})
 
@@ -126,122 +126,271 @@ def _mouth_axes(upper: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return centre, along, np.array([-along[1], along[0]], np.float32), half_w
 
 
+@dataclass(frozen=True)
+class MouthShape:
+    """What a frame's blendshapes say about the opening, each 0..1: how far the jaw is down, how round
+    the lips are (funnel, pucker), how wide (smile, stretch), how far the upper lip is lifted and the
+    lower one rolled in."""
+
+    jaw: float = 0.0
+    round: float = 0.0
+    wide: float = 0.0
+    lift: float = 0.0
+    roll: float = 0.0
+
+    @classmethod
+    def of(cls, w) -> MouthShape:
+        if w is None:
+            return cls()
+
+        def mean(*names: str) -> float:
+            return sum(float(w[INDEX[n]]) for n in names) / len(names)
+
+        def unit(x: float) -> float:
+            return min(max(x, 0.0), 1.0)
+
+        return cls(jaw=unit(mean("jawOpen")), round=unit(mean("mouthFunnel") + mean("mouthPucker")),
+                   wide=unit(mean("mouthSmileLeft", "mouthSmileRight") + mean("mouthStretchLeft", "mouthStretchRight")),
+                   lift=unit(mean("mouthUpperUpLeft", "mouthUpperUpRight")), roll=unit(mean("mouthRollLower")))
+
+    def bands(self) -> tuple[float, float]:
+        """How much of the opening each lip's wet inner side covers, upper and lower (shares of the
+        local gap): a dropping jaw rolls the lower lip out, rounded lips push both forward so more of
+        their inside shows, a smile stretches them thin, a lifted upper lip shows less of its inside."""
+        upper = 0.05 + 0.08 * self.round - 0.03 * self.lift - 0.02 * self.wide
+        lower = 0.13 + 0.10 * self.jaw + 0.16 * self.round + 0.10 * self.roll - 0.05 * self.wide
+        return max(upper, 0.02), max(lower, 0.05)
+
+    def ends(self) -> tuple[float, float]:
+        """Where the dark of the opening ends (share of the half width: the lips fill the corners
+        beyond) and its end's superellipse exponent: round lips make a small round O, a smile a
+        long slit, an open jaw a rounded oblong."""
+        end = min(max(0.86 - 0.36 * self.round + 0.08 * self.wide, 0.5), 0.95)
+        return end, 2.0 + 0.8 * self.jaw * (1.0 - self.round)
+
+
+def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], palette: MouthPalette) -> np.ndarray:
+    """The photo's lips' colours along the mouth, (2, 11, 3) float32: upper and lower lip, at the
+    places s of the inner lip line's points (corner, 9 points, corner), taken 40 % of the way from
+    the inner to the outer lip line and blurred, so the lips' inner sides continue their own lips.
+    Grey photos give grey (the palette's saturation follows the photo)."""
+    cv2 = require("cv2", "portrait renderer", "portrait")
+    soft = cv2.GaussianBlur(photo, (0, 0), sigmaX=2.0).astype(np.float32)
+    out = np.empty((2, 11, 3), np.float32)
+    base = float(palette.lip @ _LUMA)
+    for k, (inner, outer) in enumerate((([78] + UPPER_INNER + [308], [61] + UPPER_OUTER + [291]),
+                                        ([78] + LOWER_INNER + [308], [61] + LOWER_OUTER + [291]))):
+        a, b = rest[[pos[i] for i in inner]].copy(), rest[[pos[i] for i in outer]].copy()
+        a[[0, -1]], b[[0, -1]] = a[[1, -2]], b[[1, -2]]  # the corners themselves are skin or shadow
+        samples = []
+        for share in (0.3, 0.5, 0.7):  # across the lip, the median: a highlight or a dark gap is left out
+            xy = (a + share * (b - a)).astype(np.float32)
+            samples.append(cv2.remap(soft, xy[None, :, 0], xy[None, :, 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0])
+        colour = 0.5 * np.median(samples, axis=0) + 0.5 * palette.lip  # half the palette: no blotches
+        luma = colour @ _LUMA
+        colour *= (np.clip(luma, 0.85 * base, 1.08 * base) / np.maximum(luma, 1.0))[:, None]
+        if float(np.ptp(palette.lip)) < 1.0:  # a grey-scale photo's palette: keep the lips grey
+            colour = (colour @ _LUMA)[:, None].repeat(3, axis=1)
+        out[k] = colour
+    return out
+
+
+def _interp_rows(x: np.ndarray, xp: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """np.interp of each column of `table` (len(xp), C) at `x`, in one go: (len(x), C) float32."""
+    i = np.clip(np.searchsorted(xp, x), 1, len(xp) - 1)
+    f = _clip((x - xp[i - 1]) / np.maximum(xp[i] - xp[i - 1], 1e-6), 0.0, 1.0)[:, None]
+    return (table[i - 1] + (table[i] - table[i - 1]) * f).astype(np.float32)
+
+
+def _interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    return np.interp(x, xp, fp).astype(np.float32)
+
+
 class MouthInterior:
     def __init__(self, landmark_pos: dict[int, int], face_height: float, palette: MouthPalette,
-                 photo_teeth: TeethTexture | None = None, photo_pixel: float = 1.0) -> None:
+                 photo_teeth: TeethTexture | None = None, photo_pixel: float = 1.0,
+                 rest: np.ndarray | None = None, photo: np.ndarray | None = None) -> None:
         """`photo_teeth`: the photo's own teeth (teeth_texture), laid where the upper teeth show;
         `photo_pixel`: the size of one of the original photo's pixels here, what is painted is blurred
-        to match an enlarged photo."""
+        to match an enlarged photo; `rest`: the vertices (V, 2) at rest, for the mouth's width the
+        inside is drawn for (mouth_cavity.py); `photo`: the image at rest, whose lips' colours along the
+        mouth the lips' inner sides take (without it, the palette's lip colour)."""
         self.cv2 = require("cv2", "portrait renderer", "portrait")
-        self.photo_teeth = photo_teeth
         self.soft = 0.45 * max(0.0, float(photo_pixel) - 1.0)
+        # an enlarged photo is soft, and so must be what is painted into it: the grid is as much
+        # coarser, and resampling it into the image softens it (and costs the square less)
+        self.step = 1.0 + self.soft
         self.upper = [landmark_pos[i] for i in [78] + UPPER_INNER + [308]]
         self.lower = [landmark_pos[i] for i in [78] + LOWER_INNER + [308]]
+        self.outer = [landmark_pos[i] for i in [61] + LOWER_OUTER + [291]]  # the lower lip's outside
+        self.outer_up = [landmark_pos[i] for i in [61] + UPPER_OUTER + [291]]  # the upper lip's outside
+        # the opening as the lips cover it: the inner lines run out to the outer corners, since as the
+        # jaw drops the warp stretches the skin between the inner and outer corners into light slivers
+        self.cover = ([landmark_pos[i] for i in [61] + UPPER_INNER + [291]], [landmark_pos[i] for i in [61] + LOWER_INNER + [291]])
         self.h = face_height
         self.p = palette
+        half_w = _mouth_axes(np.asarray(rest, np.float32)[self.upper])[3] if rest is not None else 0.12 * face_height
+        self.lip_colours = _lip_colours(photo, rest, landmark_pos, palette) if photo is not None and rest is not None else None
+        self._half_w = half_w
+        self.photo_teeth = photo_teeth  # draws the sprites
+        # the colours the lips' sides are mixed from: lip, its wet inside, a wet sheen, the lower lip's highlight
+        self._colours = np.stack([palette.lip, palette.inner, np.full(3, 255.0), palette.lip + 0.7 * (255.0 - palette.lip)]).astype(np.float32)
 
-    def draw(self, image: np.ndarray, vertices: np.ndarray, tongue_out: float = 0.0) -> None:
-        """Paint the mouth's inside into `image` (in place) for deformed vertex positions (V, 2)."""
+    @property
+    def photo_teeth(self) -> TeethTexture | None:
+        return self._photo_teeth
+
+    @photo_teeth.setter
+    def photo_teeth(self, teeth: TeethTexture | None) -> None:
+        """The photo's own teeth; setting them draws the inside again (mouth_cavity.py)."""
+        self._photo_teeth = teeth
+        self.sprites = cavity_sprites(self.p, self.h, self._half_w, teeth)
+        self._sprites = self.sprites.images.astype(np.float32)  # cv2 resamples float faster than 8-bit
+
+    def draw(self, image: np.ndarray, vertices: np.ndarray, tongue_out: float = 0.0, blendshapes=None) -> None:
+        """Paint the mouth's inside into `image` (in place) for deformed vertex positions (V, 2) and
+        the frame's blendshapes (the opening's shape).
+
+        The work is done on a small grid in the mouth's own axes (a column per pixel across the
+        mouth, a row per pixel down it), where most of what is drawn depends on the column only, then
+        laid into the image with one affine resampling (premultiplied, so its edges stay clean)."""
         cv2, p, H = self.cv2, self.p, self.h
         upper, lower = vertices[self.upper].astype(np.float32), vertices[self.lower].astype(np.float32)
-        # the mouth's own axes (corner to corner, and down), so a tilted head gets the same mouth
         centre, along, down, half_w = _mouth_axes(upper)
-        up_u, up_v = (upper - centre) @ along, (upper - centre) @ down
-        lo_u, lo_v = (lower - centre) @ along, (lower - centre) @ down
+        rel = upper - centre
+        up_u, up_v = rel @ along, rel @ down
+        rel = lower - centre
+        lo_u, lo_v = rel @ along, rel @ down
         # lips pressed past each other close the mouth; they never open a hole on the other side
-        lo_v = np.maximum(lo_v, np.interp(lo_u, up_u, up_v))
-        lower = centre + np.outer(lo_u, along) + np.outer(lo_v, down)
-        gap = float(np.max(lo_v[1:-1] - np.interp(lo_u[1:-1], up_u, up_v)))
-        if gap < 0.6:
+        lo_v = np.maximum(lo_v, _interp(lo_u, up_u, up_v))
+        widest = float(np.max(lo_v[1:-1] - _interp(lo_u[1:-1], up_u, up_v)))
+        if widest < 0.6:
             return
-        outline = np.concatenate([upper, lower[::-1][1:-1]])
-        x0, y0 = np.floor(outline.min(axis=0)).astype(int) - 2
-        x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + 3
+        rel = vertices[self.outer].astype(np.float32) - centre
+        out_u, out_v = rel @ along, rel @ down
+        rel = vertices[self.cover[0]].astype(np.float32) - centre
+        cu_u, cu_v = rel @ along, rel @ down
+        rel = vertices[self.cover[1]].astype(np.float32) - centre
+        cl_u, cl_v = rel @ along, rel @ down
+        cl_v = np.maximum(cl_v, _interp(cl_u, cu_u, cu_v))
+        rel = vertices[self.outer_up].astype(np.float32) - centre
+        ou_u, ou_v = rel @ along, rel @ down
+        shape = MouthShape.of(blendshapes)
+
+        # the grid: columns u across the mouth, rows v down it, both in pixels from its centre
+        u0, u1 = int(np.floor(min(cu_u[0], cl_u[0]))) - 2, int(np.ceil(max(cu_u[-1], cl_u[-1]))) + 3
+        step = self.step
+        u = (u0 + step * np.arange(int(np.ceil((u1 - u0) / step)))).astype(np.float32)
+        top, bottom = _interp(u, up_u, up_v), _interp(u, lo_u, lo_v)
+        gap = np.maximum(bottom - top, 0.0)
+        lip_top, lip_bottom = _interp(u, cu_u, cu_v), _interp(u, cl_u, cl_v)  # what the painting covers
+        lip_t = np.maximum(_interp(u, out_u, out_v) - lip_bottom, 1.0)  # the lower lip's thickness
+        # towards the corners the painting reaches into the lips (in their own colour): the warp
+        # stretches the skin by the corners into slivers there as the mouth opens
+        reach_in = 0.6 * _clip((np.abs(u) / half_w - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H))
+        lip_top = lip_top - reach_in * np.maximum(lip_top - _interp(u, ou_u, ou_v), 0.0)
+        lip_bottom = lip_bottom + reach_in * lip_t
+        cover = np.maximum(lip_bottom - lip_top, 0.0)
+        v0 = int(np.floor(min(float(lip_top.min()), float(top.min())))) - 2
+        v1 = int(np.ceil(float(np.max(lip_bottom + 0.7 * lip_t)))) + 3
+        v = (v0 + step * np.arange(int(np.ceil((v1 - v0) / step)))).astype(np.float32)[:, None]
+        s = _clip(u / half_w, -1.0, 1.0)
+        a_s = np.abs(s)
+
+        # the opening's dark part: inside the lips' wet inner sides, its ends rounded off, the
+        # corners beyond them closed by the lips (a cut-out lens would end in two dark points)
+        share_up, share_lo = shape.bands()
+        band_up = np.minimum(share_up * gap, 0.02 * H)
+        band_lo = np.minimum(share_lo * gap, 0.035 * H)
+        ct, cb = top + band_up, bottom - band_lo
+        mid, half = 0.5 * (ct + cb), np.maximum(0.5 * (cb - ct), 0.0)
+        end, power = shape.ends()
+        cap = float(half.max()) * np.maximum(1.0 - np.minimum(a_s / end, 1.0) ** power, 0.0) ** (1.0 / power)
+        half = np.minimum(half, cap)
+        ct, cb = mid - half, mid + half
+        local_gap = 2.0 * half
+        cgap = float(local_gap.max())
+        below_top, above_bottom = v - ct, cb - v  # (rows, columns)
+        del tongue_out  # the sprites' tongue rests on the floor of the mouth (tongueOut is not drawn)
+
+        # the inside (mouth_cavity.py): the two rungs of the ladder around this opening, stretched
+        # from the upper lip's inner side down to the lower one's
+        sprites = self.sprites
+        k, f = sprites.rung(cgap)
+        _, sprite_rows, sprite_cols, _ = sprites.images.shape
+        cols = np.empty(below_top.shape, np.float32)
+        cols[:] = (s + 1.0) * (0.5 * (sprite_cols - 1))
+        rows = below_top * ((sprite_rows - 1) / np.maximum(local_gap, 0.5))
+        # (the rungs are mixed first, then resampled once: the same as mixing two resampled ones)
+        rung = cv2.addWeighted(self._sprites[k], 1.0 - f, self._sprites[k + 1], f, 0.0)
+        colour = cv2.remap(rung, cols, rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        across_lit = np.exp(-(s / 0.55) ** 2)
+
+        # the lips' wet inner sides around it: the upper one turned away from the light, the lower one
+        # facing it, with a moist sheen; where they meet in the corners, a soft dark crease
+        edge = max(step, 0.004 * H)
+        dark = _clip(np.minimum(below_top, above_bottom) * (1.0 / edge) + 0.5, 0.0, 1.0)
+        dark *= half > 0.25
+        meet = np.where(half > 0.0, mid, 0.5 * (lip_top + lip_bottom))  # where the lips meet: the crease
+        lower_side = (v >= meet).astype(np.float32)
+        into_up = _clip((v - lip_top) / (np.maximum(ct, lip_top) - lip_top + 0.5), 0.0, 1.0)
+        into_lo = _clip((lip_bottom - v) / (lip_bottom - np.minimum(cb, lip_bottom) + 0.5), 0.0, 1.0)
+        into = into_up + (into_lo - into_up) * lower_side
+        # the crease where they meet beyond the opening, fading out as the lips close towards the corner
+        closed = 0.2 * (1.0 - _clip(half / edge, 0.0, 1.0)) * _clip(cover / (0.012 * H + 1.0), 0.0, 1.0)
+        crease = 1.0 - closed * np.exp(-((v - meet) * (1.0 / max(0.7, 0.05 * float(gap.max())))) ** 2)
+        wet = (0.3 * across_lit) * np.exp(-((into_lo - 0.35) * (1.0 / 0.18)) ** 2) * lower_side
+
+        # and a moist highlight along the lower lip's outside, as it comes off the teeth
+        shine = (0.22 * min(1.0, widest / (0.02 * H))) * np.exp(-(s / 0.5) ** 2)
+        shine = shine * np.exp(-((v - (lip_bottom + 0.35 * lip_t)) / (0.14 * lip_t + 0.6)) ** 2)
+        alpha = _clip(np.minimum(v - lip_top, lip_bottom - v) * (1.0 / edge) + np.minimum(0.5, 0.5 * cover), 0.0, 1.0)
+
+        # premultiplied colour: the inside over the lips' sides over the highlight, as weights of a few
+        # colours (one small matrix product instead of a dozen three-channel blends)
+        side = alpha * (1.0 - dark)
+        weights = np.empty(alpha.shape + (4,), np.float32)
+        opened = 0.3 + 0.7 * _clip(half / (0.01 * H + 1.0), 0.0, 1.0)  # where the lips just meet, no shadow inside
+        lit_side = side * (1.0 - wet) * crease * (0.85 - into * opened * (0.5 - 0.2 * lower_side))
+        weights[..., 0] = 0.0
+        weights[..., 1] = 0.0
+        weights[..., 2] = side * wet
+        weights[..., 3] = (1.0 - alpha) * shine
+        rgba = np.empty(alpha.shape + (4,), np.float32)
+        rgba[..., :3] = weights @ self._colours
+        # the lips' sides: each lip's own colour, darker and redder the further in
+        if self.lip_colours is None:
+            lip_up = lip_lo = p.lip[None, :]
+        else:  # each lip's own colours, moved with its points
+            lip_up, lip_lo = (_interp_rows(u, xp, table) for table, xp in zip(self.lip_colours, (up_u, lo_u)))
+        lip = lip_up + (lip_lo - lip_up) * lower_side[..., None]
+        rgba[..., :3] += lip * lit_side[..., None]
+        rgba[..., :3] += colour * (alpha * dark)[..., None]
+        rgba[..., :3] += 0.5  # rounded when laid, as a GPU's blend rounds
+        rgba[..., 3] = 1.0 - alpha - weights[..., 3]  # what is left of the image under it
+        self._lay(image, rgba, centre, along, down, (u0, v0), step)
+
+    def _lay(self, image: np.ndarray, rgba: np.ndarray, centre, along, down, origin, step: float) -> None:
+        """Blend the grid's premultiplied colour over the image, through the mouth's axes (`rgba`'s
+        fourth channel is what shows of the image under it: 1 off the grid)."""
+        cv2 = self.cv2
+        rows, cols = rgba.shape[:2]
+        u0, v0 = origin
+        u1, v1 = u0 + step * cols, v0 + step * rows
+        corners = np.array([[u0, v0], [u1, v0], [u0, v1], [u1, v1]], np.float32)
+        xy = centre + corners[:, :1] * along + corners[:, 1:] * down
         h, w = image.shape[:2]
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-        if x1 - x0 < 3 or y1 - y0 < 2:
+        x0, y0 = (int(max(np.floor(xy[:, k].min()) - 1, 0)) for k in (0, 1))
+        x1, y1 = int(min(np.ceil(xy[:, 0].max()) + 2, w)), int(min(np.ceil(xy[:, 1].max()) + 2, h))
+        if x1 - x0 < 2 or y1 - y0 < 2:
             return
-        roi_w, roi_h = x1 - x0, y1 - y0
-        origin = np.array([x0, y0], np.float32)
-        mask = np.zeros((roi_h, roi_w), np.uint8)
-        cv2.fillPoly(mask, [np.round((outline - origin) * (1 << _SUB)).astype(np.int32)], 255, cv2.LINE_AA, _SUB)
-
-        gx = np.arange(roi_w, dtype=np.float32)[None, :] + (x0 - centre[0])
-        gy = np.arange(roi_h, dtype=np.float32)[:, None] + (y0 - centre[1])
-        across, depth = gx * along[0] + gy * along[1], gx * down[0] + gy * down[1]  # per pixel, mouth axes
-        top = np.interp(across, up_u, up_v).astype(np.float32)
-        bottom = np.interp(across, lo_u, lo_v).astype(np.float32)
-        local_gap = np.maximum(bottom - top, 0.0)
-        s = np.clip(across / half_w, -1.0, 1.0)
-        below_top, above_bottom = depth - top, bottom - depth
-
-        # the cavity: lips' colour in shadow, darker towards the corners and the back
-        back = np.clip(0.35 + 0.65 * np.abs(s) ** 1.5, 0, 1) * np.clip(1.0 - above_bottom / (local_gap + 1), 0.3, 1)
-        colour = p.cavity + (p.deep - p.cavity) * back[..., None]
-
-        # the tongue: a dome resting on the floor of the mouth, its top lit, its back and sides in shadow
-        tongue_h = min(0.5 * gap, 0.06 * H) * (1.0 + tongue_out)
-        if tongue_h > 0.8:
-            dome = tongue_h * np.clip(1.0 - (s / 0.78) ** 2, 0.0, 1.0) ** 0.8  # higher in the middle
-            into = above_bottom - 0.1 * tongue_h  # the lower lid hides its base
-            inside = np.clip((dome - into) / max(1.5, 0.25 * tongue_h), 0.0, 1.0)  # a soft top edge
-            height = np.clip(into / (dome + 1e-3), 0.0, 1.0)  # 0 at the front, 1 at the far edge
-            shade = (0.6 + 0.4 * np.sin(np.pi * np.clip(0.2 + 0.6 * height, 0, 1))) * (1.0 - 0.45 * (s / 0.78) ** 2)
-            shade = shade * (1.0 - 0.35 * height ** 3) * (1.0 - 0.05 * np.exp(-(s / 0.04) ** 2))
-            colour = colour + (p.tongue * shade[..., None] - colour) * inside[..., None]
-
-        # upper teeth: a curved row hanging from behind the upper lip, which covers their roots and the
-        # gum but when it rises; seen from the front only the front six catch the light, the rest turn
-        # into the dark of the cheeks. Each tooth is rounded (lit across its middle, shaded at its sides),
-        # the seams between them dark, the biting edge scalloped and a little translucent.
-        width_px = 2 * half_w
-        length = np.minimum(0.36 * local_gap, 0.11 * width_px) * (1.0 - 0.5 * s ** 2)
-        theta = np.arcsin(s * np.sin(_ARCH_SPAN))  # where on the arch each column looks
-        edge_px = (np.sin(_TOOTH_EDGES) / np.sin(_ARCH_SPAN))[:, None] * half_w  # boundaries, px from the middle
-        reach = np.abs(across)
-        dx = np.abs(reach - edge_px[0, None])
-        for e in edge_px[1:, None]:
-            dx = np.minimum(dx, np.abs(reach - e))
-        seam = np.exp(-(dx / max(0.5, 0.002 * H)) ** 2)
-        edges = edge_px[:, 0]  # the width of the tooth each column is in
-        tooth_w = np.maximum(np.interp(reach, 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)), 1.0)
-        rounded = 0.82 + 0.18 * np.sin(0.5 * np.pi * np.clip(2.0 * dx / tooth_w, 0.0, 1.0))  # 1 mid-tooth
-        tip = length * (1.0 - 0.2 * seam)  # rounded tooth corners: a scalloped biting edge
-        gum_h = np.clip(0.1 * local_gap - 0.008 * H, 0.0, 0.015 * H) * (1.0 + 0.8 * seam)
-        sides = np.clip((0.85 - np.abs(s)) / 0.3, 0.0, 1.0)
-        teeth_a = np.clip((tip - below_top) + 0.5, 0, 1) * sides
-        gum_a = np.clip((gum_h - below_top) + 0.5, 0, 1)
-        lit = np.exp(-(s / 0.55) ** 2) * (0.35 + 0.65 * np.clip(below_top / (0.45 * length + 1), 0, 1)) * rounded
-        lit = 1.05 * lit * (1.0 - 0.25 * seam) * (1.0 - 0.25 * np.abs(theta))
-        edge_zone = np.clip((below_top - 0.75 * tip) / (0.25 * tip + 1e-3), 0.0, 1.0)  # the translucent edge
-        teeth = p.teeth * lit[..., None]
-        if self.photo_teeth is not None:  # the photo's own teeth where it showed them, shaded the same way
-            t = self.photo_teeth
-            cols = ((s + 1.0) * 0.5 * (t.rgb.shape[1] - 1)).astype(np.float32)
-            rows = (np.maximum(below_top, 0.0) / t.step).astype(np.float32)
-            own = cv2.remap(t.rgb, cols, rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            ok = cv2.remap(t.valid, cols, rows, cv2.INTER_LINEAR, borderValue=0.0, borderMode=cv2.BORDER_CONSTANT)
-            side_lit = (np.exp(-(s / 0.55) ** 2) * (0.55 + 0.45 * np.clip(below_top / (0.45 * length + 1), 0, 1)))[..., None]
-            teeth = teeth + (own * (0.45 + 0.55 * side_lit) - teeth) * (0.9 * ok)[..., None]
-        teeth = teeth + (colour - teeth) * (0.3 * edge_zone)[..., None]
-        teeth = teeth + (p.gum * (0.7 + 0.3 * (1 - s ** 2))[..., None] - teeth) * gum_a[..., None]
-        colour = colour + (teeth - colour) * teeth_a[..., None]
-
-        # lower teeth: behind the lower lip, only the edges of the front few when the jaw is well down
-        low = np.clip(0.08 * local_gap - 0.012 * H, 0.0, 0.012 * H) * np.clip(1.0 - (s / 0.45) ** 2, 0, 1) * (1.0 - 0.3 * seam)
-        low_a = np.clip(low - above_bottom + 0.5, 0, 1) * (low > 0.3)
-        colour = colour + (p.teeth * 0.55 * (1.0 - 0.8 * s ** 2)[..., None] * rounded[..., None] - colour) * low_a[..., None]
-
-        # soft occlusion: the lips shade what is just behind them, the upper one more (light from above)
-        sigma = max(1.0, 0.012 * H)
-        occlusion = 1.0 - 0.45 * np.exp(-np.maximum(below_top, 0) / sigma) - 0.25 * np.exp(-np.maximum(above_bottom, 0) / sigma)
-        colour = colour * occlusion[..., None]
-
-        # the corners fade into the lips instead of ending in a hard dark sliver
-        soft = 2 * int(max(1, round(0.003 * H))) + 1  # the lips' wet inner edge, not a cut
-        alpha = cv2.GaussianBlur(mask, (soft, soft), 0).astype(np.float32) / 255.0
-        alpha = alpha * np.clip((1.0 - np.abs(s)) / 0.12, 0.0, 1.0) ** 0.7
-        if self.soft > 0.4:  # an enlarged photo is soft: so is what is painted into it
-            colour = cv2.GaussianBlur(colour.astype(np.float32), (0, 0), sigmaX=self.soft)
+        # image pixel (x, y) reads grid column ((x - c) . along - u0) / step and row ((x - c) . down - v0) / step
+        ox, oy = x0 - float(centre[0]), y0 - float(centre[1])
+        m = np.array([[along[0], along[1], ox * along[0] + oy * along[1] - u0],
+                      [down[0], down[1], ox * down[0] + oy * down[1] - v0]], np.float32) / step
+        laid = cv2.warpAffine(rgba, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 1))
         roi = image[y0:y1, x0:x1].astype(np.float32)
-        image[y0:y1, x0:x1] = (roi + (colour - roi) * alpha[..., None]).astype(np.uint8)
+        roi *= laid[..., 3:]
+        roi += laid[..., :3]
+        image[y0:y1, x0:x1] = roi.astype(np.uint8)

@@ -85,7 +85,7 @@ class PortraitRenderer(Renderer):
         source = avatar.info.get("source_face_height")  # the face's height in the original photo
         photo_pixel = geometry.height / float(source) if source else 1.0
         self.mouth = MouthInterior(self.model.pos, geometry.height, MouthPalette.from_face(skin, lips, self.photo.teeth_rgb),
-                                   teeth, photo_pixel)
+                                   teeth, photo_pixel, rest=vertices[:, :2], photo=self.image)
         self.lids = EyeLids(self.model.pos, self.image, vertices, geometry.height, warped_blink, skin, photo_pixel)
         self.shading = ExpressionShading(self.image, landmarks, geometry, self.model.neutralising)
         chin = landmarks[152]
@@ -128,7 +128,7 @@ class PortraitRenderer(Renderer):
         out = self.warp.warp(self.shading.apply(frame.blendshapes), d)
         moved = self.vertices[:, :2] + d
         w = frame.blendshapes
-        self.mouth.draw(out, moved, tongue_out=float(w[INDEX["tongueOut"]]))
+        self.mouth.draw(out, moved, tongue_out=float(w[INDEX["tongueOut"]]), blendshapes=w)
         self.lids.draw(out, moved, {"L": float(w[INDEX["eyeBlinkLeft"]]), "R": float(w[INDEX["eyeBlinkRight"]])})
         return out
 

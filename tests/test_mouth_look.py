@@ -1,0 +1,140 @@
+"""The open mouth as a viewer reads it (mouth.py, mouth_cavity.py), on the smiling astronaut, Grace
+Hopper (closed mouth, glasses) and the small, soft carphone speaker: no skin-coloured slivers at the
+lip corners, the lips' wet inner sides around the dark opening instead of a cut-out lens, a moist
+highlight on the lower lip, and an opening whose shape follows the blendshapes (round for o, a long
+slit for ee). Each check failed on the painter before (a lens-shaped slot with faded corners)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from test_portrait_face import carphone_frame, grace_photo, render
+from visage.backends.renderers import create_renderer
+from visage.backends.renderers.analysis import analyse_portrait
+from visage.backends.renderers.face_model import LOWER_INNER, LOWER_OUTER, UPPER_INNER, UPPER_OUTER
+from visage.backends.renderers.photo_expression import CHEEKS
+from visage.core.motion.expression import EXPRESSIONS
+from visage.core.motion.visemes import VISEME_SHAPES
+from visage.core.types import Emotion, Gaze
+
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+OPEN = {"aa": VISEME_SHAPES["aa"], "happy aa": VISEME_SHAPES["aa"] + EXPRESSIONS[Emotion.HAPPY] * 0.7,
+        "o": VISEME_SHAPES["O"], "ee": VISEME_SHAPES["I"]}
+
+
+@pytest.fixture(scope="module")
+def faces(default_avatar):
+    avatars = {"smiling": default_avatar, "glasses": analyse_portrait(grace_photo(), "grace")[0],
+               "small": analyse_portrait(carphone_frame(96), "car")[0]}
+    out = {}
+    for name, avatar in avatars.items():
+        out[name] = create_renderer("portrait", avatar=avatar, size=512)
+        out[name].load()
+    return out
+
+
+def polygon(size: int, points: np.ndarray) -> np.ndarray:
+    import cv2
+
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+    return mask.astype(bool)
+
+
+def lines(r, shape) -> dict[str, np.ndarray]:
+    """The deformed lip lines (corner to corner) of `shape`, image pixels."""
+    moved = r.vertices[:, :2] + r.model.displace(np.asarray(shape, np.float32), Gaze())
+    at = lambda ids: moved[[r.model.pos[i] for i in ids]]  # noqa: E731
+    return {"upper": at([78] + UPPER_INNER + [308]), "lower": at([78] + LOWER_INNER + [308]),
+            "open_up": at([61] + UPPER_INNER + [291]), "open_lo": at([61] + LOWER_INNER + [291]),
+            "outer_up": at([61] + UPPER_OUTER + [291]), "outer_lo": at([61] + LOWER_OUTER + [291])}
+
+
+def skin_luma(r) -> float:
+    landmarks = r.avatar.landmarks * (r.size / r.avatar.image.shape[0])
+    xy = np.round(landmarks[list(CHEEKS), :2]).astype(int)
+    return float(np.median(r.image[xy[:, 1], xy[:, 0]] @ LUMA))
+
+
+@pytest.mark.parametrize("photo", ["smiling", "glasses", "small"])
+@pytest.mark.parametrize("shape", ["aa", "happy aa"])
+def test_no_light_slivers_at_the_lip_corners(faces, photo, shape):
+    """Between the inner lip lines run out to the outer corners, in the outer fifth on each side,
+    hardly a pixel is as light as the skin: the warp stretches the skin by the corners as the jaw
+    drops, and the painter closes the corners with the lips' own colour (before: 5-13 % of that
+    region was skin-light)."""
+    r = faces[photo]
+    image = render(r, OPEN[shape]).astype(np.float32) @ LUMA
+    ln = lines(r, OPEN[shape])
+    lips = polygon(r.size, np.concatenate([ln["outer_up"], ln["outer_lo"][::-1]]))
+    opening = polygon(r.size, np.concatenate([ln["open_up"], ln["open_lo"][::-1]]))
+    left, right = ln["outer_up"][0], ln["outer_up"][-1]
+    ys, xs = np.mgrid[0 : r.size, 0 : r.size]
+    along = (right - left) / np.linalg.norm(right - left)
+    s = ((xs - 0.5 * (left[0] + right[0])) * along[0] + (ys - 0.5 * (left[1] + right[1])) * along[1]) / (
+        0.5 * np.linalg.norm(right - left))
+    corners = opening & (np.abs(s) > 0.6)
+    lip_luma = float(np.median(image[lips & (np.abs(s) < 0.5)]))
+    threshold = lip_luma + 0.6 * (skin_luma(r) - lip_luma)  # most of the way from the lips to the skin
+    light = float(np.mean(image[corners] > threshold))
+    assert corners.sum() > 30 and light < 0.03, (photo, shape, light, lip_luma, threshold)
+
+
+@pytest.mark.parametrize("photo", ["smiling", "glasses", "small"])
+def test_the_lower_lip_s_wet_inner_side_shows_above_its_edge(faces, photo):
+    """Just inside the lower lip's inner line, in the middle of the mouth, the lip goes on (its wet
+    inner side, lip-coloured and lit), before the dark of the mouth: a cut-out turns dark right at
+    the line (before: about the cavity's brightness there)."""
+    r = faces[photo]
+    image = render(r, OPEN["aa"]).astype(np.float32)
+    ln = lines(r, OPEN["aa"])
+    middle = ln["lower"][len(ln["lower"]) // 2]
+    gap = float(np.linalg.norm(middle - ln["upper"][len(ln["upper"]) // 2]))
+    x = int(round(middle[0]))
+    band = image[int(round(middle[1] - 0.12 * gap)) : int(round(middle[1] - 0.03 * gap)) + 1, x - 2 : x + 3].reshape(-1, 3)
+    deep = image[int(round(middle[1] - 0.55 * gap)) : int(round(middle[1] - 0.4 * gap)) + 1, x - 2 : x + 3].reshape(-1, 3)
+    lip = np.array(r.avatar.info["lip_rgb"], np.float32)
+    assert float(np.median(band @ LUMA)) > 0.7 * float(lip @ LUMA), (photo, np.median(band, axis=0), lip)
+    assert float(np.median(band @ LUMA)) > float(np.median(deep @ LUMA)) + 25, (photo, np.median(band @ LUMA), np.median(deep @ LUMA))
+
+
+@pytest.mark.parametrize("photo", ["smiling", "glasses", "small"])
+def test_a_moist_highlight_on_the_lower_lip(faces, photo):
+    """On the open mouth the lower lip's upper half, in the middle, catches a highlight: brighter than
+    the warped photo alone there (before: the painter left the lips as warped)."""
+    r = faces[photo]
+    painted = render(r, OPEN["aa"]).astype(np.float32) @ LUMA
+    keep, r.mouth.draw = r.mouth.draw, lambda *a, **k: None
+    try:
+        bare = render(r, OPEN["aa"]).astype(np.float32) @ LUMA
+    finally:
+        r.mouth.draw = keep
+    ln = lines(r, OPEN["aa"])
+    inner, outer = ln["lower"][3:8], ln["outer_lo"][3:8]
+    upper_half = polygon(r.size, np.concatenate([inner + 0.1 * (outer - inner), (inner + 0.6 * (outer - inner))[::-1]]))
+    lift = painted[upper_half] - bare[upper_half]
+    assert upper_half.sum() > 20 and np.percentile(lift, 90) > 6 and np.median(lift) > 0, (photo, np.percentile(lift, 90), np.median(lift))
+
+
+def dark_extent(r, shape) -> tuple[float, float]:
+    """The dark opening's width and its height at the middle, as shares of the lip outline's inner
+    width (corner to corner) and of the gap between the inner lip lines at the middle."""
+    image = render(r, OPEN[shape]).astype(np.float32) @ LUMA
+    ln = lines(r, OPEN[shape])
+    opening = polygon(r.size, np.concatenate([ln["upper"], ln["lower"][::-1]]))
+    lip_luma = float(np.array(r.avatar.info["lip_rgb"], np.float32) @ LUMA)
+    dark = opening & (image < 0.5 * lip_luma)
+    ys, xs = np.nonzero(dark)
+    width = float(np.linalg.norm(ln["upper"][-1] - ln["upper"][0]))
+    return (float(xs.max() - xs.min() + 1) / width) if len(xs) else 0.0, float(len(xs))
+
+
+@pytest.mark.parametrize("photo", ["smiling", "glasses"])
+def test_the_opening_s_shape_follows_the_lips(faces, photo):
+    """Rounded lips (o: mouthFunnel, mouthPucker) make a small round dark opening with the lips
+    filling the corners; a spread mouth (ee: mouthStretch, mouthSmile) a long slit; a plain open jaw
+    (aa) a rounded oblong in between (before: the dark lens reached 87-95 % across for every shape)."""
+    r = faces[photo]
+    o, aa, ee = (dark_extent(r, s)[0] for s in ("o", "aa", "ee"))
+    assert o < 0.75, (photo, o, aa, ee)
+    assert o + 0.08 < aa < ee + 0.06 and ee > 0.8, (photo, o, aa, ee)
