@@ -71,17 +71,21 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
 
 
 def _mouth_tables(mouth) -> dict:
-    """The mouth painter's geometry, colours and the photo's own teeth (an RGBA image in the mouth's
-    axes, alpha where they are), for facegl's MOUTH_FS."""
-    out = {"upper": [int(i) for i in mouth.upper], "lower": [int(i) for i in mouth.lower],
-           "face_height": float(mouth.h), "soft_kernel": 2 * int(max(1, round(0.003 * mouth.h))) + 1,
-           "palette": {k: _rgb(getattr(mouth.p, k)) for k in ("cavity", "deep", "gum", "teeth", "tongue")},
-           "photo_teeth": None}
-    own = mouth.photo_teeth
-    if own is not None:
-        rgba = np.dstack([np.clip(np.round(own.rgb), 0, 255), np.round(own.valid * 255)]).astype(np.uint8)
-        out["photo_teeth"] = {"image": _png(rgba), "step": float(own.step)}
-    return out
+    """The mouth painter's geometry (its lip lines, as vertex indices), colours, the lips' own colours
+    along the mouth and the inside's ladder of sprites (mouth_cavity.py: one RGB atlas, rung under
+    rung), for facegl's MOUTH_FS. The sprites are the very 8-bit pixels Python resamples."""
+    sprites = mouth.sprites
+    levels, rows, columns, _ = sprites.images.shape
+    ints = lambda ids: [int(i) for i in ids]  # noqa: E731
+    return {"upper": ints(mouth.upper), "lower": ints(mouth.lower), "outer_lo": ints(mouth.outer),
+            "outer_up": ints(mouth.outer_up), "cover_up": ints(mouth.cover[0]), "cover_lo": ints(mouth.cover[1]),
+            "face_height": float(mouth.h), "step": float(mouth.step),
+            "palette": {"lip": _rgb(mouth.p.lip)},
+            "highlight": _rgb(mouth._colours[1]),
+            "lip_colours": [_rgb(c) for c in (mouth.lip_colours if mouth.lip_colours is not None
+                                              else np.stack([np.tile(mouth.p.lip, (11, 1))] * 2)).reshape(2, -1)],
+            "sprites": {"image": _png(sprites.images.reshape(levels * rows, columns, 3)), "levels": int(levels),
+                        "rows": int(rows), "columns": int(columns), "gaps": _rgb(sprites.gaps)}}
 
 
 def _lid_tables(lids) -> dict:

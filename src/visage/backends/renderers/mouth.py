@@ -233,8 +233,8 @@ class MouthInterior:
         self.lip_colours = _lip_colours(photo, rest, landmark_pos, palette) if photo is not None and rest is not None else None
         self._half_w = half_w
         self.photo_teeth = photo_teeth  # draws the sprites
-        # the colours the lips' sides are mixed from: lip, its wet inside, a wet sheen, the lower lip's highlight
-        self._colours = np.stack([palette.lip, palette.inner, np.full(3, 255.0), palette.lip + 0.7 * (255.0 - palette.lip)]).astype(np.float32)
+        # the two fixed colours mixed in: the wet sheen on the lips' inner sides, the lower lip's highlight
+        self._colours = np.stack([np.full(3, 255.0), palette.lip + 0.7 * (255.0 - palette.lip)]).astype(np.float32)
 
     @property
     def photo_teeth(self) -> TeethTexture | None:
@@ -346,19 +346,17 @@ class MouthInterior:
         shine = shine * np.exp(-((v - (lip_bottom + 0.35 * lip_t)) / (0.14 * lip_t + 0.6)) ** 2)
         alpha = _clip(np.minimum(v - lip_top, lip_bottom - v) * (1.0 / edge) + np.minimum(0.5, 0.5 * cover), 0.0, 1.0)
 
-        # premultiplied colour: the inside over the lips' sides over the highlight, as weights of a few
-        # colours (one small matrix product instead of a dozen three-channel blends)
+        # premultiplied colour: the inside over the lips' sides over the highlight (the sheen and the
+        # highlight as weights of two colours: one small matrix product)
         side = alpha * (1.0 - dark)
-        weights = np.empty(alpha.shape + (4,), np.float32)
         opened = 0.3 + 0.7 * _clip(half / (0.01 * H + 1.0), 0.0, 1.0)  # where the lips just meet, no shadow inside
         lit_side = side * (1.0 - wet) * crease * (0.85 - into * opened * (0.5 - 0.2 * lower_side))
-        weights[..., 0] = 0.0
-        weights[..., 1] = 0.0
-        weights[..., 2] = side * wet
-        weights[..., 3] = (1.0 - alpha) * shine
+        weights = np.empty(alpha.shape + (2,), np.float32)
+        weights[..., 0] = side * wet
+        weights[..., 1] = (1.0 - alpha) * shine
         rgba = np.empty(alpha.shape + (4,), np.float32)
         rgba[..., :3] = weights @ self._colours
-        # the lips' sides: each lip's own colour, darker and redder the further in
+        # the lips' sides: each lip's own colour, darker the further in
         if self.lip_colours is None:
             lip_up = lip_lo = p.lip[None, :]
         else:  # each lip's own colours, moved with its points
@@ -367,7 +365,7 @@ class MouthInterior:
         rgba[..., :3] += lip * lit_side[..., None]
         rgba[..., :3] += colour * (alpha * dark)[..., None]
         rgba[..., :3] += 0.5  # rounded when laid, as a GPU's blend rounds
-        rgba[..., 3] = 1.0 - alpha - weights[..., 3]  # what is left of the image under it
+        rgba[..., 3] = 1.0 - alpha - weights[..., 1]  # what is left of the image under it
         self._lay(image, rgba, centre, along, down, (u0, v0), step)
 
     def _lay(self, image: np.ndarray, rgba: np.ndarray, centre, along, down, origin, step: float) -> None:

@@ -79,16 +79,14 @@ export class FaceGL {
     const gl = this.gl;
     this.warpProgram = program(gl, RECT_VS, WARP_FS);
     this.copy = program(gl, RECT_VS, COPY_FS);
-    const soft = Math.min(2, ((this.payload.mouth.soft_kernel || 3) - 1) / 2);
-    this.mouth = program(gl, RECT_VS, MOUTH_FS.replace('#version 300 es', `#version 300 es\n#define SOFT_H ${soft}`));
+    this.mouth = program(gl, RECT_VS, MOUTH_FS);
     this.patch = program(gl, RECT_VS, PATCH_FS);
     this.patchTex = gl.createTexture();
     this.offscreen = target(gl, this.size);
     this._buffers();
     this.photo = await imageTexture(gl, this.payload.photo);
     this.relief = await imageTexture(gl, this.payload.relief);
-    const own = this.payload.mouth.photo_teeth;
-    this.teethTex = own ? await imageTexture(gl, own.image) : null;
+    this.spritesTex = await imageTexture(gl, this.payload.mouth.sprites.image);
     this.ready = true;
   }
 
@@ -156,17 +154,14 @@ export class FaceGL {
     this._rect(wp, [0, 0, S, S], 0, { n: w.n, crease: m.creases(weights), fineBox: w.fine ? w.fine.box : [0, 0, 0, 0] });
     const mouth = m.mouth(positions, weights);
     if (mouth) {
-      const pal = this.payload.mouth.palette;
+      const pm = this.payload.mouth, sp = pm.sprites;
       gl.enable(gl.BLEND);
-      gl.blendFunc(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA);
-      const own = this.payload.mouth.photo_teeth;
+      gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);  // the mouth's colour comes premultiplied
       gl.useProgram(this.mouth.prog);
-      if (this.teethTex) this._sampler(this.mouth, 'photoTeeth', 1, this.teethTex);
-      this._rect(this.mouth, mouth.rect, 0, {
-        hasTeeth: own ? 1 : 0, teethStep: own ? own.step : 1,
-        centre: mouth.centre, along: mouth.along, down: mouth.down, halfW: mouth.halfW, H: mouth.H,
-        tongueH: mouth.tongueH, upU: mouth.upU, upV: mouth.upV, loU: mouth.loU, loV: mouth.loV,
-        cavity: pal.cavity, deep: pal.deep, gum: pal.gum, teeth: pal.teeth, tongue: pal.tongue });
+      this._sampler(this.mouth, 'sprites', 1, this.spritesTex);
+      const { rect, rung, ...uniforms } = mouth;
+      this._rect(this.mouth, rect, 0, { ...uniforms, rung, lipUp: pm.lip_colours[0], lipLo: pm.lip_colours[1],
+        highlight: pm.highlight, ladder: [sp.levels, sp.rows, sp.columns] });
       gl.disable(gl.BLEND);
     }
     // pass 2, on the canvas: the image upright, then the closing lids repainted from it

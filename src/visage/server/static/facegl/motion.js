@@ -93,36 +93,101 @@ export class FaceModel {
     return out;
   }
 
-  // the mouth's axes and opening for the shader, or null when the lips are closed
+  // the mouth's axes, lip lines and opening for the shader (mouth.py MouthInterior.draw's per-frame
+  // part, the grid's maxima included), or null when the lips are closed
   mouth(pos, w) {
-    const m = this.p.mouth, size = this.p.size;
+    const m = this.p.mouth, size = this.p.size, H = m.face_height, step = m.step;
     const pt = (i) => [pos[2 * i], pos[2 * i + 1]];
-    const upper = m.upper.map(pt), lower = m.lower.map(pt);
+    const upper = m.upper.map(pt);
     const last = upper.length - 1;
     const centre = [(upper[0][0] + upper[last][0]) / 2, (upper[0][1] + upper[last][1]) / 2];
     let along = [upper[last][0] - upper[0][0], upper[last][1] - upper[0][1]];
     const halfW = Math.max(1, 0.5 * Math.hypot(along[0], along[1]));
     along = [along[0] / (2 * halfW), along[1] / (2 * halfW)];
     const down = [-along[1], along[0]];
-    const uv = (q) => [(q[0] - centre[0]) * along[0] + (q[1] - centre[1]) * along[1],
-      (q[0] - centre[0]) * down[0] + (q[1] - centre[1]) * down[1]];
-    const up = upper.map(uv), lo = lower.map(uv);
-    const upU = up.map((q) => q[0]), upV = up.map((q) => q[1]);
-    const loU = lo.map((q) => q[0]);
-    const loV = lo.map((q) => Math.max(q[1], interp(q[0], upU, upV)));
-    let gap = -Infinity;
-    for (let i = 1; i < loU.length - 1; i++) gap = Math.max(gap, loV[i] - interp(loU[i], upU, upV));
-    if (gap < 0.6) return null;
-    const pts = upper.concat(  // the outline: upper lip, then the lower one as drawn
-      loU.map((u, i) => [centre[0] + u * along[0] + loV[i] * down[0], centre[1] + u * along[1] + loV[i] * down[1]]));
-    const xs = pts.map((q) => q[0]), ys = pts.map((q) => q[1]);
-    const x0 = Math.max(0, Math.floor(Math.min(...xs)) - 2), y0 = Math.max(0, Math.floor(Math.min(...ys)) - 2);
-    const x1 = Math.min(size, Math.ceil(Math.max(...xs)) + 3), y1 = Math.min(size, Math.ceil(Math.max(...ys)) + 3);
-    if (x1 - x0 < 3 || y1 - y0 < 2) return null;
-    const H = m.face_height;
-    const tongueH = Math.min(0.42 * gap, 0.05 * H) * (1 + w[this.index.tongueOut]);
-    return { rect: [x0, y0, x1, y1], centre, along, down, halfW, H, tongueH, upU, upV, loU, loV };
+    const line = (ids) => {
+      const q = ids.map(pt).map((p) => [(p[0] - centre[0]) * along[0] + (p[1] - centre[1]) * along[1],
+        (p[0] - centre[0]) * down[0] + (p[1] - centre[1]) * down[1]]);
+      return [q.map((a) => a[0]), q.map((a) => a[1])];
+    };
+    const [upU, upV] = line(m.upper);
+    const [loU, loV0] = line(m.lower);
+    const loV = loV0.map((v, i) => Math.max(v, interp(loU[i], upU, upV)));
+    let widest = -Infinity;
+    for (let i = 1; i < loU.length - 1; i++) widest = Math.max(widest, loV[i] - interp(loU[i], upU, upV));
+    if (widest < 0.6) return null;
+    const [olU, olV] = line(m.outer_lo), [ouU, ouV] = line(m.outer_up), [cuU, cuV] = line(m.cover_up);
+    const [clU, clV0] = line(m.cover_lo);
+    const clV = clV0.map((v, i) => Math.max(v, interp(clU[i], cuU, cuV)));
+    const shape = mouthShape(w, this.index);
+    // the grid Python paints (its columns and rows), for the maxima its formulas take
+    const u0 = Math.floor(Math.min(cuU[0], clU[0])) - 2, u1 = Math.ceil(Math.max(cuU[last], clU[last])) + 3;
+    const cols = Math.ceil((u1 - u0) / step);
+    const lines = { upU, upV, loU, loV, cuU, cuV, clU, clV, ouU, ouV, olU, olV };
+    let halfMax = 0, gapMax = 0, top0 = Infinity, bottom1 = -Infinity;
+    const columns = [];
+    for (let i = 0; i < cols; i++) {
+      const c = mouthColumn(u0 + step * i, lines, shape, H, halfW, widest);
+      columns.push(c);
+      halfMax = Math.max(halfMax, c.half);
+      gapMax = Math.max(gapMax, c.gap);
+      top0 = Math.min(top0, c.lipTop, c.top);
+      bottom1 = Math.max(bottom1, c.lipBottom + 0.7 * c.lipT);
+    }
+    let cgap = 0;
+    for (const c of columns) cgap = Math.max(cgap, 2 * Math.min(c.half, capAt(c.s, shape, halfMax)));
+    const v0 = Math.floor(top0) - 2, v1 = Math.ceil(bottom1) + 3;
+    const rows = Math.ceil((v1 - v0) / step);
+    const ue = u0 + step * cols, ve = v0 + step * rows;
+    const xs = [], ys = [];
+    for (const [u, v] of [[u0, v0], [ue, v0], [u0, ve], [ue, ve]]) {
+      xs.push(centre[0] + u * along[0] + v * down[0]);
+      ys.push(centre[1] + u * along[1] + v * down[1]);
+    }
+    const x0 = Math.max(0, Math.floor(Math.min(...xs)) - 1), y0 = Math.max(0, Math.floor(Math.min(...ys)) - 1);
+    const x1 = Math.min(size, Math.ceil(Math.max(...xs)) + 2), y1 = Math.min(size, Math.ceil(Math.max(...ys)) + 2);
+    if (x1 - x0 < 2 || y1 - y0 < 2) return null;
+    const sp = m.sprites, logs = sp.gaps.map(Math.log);
+    const x = interp(Math.log(Math.max(cgap, 1e-3)), logs, logs.map((_, i) => i));
+    const k = Math.min(Math.floor(x), sp.levels - 2);
+    return { rect: [x0, y0, x1, y1], centre, along, down, halfW, H, ...lines, shareUp: shape.shareUp,
+      shareLo: shape.shareLo, end: shape.end, power: shape.power, halfMax, gapMax, widest,
+      edge: Math.max(step, 0.004 * H), rung: k, rungMix: x - k };
   }
+}
+
+// What a frame's blendshapes say about the opening (mouth.py MouthShape: bands() and ends()).
+export function mouthShape(w, index) {
+  const mean = (...names) => names.reduce((a, n) => a + w[index[n]], 0) / names.length;
+  const unit = (x) => Math.min(Math.max(x, 0), 1);
+  const jaw = unit(mean('jawOpen')), round = unit(mean('mouthFunnel') + mean('mouthPucker'));
+  const wide = unit(mean('mouthSmileLeft', 'mouthSmileRight') + mean('mouthStretchLeft', 'mouthStretchRight'));
+  const lift = unit(mean('mouthUpperUpLeft', 'mouthUpperUpRight')), roll = unit(mean('mouthRollLower'));
+  return {
+    shareUp: Math.max(0.05 + 0.08 * round - 0.03 * lift - 0.02 * wide, 0.02),
+    shareLo: Math.max(0.13 + 0.10 * jaw + 0.16 * round + 0.10 * roll - 0.05 * wide, 0.05),
+    end: Math.min(Math.max(0.86 - 0.36 * round + 0.08 * wide, 0.5), 0.95),
+    power: 2.0 + 0.8 * jaw * (1 - round),
+  };
+}
+
+// the rounded end of the opening's dark part at place s (mouth.py: cap)
+function capAt(s, shape, halfMax) {
+  const r = Math.min(Math.abs(s) / shape.end, 1);
+  return halfMax * Math.pow(Math.max(1 - Math.pow(r, shape.power), 0), 1 / shape.power);
+}
+
+// one column of the mouth's grid at u (px across the mouth from its centre), before the end's cap
+function mouthColumn(u, l, shape, H, halfW, widest) {
+  const top = interp(u, l.upU, l.upV), bottom = interp(u, l.loU, l.loV);
+  const gap = Math.max(bottom - top, 0);
+  let lipTop = interp(u, l.cuU, l.cuV), lipBottom = interp(u, l.clU, l.clV);
+  const lipT = Math.max(interp(u, l.olU, l.olV) - lipBottom, 1);
+  const reach = 0.6 * Math.min(Math.max((Math.abs(u) / halfW - 0.55) / 0.45, 0), 1) * Math.min(1, widest / (0.02 * H));
+  lipTop -= reach * Math.max(lipTop - interp(u, l.ouU, l.ouV), 0);
+  lipBottom += reach * lipT;
+  const ct = top + Math.min(shape.shareUp * gap, 0.02 * H), cb = bottom - Math.min(shape.shareLo * gap, 0.035 * H);
+  return { top, gap, lipTop, lipBottom, lipT, half: Math.max(0.5 * (cb - ct), 0), s: Math.min(Math.max(u / halfW, -1), 1) };
 }
 
 // Motion frames on the audio clock, kept in time order; `at(t)` interpolates the two around t.

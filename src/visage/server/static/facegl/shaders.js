@@ -84,116 +84,79 @@ float ${name}(float x, float xp[${n}], float fp[${n}]) {
   return fp[${n - 1}];
 }`;
 
-// The mouth painter's head: the mouth's axes and lip lines, its colours, and the opening's mask
-// (cv2's anti-aliased polygon fill, then its Gaussian: OpenCV's fixed 3- and 5-tap kernels).
-const MOUTH_HEAD = `#version 300 es
+// The mouth painter (mouth.py MouthInterior.draw), per pixel where Python paints a grid in the mouth's
+// axes: the lip lines (11 points each, in the mouth's axes), the opening's shape from the blendshapes,
+// the inside sampled from the ladder of sprites (mouth_cavity.py, one atlas, rung under rung), the
+// lips' wet inner sides in their own colours, the crease where they meet, a highlight on the lower
+// lip. The output is premultiplied (blend ONE, ONE_MINUS_SRC_ALPHA), colours in 0..255.
+export const MOUTH_FS = `#version 300 es
 precision highp float;
 ${PIXEL}
 ${interp('interp11', 11)}
 uniform vec2 centre, along, down;
-uniform float halfW, H, tongueH;
-uniform float upU[11], upV[11], loU[11], loV[11];
-uniform vec3 cavity, deep, gum, teeth, tongue;
+uniform float halfW, H, edge, widest, halfMax, gapMax;
+uniform float upU[11], upV[11], loU[11], loV[11], cuU[11], cuV[11], clU[11], clV[11], ouU[11], ouV[11], olU[11], olV[11];
+uniform float shareUp, shareLo, end, power;
+uniform float lipUp[33], lipLo[33];  // each lip's own colours at the inner line's points
+uniform vec3 highlight;
+uniform sampler2D sprites;
+uniform vec3 ladder;  // levels, rows, columns
+uniform float rung, rungMix;
 out vec4 colour;
-const float PI = 3.14159265;
-const float ARCH = 1.25;
-float coverage(vec2 q) {
-  vec2 r = q - centre;
-  float a = dot(r, along), d = dot(r, down);
-  float top = interp11(a, upU, upV), bottom = interp11(a, loU, loV);
-  // cv2's anti-aliased fill reaches about a pixel past the polygon's edge (measured against it)
-  return clamp(min(min(d - top, bottom - d) + 1.0, bottom - top + 0.5), 0.0, 1.0);
-}
-float tap(int i, int h) { return h == 1 ? (i == 0 ? 0.5 : 0.25) : (i == 0 ? 0.375 : (abs(i) == 1 ? 0.25 : 0.0625)); }
-float mouthMask(vec2 p) {  // SOFT_H (half the kernel) is defined when the program is built: fixed loops
-  float mask = 0.0, total = 0.0;
-  for (int j = -SOFT_H; j <= SOFT_H; j++) for (int i = -SOFT_H; i <= SOFT_H; i++) {
-    mask += coverage(p + vec2(i, j)) * tap(i, SOFT_H) * tap(j, SOFT_H);
-    total += tap(i, SOFT_H) * tap(j, SOFT_H);
+vec3 lipAt(float u, float xp[11], float table[33]) {  // _interp_rows
+  if (u <= xp[0]) return vec3(table[0], table[1], table[2]);
+  for (int i = 1; i < 11; i++) {
+    if (u <= xp[i]) {
+      float f = clamp((u - xp[i - 1]) / max(xp[i] - xp[i - 1], 1e-6), 0.0, 1.0);
+      vec3 a = vec3(table[3 * i - 3], table[3 * i - 2], table[3 * i - 1]), b = vec3(table[3 * i], table[3 * i + 1], table[3 * i + 2]);
+      return a + (b - a) * f;
+    }
   }
-  return mask / total;
+  return vec3(table[30], table[31], table[32]);
 }
-// a pixel in the mouth's axes: across it, the opening there, its place s in [-1, 1], its distances
-// below the upper lip and above the lower one, and the cavity's colour there (darker at the back)
-struct Mouth { float across, gap, s, belowTop, aboveBottom; vec3 c; };
-Mouth mouthAt(vec2 p) {
-  Mouth m;
-  vec2 r = p - centre;
-  m.across = dot(r, along);
-  float depth = dot(r, down);
-  float top = interp11(m.across, upU, upV), bottom = interp11(m.across, loU, loV);
-  m.gap = max(bottom - top, 0.0);
-  m.s = clamp(m.across / halfW, -1.0, 1.0);
-  m.belowTop = depth - top;
-  m.aboveBottom = bottom - depth;
-  float back = clamp(0.35 + 0.65 * pow(abs(m.s), 1.5), 0.0, 1.0) * clamp(1.0 - m.aboveBottom / (m.gap + 1.0), 0.3, 1.0);
-  m.c = cavity + (deep - cavity) * back;
-  return m;
-}`;
-
-// The mouth's inside (mouth.py, MouthInterior.draw), line for line, colours in 0..255: a dark, never
-// black cavity, a domed tongue, rounded front teeth, the photo's own teeth laid in where it showed them.
-export const MOUTH_FS = `${MOUTH_HEAD}
-uniform float teethStep, hasTeeth;
-uniform sampler2D photoTeeth;  // rgb: the photo's teeth in the mouth's axes; a: where they are
-float validAt(ivec2 i, ivec2 n) {  // cv2.remap with a zero border
-  return (i.x < 0 || i.y < 0 || i.x >= n.x || i.y >= n.y) ? 0.0 : texelFetch(photoTeeth, i, 0).a;
+vec3 spriteAt(float level, float col, float row) {  // cv2.remap, bilinear, borders replicated
+  vec2 at = clamp(vec2(col, row), vec2(0.0), vec2(ladder.z - 1.0, ladder.y - 1.0));
+  return texture(sprites, vec2((at.x + 0.5) / ladder.z, (level * ladder.y + at.y + 0.5) / (ladder.x * ladder.y))).rgb * 255.0;
 }
 void main() {
-  vec2 p = pixel();
-  float mask = mouthMask(p);
-  Mouth m = mouthAt(p);
-  float across = m.across, gap = m.gap, s = m.s, belowTop = m.belowTop, aboveBottom = m.aboveBottom;
-  vec3 c = m.c;
-  if (tongueH > 0.8) {
-    float s8 = s / 0.78;
-    float dome = tongueH * pow(clamp(1.0 - s8 * s8, 0.0, 1.0), 0.8);
-    float into = aboveBottom - 0.1 * tongueH;
-    float inside = clamp((dome - into) / max(1.5, 0.25 * tongueH), 0.0, 1.0);
-    float height = clamp(into / (dome + 1e-3), 0.0, 1.0);
-    float shade = (0.6 + 0.4 * sin(PI * clamp(0.2 + 0.6 * height, 0.0, 1.0))) * (1.0 - 0.45 * s8 * s8);
-    shade *= (1.0 - 0.35 * pow(height, 3.0)) * (1.0 - 0.05 * exp(-pow(s / 0.04, 2.0)));
-    c += (tongue * shade - c) * inside;
-  }
-  float len = min(0.36 * gap, 0.11 * 2.0 * halfW) * (1.0 - 0.5 * s * s);
-  float theta = asin(s * sin(ARCH));
-  float edges[5] = float[5](0.0, 0.34, 0.60, 0.88, 1.12);
-  float d1 = 1e9, d2 = 1e9;  // the two nearest tooth boundaries
-  for (int k = 0; k < 5; k++) {
-    float g = abs(abs(across) - sin(edges[k]) / sin(ARCH) * halfW);
-    if (g < d1) { d2 = d1; d1 = g; } else if (g < d2) { d2 = g; }
-  }
-  float seam = exp(-pow(d1 / max(0.5, 0.002 * H), 2.0));
-  float toothW = max(d1 + d2, 1.0);
-  float rounded = 0.82 + 0.18 * sin(PI * clamp(d1 / toothW * 2.0, 0.0, 1.0));
-  float tip = len * (1.0 - 0.2 * seam);
-  float gumH = clamp(0.1 * gap - 0.008 * H, 0.0, 0.015 * H) * (1.0 + 0.8 * seam);
-  float sides = clamp((0.85 - abs(s)) / 0.3, 0.0, 1.0);
-  float teethA = clamp(tip - belowTop + 0.5, 0.0, 1.0) * sides;
-  float gumA = clamp(gumH - belowTop + 0.5, 0.0, 1.0);
-  float lit = exp(-pow(s / 0.55, 2.0)) * (0.35 + 0.65 * clamp(belowTop / (0.45 * len + 1.0), 0.0, 1.0)) * rounded;
-  lit = 1.05 * lit * (1.0 - 0.25 * seam) * (1.0 - 0.25 * abs(theta));
-  float edgeZone = clamp((belowTop - 0.75 * tip) / (0.25 * tip + 1e-3), 0.0, 1.0);
-  vec3 t = teeth * lit;
-  if (hasTeeth > 0.5) {
-    ivec2 n = textureSize(photoTeeth, 0);
-    vec2 at = vec2((s + 1.0) * 0.5 * float(n.x - 1), max(belowTop, 0.0) / teethStep);
-    vec3 own = floor(texture(photoTeeth, (clamp(at, vec2(0.0), vec2(n - 1)) + 0.5) / vec2(n)).rgb * 255.0 + 0.5);
-    vec2 f0 = floor(at), f = at - f0;
-    ivec2 i0 = ivec2(f0);
-    float ok = mix(mix(validAt(i0, n), validAt(i0 + ivec2(1, 0), n), f.x),
-                   mix(validAt(i0 + ivec2(0, 1), n), validAt(i0 + ivec2(1, 1), n), f.x), f.y);
-    float sideLit = exp(-pow(s / 0.55, 2.0)) * (0.55 + 0.45 * clamp(belowTop / (0.45 * len + 1.0), 0.0, 1.0));
-    t += (own * (0.45 + 0.55 * sideLit) - t) * 0.9 * ok;
-  }
-  t += (c - t) * 0.3 * edgeZone;
-  t += (gum * (0.7 + 0.3 * (1.0 - s * s)) - t) * gumA;
-  c += (t - c) * teethA;
-  float low = clamp(0.08 * gap - 0.012 * H, 0.0, 0.012 * H) * clamp(1.0 - pow(s / 0.45, 2.0), 0.0, 1.0) * (1.0 - 0.3 * seam);
-  float lowA = clamp(low - aboveBottom + 0.5, 0.0, 1.0) * (low > 0.3 ? 1.0 : 0.0);
-  c += (teeth * 0.55 * (1.0 - 0.8 * s * s) * rounded - c) * lowA;
-  float sigma = max(1.0, 0.012 * H);
-  c *= 1.0 - 0.45 * exp(-max(belowTop, 0.0) / sigma) - 0.25 * exp(-max(aboveBottom, 0.0) / sigma);
-  float alpha = mask * pow(clamp((1.0 - abs(s)) / 0.12, 0.0, 1.0), 0.7);
-  colour = vec4(clamp(c / 255.0, 0.0, 1.0), alpha);
+  vec2 r = pixel() - centre;
+  float u = dot(r, along), v = dot(r, down);
+  float top = interp11(u, upU, upV), bottom = interp11(u, loU, loV);
+  float gap = max(bottom - top, 0.0);
+  float lipTop = interp11(u, cuU, cuV), lipBottom = interp11(u, clU, clV);
+  float lipT = max(interp11(u, olU, olV) - lipBottom, 1.0);
+  float reach = 0.6 * clamp((abs(u) / halfW - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H));
+  lipTop -= reach * max(lipTop - interp11(u, ouU, ouV), 0.0);
+  lipBottom += reach * lipT;
+  float cover = max(lipBottom - lipTop, 0.0);
+  float s = clamp(u / halfW, -1.0, 1.0);
+  float ct = top + min(shareUp * gap, 0.02 * H), cb = bottom - min(shareLo * gap, 0.035 * H);
+  float mid = 0.5 * (ct + cb), halfH = max(0.5 * (cb - ct), 0.0);
+  float cap = halfMax * pow(max(1.0 - pow(min(abs(s) / end, 1.0), power), 0.0), 1.0 / power);
+  halfH = min(halfH, cap);
+  ct = mid - halfH; cb = mid + halfH;
+  float localGap = 2.0 * halfH;
+  float belowTop = v - ct, aboveBottom = cb - v;
+  float col = (s + 1.0) * 0.5 * (ladder.z - 1.0), row = belowTop * (ladder.y - 1.0) / max(localGap, 0.5);
+  vec3 inside = mix(spriteAt(rung, col, row), spriteAt(rung + 1.0, col, row), rungMix);
+  float acrossLit = exp(-pow(s / 0.55, 2.0));
+  float dark = clamp(min(belowTop, aboveBottom) / edge + 0.5, 0.0, 1.0) * (halfH > 0.25 ? 1.0 : 0.0);
+  float meet = halfH > 0.0 ? mid : 0.5 * (lipTop + lipBottom);
+  float lowerSide = v >= meet ? 1.0 : 0.0;
+  float intoUp = clamp((v - lipTop) / (max(ct, lipTop) - lipTop + 0.5), 0.0, 1.0);
+  float intoLo = clamp((lipBottom - v) / (lipBottom - min(cb, lipBottom) + 0.5), 0.0, 1.0);
+  float into = intoUp + (intoLo - intoUp) * lowerSide;
+  float closed = 0.2 * (1.0 - clamp(halfH / edge, 0.0, 1.0)) * clamp(cover / (0.012 * H + 1.0), 0.0, 1.0);
+  float crease = 1.0 - closed * exp(-pow((v - meet) / max(0.7, 0.05 * gapMax), 2.0));
+  float wet = 0.3 * acrossLit * exp(-pow((intoLo - 0.35) / 0.18, 2.0)) * lowerSide;
+  float shine = 0.22 * min(1.0, widest / (0.02 * H)) * exp(-pow(s / 0.5, 2.0));
+  shine *= exp(-pow((v - (lipBottom + 0.35 * lipT)) / (0.14 * lipT + 0.6), 2.0));
+  float alpha = clamp(min(v - lipTop, lipBottom - v) / edge + min(0.5, 0.5 * cover), 0.0, 1.0);
+  float side = alpha * (1.0 - dark);
+  float opened = 0.3 + 0.7 * clamp(halfH / (0.01 * H + 1.0), 0.0, 1.0);
+  float litSide = side * (1.0 - wet) * crease * (0.85 - into * opened * (0.5 - 0.2 * lowerSide));
+  vec3 lip = mix(lipAt(u, upU, lipUp), lipAt(u, loU, lipLo), lowerSide);
+  float glow = (1.0 - alpha) * shine;
+  vec3 c = vec3(255.0) * side * wet + highlight * glow + lip * litSide + inside * alpha * dark;
+  colour = vec4(clamp(c / 255.0, 0.0, 1.0), clamp(alpha + glow, 0.0, 1.0));
 }`;
