@@ -350,7 +350,7 @@ class MouthInterior:
         # highlight as weights of two colours: one small matrix product)
         side = alpha * (1.0 - dark)
         opened = 0.3 + 0.7 * _clip(half / (0.01 * H + 1.0), 0.0, 1.0)  # where the lips just meet, no shadow inside
-        lit_side = side * (1.0 - wet) * crease * (0.85 - into * opened * (0.5 - 0.2 * lower_side))
+        lit_side = side * (1.0 - wet) * crease * (0.78 - into * opened * (0.4 - 0.15 * lower_side))
         weights = np.empty(alpha.shape + (2,), np.float32)
         weights[..., 0] = side * wet
         weights[..., 1] = (1.0 - alpha) * shine

@@ -154,7 +154,7 @@ void main() {
   float alpha = clamp(min(v - lipTop, lipBottom - v) / edge + min(0.5, 0.5 * cover), 0.0, 1.0);
   float side = alpha * (1.0 - dark);
   float opened = 0.3 + 0.7 * clamp(halfH / (0.01 * H + 1.0), 0.0, 1.0);
-  float litSide = side * (1.0 - wet) * crease * (0.85 - into * opened * (0.5 - 0.2 * lowerSide));
+  float litSide = side * (1.0 - wet) * crease * (0.78 - into * opened * (0.4 - 0.15 * lowerSide));
   vec3 lip = mix(lipAt(u, upU, lipUp), lipAt(u, loU, lipLo), lowerSide);
   float glow = (1.0 - alpha) * shine;
   vec3 c = vec3(255.0) * side * wet + highlight * glow + lip * litSide + inside * alpha * dark;
