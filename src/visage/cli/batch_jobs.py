@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from visage.cli.options import add_speech_source_options, from_flags, voice_settings
+from visage.cli.options import add_speech_source_options, avatar_info, from_flags, take_avatar_voice, voice_settings
 from visage.config.settings import VideoSettings, VoiceSettings
 from visage.errors import InputError
 from visage.offline.batch_record import RECORDS_FOLDER
@@ -131,6 +132,9 @@ def parse_line(number: int, raw: str, base: Path, out_dir: Path) -> JobLine:
         args = say_parser().parse_args(argv_of(job, base, out_dir / output))
         video = from_flags(VideoSettings, size=args.size, fps=args.fps, style=args.style, seed=args.seed,
                            avatar=args.avatar, portrait=args.portrait)
+        if not args.audio:  # the avatar's stored voice and pitch unless the line chose them
+            take_avatar_voice(args, avatar_info(args.avatar),
+                              lambda w: print(f"visage: warning: line {number}: {w}", file=sys.stderr))
         voice = None if args.audio else voice_settings(args)
     except InputError as exc:
         raise InputError(in_job_words(str(exc))) from None

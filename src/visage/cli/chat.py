@@ -111,11 +111,14 @@ def run_ask(args: argparse.Namespace) -> int:
     from visage.backends.llm.base import Conversation
     from visage.backends.llm.chat import Chat
     from visage.backends.tts.narration import narrate
-    from visage.cli.options import read_text_argument, voice_settings
-    from visage.cli.say import render_video, video_settings
+    from visage.cli.options import avatar_info, read_text_argument, take_avatar_voice, voice_settings
+    from visage.cli.say import render_video, video_settings, warn
     from visage.config import build_voice
+    from visage.core.types import PitchStyle
 
-    video, voice = video_settings(args), voice_settings(args)
+    video = video_settings(args)
+    take_avatar_voice(args, avatar_info(args.avatar), warn)  # the avatar's stored voice unless --voice/--pitch
+    voice = voice_settings(args)
     text = read_text_argument(args.text)
     brain = build_brain(brain_settings(args), args.lang)
     sentences = Chat(brain, Conversation("ask", language=args.lang)).reply(text)
@@ -124,6 +127,6 @@ def run_ask(args: argparse.Namespace) -> int:
         for sentence in sentences:
             if not args.quiet:
                 print(format_sentence(sentence), file=sys.stderr)
-            yield sentence.to_request(args.voice)
+            yield sentence.to_request(args.voice, PitchStyle(args.pitch))
 
     return render_video(narrate(build_voice(voice), requests()), None, video, args.output, quiet=args.quiet)

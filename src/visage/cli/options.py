@@ -37,7 +37,8 @@ def add_voice_options(p: argparse.ArgumentParser) -> None:
                    help="emotion strength from 0 to 1 (default: 0.6; with --emotion auto it scales the "
                         "strength found, 0.6 keeping it as found)")
     g.add_argument("--emphasis", default="", help="comma-separated words to stress, e.g. 'never,always'")
-    g.add_argument("--pitch", default="normal", choices=[s.value for s in PitchStyle], help="pitch register")
+    g.add_argument("--pitch", default=None, choices=[s.value for s in PitchStyle],
+                   help="pitch register (default: the avatar's stored pitch, else normal)")
     g.add_argument("--tts", default=DEFAULT_TTS,
                    help="voice backend: auto (default: the neural voice for English, espeak for other languages), "
                         "neural, espeak (the old formant voice), piper (your own model), openai, gpt-sovits, cosyvoice")
@@ -108,6 +109,31 @@ def from_flags(settings: type[BaseModel], /, **values):
 def voice_settings(args: argparse.Namespace) -> VoiceSettings:
     return from_flags(VoiceSettings, tts=args.tts, tts_options=parse_backend_options(args.tts_option),
                       fallback=args.fallback, voice=args.voice, language=args.lang)
+
+
+def avatar_info(name: str | None) -> dict | None:
+    """A saved avatar's analysis record (its stored voice and pitch among it); None without one, or for
+    the built-in one before its first use (a missing name is reported where the avatar is loaded)."""
+    if not name:
+        return None
+    from visage.backends.renderers.avatar_store import AvatarStore
+
+    store = AvatarStore()
+    return store.info(name) if store.exists(name) else None
+
+
+def take_avatar_voice(args: argparse.Namespace, info: dict | None, warn=None) -> None:
+    """Set --voice and --pitch to whom the avatar (its analysis record `info`) speaks with unless the
+    flags chose them: the flag > the avatar's stored one > the default (config/speaker.py); a stored
+    voice the --tts backend does not offer is told to `warn` and the default voice speaks."""
+    from visage.config.speaker import offered_voices, resolve_speaker
+
+    speaker = resolve_speaker(info, args.voice, args.pitch,
+                              offered_voices(args.tts, parse_backend_options(args.tts_option)),
+                              f"the avatar {getattr(args, 'avatar', None) or 'default'!r}")
+    if speaker.warning and warn is not None:
+        warn(speaker.warning)
+    args.voice, args.pitch = speaker.voice, speaker.pitch.value
 
 
 def read_text_argument(text: str) -> str:
@@ -183,7 +209,7 @@ def text_requests(args: argparse.Namespace, text: str) -> Iterator[SpeechRequest
     auto = args.emotion == AUTO
     requests = requests_for_text(text, language=args.lang, voice=args.voice,
                                  emotion=Emotion.NEUTRAL if auto else args.emotion, intensity=args.intensity,
-                                 emphasis=emphasis_words(args.emphasis), pitch=PitchStyle(args.pitch))
+                                 emphasis=emphasis_words(args.emphasis), pitch=PitchStyle(args.pitch or "normal"))
     return with_detected_emotion(requests, args.intensity / DEFAULT_INTENSITY) if auto else requests
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from visage.cli.options import (add_motion_options, add_size_option, add_speech_source_options, add_voice_options,
-                                from_flags, speech_stream)
+                                avatar_info, from_flags, speech_stream, take_avatar_voice)
 from visage.config.builders import build_renderer
 from visage.config.settings import VideoSettings
 from visage.errors import InputError
@@ -59,17 +59,13 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     video = video_settings(args)
-    if args.voice is None and args.avatar:  # a saved avatar may name the voice it speaks with
-        from visage.backends.renderers.avatar_store import AvatarStore
-
-        store = AvatarStore()
-        if store.exists(args.avatar):  # the built-in one may not be analysed yet; a missing one is named below
-            info = store.info(args.avatar)
-            args.voice = info.get("voice")
-            if args.pitch == "normal" and info.get("pitch"):  # an explicit --pitch low/high wins
-                args.pitch = info["pitch"]
+    take_avatar_voice(args, avatar_info(args.avatar), warn)  # a saved avatar may name its voice and pitch
     stream, total = speech_stream(args)
     return render_video(stream, total, video, args.output, quiet=args.quiet)
+
+
+def warn(message: str) -> None:
+    print(f"visage: warning: {message}", file=sys.stderr)
 
 
 def check_output(output: str, inputs=()) -> None:
@@ -88,7 +84,7 @@ def video_settings(args: argparse.Namespace) -> VideoSettings:
 def render_video(stream, total: float | None, video: VideoSettings, output: str, quiet: bool = False) -> int:
     """Render a speech stream into the video `video` describes, with a progress bar and a summary."""
     began = time.perf_counter()
-    renderer = build_renderer(video, warn=lambda w: print(f"visage: warning: {w}", file=sys.stderr))
+    renderer = build_renderer(video, warn=warn)
     with tqdm(total=total, unit="s", desc="rendering", disable=quiet, leave=False,
               bar_format="{l_bar}{bar}| {n:.1f}/{total} s" if total else "{desc}: {n:.1f} s of video") as bar:
         def progress(t: float) -> None:

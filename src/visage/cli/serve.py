@@ -10,13 +10,14 @@ from visage.cli.brain_options import add_brain_options, api_key, read_secret_fil
 from visage.cli.options import add_size_option, argument, from_flags
 from visage.config.settings import DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_STYLE, LIVE_FPS, LiveFps, load_settings
 from visage.core.motion.style import style_names
+from visage.core.types import PitchStyle
 from visage.errors import InputError
 from visage.server.access import Access, Limits, default_max_drawn_sessions, default_max_sessions, is_loopback
 
 EXAMPLES = """\
 examples:
   visage serve                                   then open http://127.0.0.1:8000 and press Start
-  visage serve --avatar anna --style lively --size 384
+  visage serve --avatar anna --style lively --size 384     (anna speaks with the voice stored with her)
   visage serve --brain openai --base-url http://127.0.0.1:11434/v1 --model qwen2.5
   visage serve --host 0.0.0.0 --ssl-certfile cert.pem --ssl-keyfile key.pem    (phones on the LAN; prints
                                              the address with its access token, ?token=...)
@@ -91,7 +92,11 @@ def add_parser(commands) -> None:
     d.add_argument("--avatar", metavar="NAME", help="a saved avatar (see `visage avatar`; default: the built-in one)")
     d.add_argument("--lang", dest="language",
                    help=f"language of the conversation: en or zh (default {DEFAULT_LANGUAGE})")
-    d.add_argument("--voice", help="voice name (default, male1..male4, female1..female4 for espeak)")
+    d.add_argument("--voice", help="voice name for every conversation, over each avatar's own (see `visage voices`; "
+                                   "default: the avatar's stored voice, else joe-female)")
+    d.add_argument("--pitch", choices=[s.value for s in PitchStyle],
+                   help="pitch register for every conversation, over each avatar's own (default: the avatar's "
+                        "stored pitch, else normal)")
     d.add_argument("--style", help=f"motion style: {', '.join(style_names())} (default {DEFAULT_STYLE})")
     add_size_option(d, default=None)
     d.add_argument("--fps", type=argument(LiveFps), help=f"video frames per second: {' or '.join(map(str, LIVE_FPS))} "
@@ -117,7 +122,7 @@ def add_parser(commands) -> None:
 def defaults_from(args: argparse.Namespace) -> dict:
     """The LiveOptions fields the flags set (unset flags keep LiveOptions' own defaults)."""
     fields = ("brain", "base_url", "model", "api_key", "knowledge", "persona", "avatar", "language", "voice",
-              "style", "size", "fps", "vad_silence", "unfinished_hold")
+              "pitch", "style", "size", "fps", "vad_silence", "unfinished_hold")
     chosen = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     key = api_key(args)
     return {**chosen, "api_key": key} if key else chosen

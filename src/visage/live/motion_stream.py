@@ -21,8 +21,8 @@ _END = object()
 
 
 async def stream_motion(text: str, options: LiveOptions, services: LiveServices) -> AsyncIterator[dict]:
-    """Speak `text` with the options' voice and stream {"type": "header" | "sentence" | "audio" | "frame"
-    | "end"} messages. Audio is 16-bit mono PCM in base64 with its start time; frames carry the 52 ARKit
+    """Speak `text` with the options' voice (or the avatar's, config/speaker.py) and stream {"type":
+    "header" | "sentence" | "audio" | "frame" | "warning" | "end"} messages. Audio is 16-bit mono PCM in base64 with its start time; frames carry the 52 ARKit
     weights, head pose and gaze at their time on the same clock."""
     loop = asyncio.get_running_loop()
     out: asyncio.Queue = asyncio.Queue(maxsize=64)
@@ -35,8 +35,11 @@ async def stream_motion(text: str, options: LiveOptions, services: LiveServices)
 
     def produce() -> None:
         try:
+            speaker = services.speaker(options)  # the avatar's stored voice unless the options chose one
+            if speaker.warning:
+                put({"type": "warning", "message": speaker.warning})
             engine = MotionEngine(fps=options.fps, style=options.style)
-            requests = requests_for_text(text, language=options.language, voice=options.voice)
+            requests = requests_for_text(text, language=options.language, voice=speaker.voice, pitch=speaker.pitch)
             if options.emotion_auto:
                 requests = with_detected_emotion(requests)
             duration = 0.0

@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field
 from visage.config.settings import (DEFAULT_FPS, DEFAULT_LANGUAGE, DEFAULT_SIZE, DEFAULT_STYLE, DEFAULT_TTS,
                                     BrainSettings, Language, LiveFps, StyleName, VideoSize, VoiceBackend,
                                     VoiceSettings)
+from visage.core.types import PitchStyle
 
 
 class LiveOptions(BrainSettings):
@@ -23,7 +24,10 @@ class LiveOptions(BrainSettings):
     persona: str = Field("", max_length=4000, description="who the avatar is, for the brain")
     language: Language = DEFAULT_LANGUAGE
     tts: VoiceBackend = DEFAULT_TTS
-    voice: str | None = None
+    voice: str | None = Field(None, description="a voice name; None or 'default': the avatar's stored voice, "
+                                                 "else the default voice (visage.config.speaker)")
+    pitch: PitchStyle | None = Field(None, description="low, normal or high; None: the avatar's stored pitch, "
+                                                      "else normal")
     style: StyleName = DEFAULT_STYLE
     avatar: str | None = Field(None, description="a saved avatar's name; None: the default portrait")
     size: VideoSize = DEFAULT_SIZE
@@ -38,7 +42,8 @@ class LiveOptions(BrainSettings):
                               "browser (the server sends only audio and motion frames: many more sessions)")
 
     def voice_settings(self) -> VoiceSettings:
-        return VoiceSettings(tts=self.tts, voice=self.voice, language=self.language)
+        voice = None if self.voice == "default" else self.voice  # "default": the avatar's own (speaker.py)
+        return VoiceSettings(tts=self.tts, voice=voice, language=self.language)
 
     def brain_settings(self) -> BrainSettings:
         return BrainSettings(**self.model_dump(include=set(BrainSettings.model_fields)))

@@ -15,6 +15,7 @@ from visage import __version__
 from visage.backends.llm.base import Brain
 from visage.backends.llm.sessions import SessionStore
 from visage.config.builders import build_brain, build_voice
+from visage.config.speaker import Speaker, resolve_speaker
 from visage.live.options import LiveOptions
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,14 @@ class LiveServices:
                 store = AvatarStore()
                 self._avatars[name] = store.load(name) if name else store.default_avatar()
             return self._avatars[name]
+
+    def speaker(self, options: LiveOptions) -> Speaker:
+        """The voice and pitch a session with these options speaks with: the options' explicit choice,
+        else the avatar's stored one, else the default (config/speaker.py). An explicit voice the
+        session's voice does not offer is an InputError; a stored one is a warning in the Speaker."""
+        avatar = self.avatar(options.avatar)
+        return resolve_speaker(avatar.info, options.voice, options.pitch, self.tts(options).voices(options.language),
+                               f"the avatar {options.avatar or 'default'!r}")
 
     def forget_avatar(self, name: str) -> None:
         with self._lock:

@@ -59,6 +59,9 @@ class LiveSession:
         self.listener = TurnListener(vad, self.asr, options.language, silence=options.vad_silence,
                                      hold=options.unfinished_hold)
         avatar = services.avatar(options.avatar)
+        self.speaker = services.speaker(options)  # the avatar's stored voice unless the options chose one
+        if self.speaker.warning:
+            log.warning("%s", self.speaker.warning)
         self.browser_draws = options.drawing == "browser"
         if self.browser_draws and renderer_for(avatar) == "video":
             raise InputError("this avatar was made from a video and has no browser drawing; choose the "
@@ -91,6 +94,8 @@ class LiveSession:
         self.loop = asyncio.get_running_loop()
         self.services.active.add(self)
         self._emit(StateChanged(self.state))
+        if self.speaker.warning:  # the page says why the avatar does not speak with its own voice
+            self._emit(ErrorReported(self.speaker.warning))
 
     async def close(self) -> None:
         if self._closed:
@@ -211,7 +216,7 @@ class LiveSession:
                 self._emit(ReplySaid(sentence.text, sentence.emotion, sentence.intensity, sentence.sentence_type))
                 self._emit(EmotionShown(sentence.emotion))
                 start = self.output.start_time() if offset is None else max(offset, self.output.start_time())
-                for item in narrate(self.tts, [sentence.to_request(self.options.voice)]):
+                for item in narrate(self.tts, [sentence.to_request(self.speaker.voice, self.speaker.pitch)]):
                     if cancel.is_set():
                         break
                     if isinstance(item, SpeechChunk) and "first_voice" not in marks:

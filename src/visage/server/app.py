@@ -25,6 +25,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from visage import __version__
+from visage.config.settings import DEFAULT_TTS
 from visage.errors import InputError, VisageError
 from visage.live.services import LiveServices
 from visage.server import conversations, faces, status, uploads
@@ -97,7 +98,7 @@ async def _lifespan(app: FastAPI):
 async def _load(state: ServerState) -> None:
     began = time.perf_counter()
     await asyncio.to_thread(state.services.load)
-    state.voices = await asyncio.to_thread(status.voice_names)
+    state.voices = await asyncio.to_thread(status.voice_names, state.defaults.get("tts", DEFAULT_TTS))
     log.info("models loaded in %.1f s", time.perf_counter() - began)
 
 

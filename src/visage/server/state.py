@@ -17,8 +17,8 @@ from visage.server.catalog import Catalog, may_resume
 from visage.server.faces import FaceCache
 from visage.server.peers import Peers
 
-SHOWN_DEFAULTS = ("persona", "language", "tts", "voice", "style", "avatar", "size", "fps", "emotion_auto",
-                  "vad_silence", "unfinished_hold")  # never a URL, a path or a key
+SHOWN_DEFAULTS = ("persona", "language", "tts", "voice", "pitch", "style", "avatar", "size", "fps",
+                  "emotion_auto", "vad_silence", "unfinished_hold")  # never a URL, a path or a key
 
 
 @dataclass
@@ -33,7 +33,7 @@ class ServerState:
     limits: Limits = field(default_factory=Limits)
     started: float = field(default_factory=time.time)
     loading: asyncio.Future | None = None
-    voices: list[str] = field(default_factory=list)  # the embedded voice's names, once listed
+    voices: list[str] = field(default_factory=list)  # "default" and the default voice's names, once listed
     motion_streams: int = 0  # motion WebSocket streams running now
     faces: FaceCache = field(default_factory=FaceCache)  # the faces browsers draw, built once each
 

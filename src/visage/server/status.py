@@ -1,7 +1,8 @@
 """The routes that describe the server: its health and what the settings panel may offer.
 
     GET  /health         the server's state: sessions, services, versions, CPU load, event-loop lag
-    GET  /api/options    what the settings panel offers: voices, languages, styles, avatars, brains
+    GET  /api/options    what the settings panel offers: voices, languages, styles, avatars (with the voice
+                         each speaks with), brains
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from visage import __version__
-from visage.config.settings import LIVE_FPS, OFFERED_SIZES
+from visage.backends.tts.catalogue import DEFAULT_VOICE
+from visage.config.settings import DEFAULT_TTS, LIVE_FPS, OFFERED_SIZES
 from visage.server import uploads
 from visage.server.state import state_of
 
@@ -75,13 +77,34 @@ async def options(request: Request):
     return await asyncio.to_thread(_choices, state)
 
 
-def voice_names() -> list[str]:
-    """The embedded voice's names; empty when they cannot be listed."""
+def voice_names(tts: str = DEFAULT_TTS) -> list[str]:
+    """The names of the `tts` backend's voices, after "default" (each avatar's own voice, else the
+    backend's default: config/speaker.py); empty when they cannot be listed."""
     from visage.backends.tts import create_tts
 
     with contextlib.suppress(Exception):
-        return list(create_tts("espeak").voices())
+        return list(dict.fromkeys(["default", *create_tts(tts).voices()]))
     return []
+
+
+def avatar_voices(state, avatars: list[str]) -> dict:
+    """What each avatar speaks with in a conversation that chooses no voice: its stored voice and pitch,
+    else the server's (--voice, --pitch) or the default, each with where it came from."""
+    from visage.backends.renderers.avatar_store import AvatarStore
+    from visage.config.speaker import resolve_speaker
+
+    store, offered = AvatarStore(), [v for v in state.voices if v != "default"]
+    voice, pitch = state.defaults.get("voice"), state.defaults.get("pitch")
+    shown = {}
+    for name in avatars:
+        info = {}
+        with contextlib.suppress(Exception):  # the built-in one before its first use, or an unreadable one
+            info = store.info(name)
+        with contextlib.suppress(Exception):
+            speaker = resolve_speaker(info, voice, pitch, offered, f"the avatar {name!r}")
+            shown[name] = speaker.listing(DEFAULT_VOICE if state.defaults.get("tts", DEFAULT_TTS) == "auto"
+                                          else "default")
+    return shown
 
 
 def _choices(state) -> dict:
@@ -92,7 +115,10 @@ def _choices(state) -> dict:
     with contextlib.suppress(Exception):
         avatars += AvatarStore().list()
     limits = state.limits
-    return {**state.catalog.listing(), "voices": state.voices or voice_names(), "avatars": avatars,
+    if not state.voices:
+        state.voices = voice_names(state.defaults.get("tts", DEFAULT_TTS))
+    return {**state.catalog.listing(), "voices": state.voices, "avatars": avatars,
+            "avatar_voices": avatar_voices(state, avatars),
             "sizes": list(OFFERED_SIZES), "fps": list(LIVE_FPS), "defaults": state.shown_defaults(),
             "upload": {"max_bytes": uploads.MAX_PHOTO_BYTES, "types": sorted(uploads.IMAGE_TYPES.values())},
             "limits": {"text_chars": limits.max_text_chars, "say_chars": limits.max_say_chars}}

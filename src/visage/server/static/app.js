@@ -349,7 +349,12 @@ async function loadChoices() {
   const saved = JSON.parse(localStorage.getItem(SETTINGS_KEY) || '{}');
   const d = { ...choices.defaults, ...saved };
   fill($('opt-avatar'), choices.avatars, d.avatar || 'default');
+  for (const o of $('opt-avatar').options) { // each avatar with the voice it speaks with
+    const v = (choices.avatar_voices || {})[o.value];
+    if (v) o.textContent = `${o.value} (voice ${v.voice}${v.pitch !== 'normal' ? `, ${v.pitch} pitch` : ''})`;
+  }
   fill($('opt-voice'), choices.voices.length ? choices.voices : ['default'], d.voice || 'default');
+  if ($('opt-voice').options[0]) $('opt-voice').options[0].textContent = "the avatar's own";
   fill($('opt-style'), choices.styles, d.style || 'friendly');
   fill($('opt-language'), choices.languages, d.language || 'en');
   fill($('opt-size'), choices.sizes, d.size || 512);
