@@ -51,6 +51,7 @@ class SaySummary:
     sentences: int
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage (STAGES)
     encoder_seconds: float = 0.0  # the encoder thread's own time, overlapping the stages above
+    encoder_cpu_seconds: float = 0.0  # the CPU time of that thread
 
     @property
     def wall(self) -> float:
@@ -158,7 +159,8 @@ def say_to_files(
         for writer in writers:
             committed.append(writer.commit())
         watch.stop()
-        return SaySummary(outputs, frames, duration, sentences, watch.seconds, video.encoder_seconds)
+        return SaySummary(outputs, frames, duration, sentences, watch.seconds, video.encoder_seconds,
+                          video.encoder_cpu_seconds)
     except BaseException:
         for writer in [video, *writers] if video is not None else writers:  # a committed one just tidies up
             try:
