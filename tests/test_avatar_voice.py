@@ -56,6 +56,19 @@ def test_a_stored_voice_that_is_gone_is_a_warning_and_an_explicit_one_an_error()
     assert resolve_speaker({"voice": "alloy"}, offered=[]).voice == "alloy"
 
 
+def test_serve_takes_a_voice_and_pitch_for_every_conversation_and_checks_the_voice_first():
+    from visage.cli.main import build_parser
+    from visage.cli.serve import conversation_defaults
+    from visage.live.options import LiveOptions
+
+    defaults = conversation_defaults(build_parser().parse_args(["serve", "--voice", "joe", "--pitch", "high"]))
+    options = LiveOptions(**defaults)
+    assert (options.voice, options.pitch) == ("joe", PitchStyle.HIGH)
+    assert LiveOptions().pitch is None  # not chosen: each avatar's own
+    with pytest.raises(InputError, match="unknown voice 'nobody'"):
+        conversation_defaults(build_parser().parse_args(["serve", "--voice", "nobody"]))
+
+
 # -- a real server ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

@@ -132,11 +132,16 @@ def conversation_defaults(args: argparse.Namespace) -> dict:
     """The checked LiveOptions fields set by --config's file and the flags (flags win)."""
     from visage.live.options import LiveOptions
 
+    from visage.config.speaker import offered_voices, resolve_speaker
+
     chosen = defaults_from(args)
     if args.config:
         options = load_settings(LiveOptions, args.config, skip=("offer",), **chosen)
-        return options.model_dump(include=set(chosen) | set(options.model_fields_set))
-    return from_flags(LiveOptions, **chosen).model_dump(include=set(chosen))
+        fields = set(chosen) | set(options.model_fields_set)
+    else:
+        options, fields = from_flags(LiveOptions, **chosen), set(chosen)
+    resolve_speaker({}, options.voice, None, offered_voices(options.tts))  # a wrong --voice: said now, not per session
+    return options.model_dump(include=fields)
 
 
 def offer_from(args: argparse.Namespace):

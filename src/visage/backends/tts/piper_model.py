@@ -90,6 +90,10 @@ def load_seeded_piper(model_path: Path, config_path: Path):
     count = _replace_random_nodes(model)
     noise = np.random.default_rng(NOISE_SEED).standard_normal(max(1, count) * NOISE_PER_NODE).astype(np.float32)
     options = onnxruntime.SessionOptions()
+    # onnxruntime's pool threads spin for a while after each parallel step by default: ~30 % of the
+    # voice's CPU (0.21 -> 0.15 CPU s per audio s, bench_say's text), taken from the renderer and the
+    # encoder in `visage say` and from the other sessions and the media loop in `visage serve`
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(model.SerializeToString(), sess_options=options,
                                            providers=["CPUExecutionProvider"])
     config = PiperConfig.from_dict(json.loads(Path(config_path).read_text(encoding="utf-8")))
