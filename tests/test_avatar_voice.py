@@ -71,8 +71,8 @@ def test_serve_takes_a_voice_and_pitch_for_every_conversation_and_checks_the_voi
 
 # -- a real server ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A server whose store holds "deep" (joe, low pitch) and "lost" (a voice no longer offered)."""
+def home(tmp_path_factory):
+    """A VISAGE_HOME whose store holds "deep" (joe, low pitch) and "lost" (a voice no longer offered)."""
     home = tmp_path_factory.mktemp("home")
     mp = pytest.MonkeyPatch()
     mp.setenv("VISAGE_HOME", str(home))
@@ -83,8 +83,25 @@ def server(tmp_path_factory):
     for name, voice in (("deep", {"voice": "joe", "pitch": "low"}), ("lost", {"voice": "bob", "pitch": "low"})):
         store.save(dataclasses.replace(base, name=name, info={**base.info, **voice}))
     mp.undo()
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(home):
     with live_server(home, {"asr": "pocketsphinx"}) as running:
         yield running
+
+
+def test_the_python_facade_speaks_with_the_avatars_voice(home, monkeypatch):
+    import visage
+
+    monkeypatch.setenv("VISAGE_HOME", str(home))
+    request = next(visage._requests("Hello.", visage.VoiceSettings(), "neutral", 0.6, "deep"))
+    assert (request.voice, request.pitch) == ("joe", PitchStyle.LOW)
+    request = next(visage._requests("Hello.", visage.VoiceSettings(voice="female2"), "neutral", 0.6, "deep"))
+    assert (request.voice, request.pitch) == ("female2", PitchStyle.LOW)
+    request = next(visage._requests("Hello.", visage.VoiceSettings(), "neutral", 0.6, "lost"))
+    assert (request.voice, request.pitch) == (None, PitchStyle.LOW)
 
 
 class VoiceClient(Client):

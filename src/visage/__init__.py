@@ -53,12 +53,28 @@ if TYPE_CHECKING:
     from visage.offline.say import SaySummary
 
 
-def _requests(text: str, voice: VoiceSettings, emotion: Emotion | str, intensity: float):
+def _requests(text: str, voice: VoiceSettings, emotion: Emotion | str, intensity: float, avatar: str | None = None):
+    """The sentences' requests; a saved avatar's stored voice and pitch speak unless `voice` names one
+    (visage.config.speaker's rule, as in `visage say --avatar`)."""
     from visage.backends.tts.narration import requests_for_text
+    from visage.config.speaker import offered_voices, resolve_speaker
     from visage.core.emotion import parse_emotion_strict
 
-    return requests_for_text(text, language=voice.language, voice=voice.voice, intensity=intensity,
-                             emotion=parse_emotion_strict(emotion) if isinstance(emotion, str) else emotion)
+    info = None
+    if avatar:
+        from visage.backends.renderers.avatar_store import AvatarStore
+
+        store = AvatarStore()
+        info = store.info(avatar) if store.exists(avatar) else None
+    speaker = resolve_speaker(info, voice.voice, None, offered_voices(voice.tts, voice.tts_options),
+                              f"the avatar {avatar!r}")
+    if speaker.warning:
+        import logging
+
+        logging.getLogger(__name__).warning("%s", speaker.warning)
+    return requests_for_text(text, language=voice.language, voice=speaker.voice, intensity=intensity,
+                             emotion=parse_emotion_strict(emotion) if isinstance(emotion, str) else emotion,
+                             pitch=speaker.pitch)
 
 
 def say(text: str, output: str, *, voice: VoiceSettings | None = None, video: VideoSettings | None = None,
@@ -70,7 +86,7 @@ def say(text: str, output: str, *, voice: VoiceSettings | None = None, video: Vi
     from visage.offline.say import say_to_files
 
     voice, video = voice or VoiceSettings(), video or VideoSettings()
-    stream = narrate(build_voice(voice), _requests(text, voice, emotion, intensity))
+    stream = narrate(build_voice(voice), _requests(text, voice, emotion, intensity, video.avatar))
     return say_to_files(stream, output, build_renderer(video), fps=video.fps, style=video.style, seed=video.seed)
 
 

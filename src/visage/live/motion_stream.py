@@ -22,8 +22,9 @@ _END = object()
 
 async def stream_motion(text: str, options: LiveOptions, services: LiveServices) -> AsyncIterator[dict]:
     """Speak `text` with the options' voice (or the avatar's, config/speaker.py) and stream {"type":
-    "header" | "sentence" | "audio" | "frame" | "warning" | "end"} messages. Audio is 16-bit mono PCM in base64 with its start time; frames carry the 52 ARKit
-    weights, head pose and gaze at their time on the same clock."""
+    "header" | "sentence" | "audio" | "frame" | "warning" | "end"} messages. Audio is 16-bit mono PCM
+    in base64 with its start time; frames carry the 52 ARKit weights, head pose and gaze at their time
+    on the same clock."""
     loop = asyncio.get_running_loop()
     out: asyncio.Queue = asyncio.Queue(maxsize=64)
     stop = threading.Event()

@@ -3,9 +3,10 @@
 Why these choices: H.264 (yuv420p, BT.601 tagged) and AAC in MP4 play everywhere, browsers included;
 `+faststart` moves the index to the front so a browser can start playing while the file loads; the
 "veryfast" preset (with the cheapest motion search, on one thread) and CRF 20 keep encoding a small part
-of the 0.3x real-time budget while a mostly still portrait stays sharp. Frames and audio are encoded as they arrive, on a thread of their own so
-that encoding one frame overlaps rendering the next; memory stays flat however long the speech is, and
-the file appears under its name only when it is complete (AtomicPath).
+of the 0.3x real-time budget while a mostly still portrait stays sharp. Frames and audio are encoded as
+they arrive, on a thread of their own so that encoding one frame overlaps rendering the next; memory
+stays flat however long the speech is, and the file appears under its name only when it is complete
+(AtomicPath).
 """
 from __future__ import annotations
 
