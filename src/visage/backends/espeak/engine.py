@@ -39,8 +39,8 @@ PARAM_RATE, PARAM_VOLUME, PARAM_PITCH, PARAM_RANGE = 1, 2, 3, 4
 
 BUFFER_MS = 40  # the PCM buffer espeak fills before each callback: the streaming granularity
 # libespeak-ng's breathy and klatt voices (f2, f5, female2, ...) mix in noise from its own random
-# generator, whose state runs on from sentence to sentence: reseeded before each synthesis, the same
-# sentence with the same settings gives the same samples (renders and benchmarks that repeat).
+# generator, whose state runs on from sentence to sentence: reseeded before each synthesis, a run that
+# says the same sentences in the same order gives the same samples (benchmarks that repeat).
 NOISE_SEED = 0
 
 
