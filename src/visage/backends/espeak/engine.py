@@ -38,6 +38,10 @@ _POS_CHARACTER = 1
 PARAM_RATE, PARAM_VOLUME, PARAM_PITCH, PARAM_RANGE = 1, 2, 3, 4
 
 BUFFER_MS = 40  # the PCM buffer espeak fills before each callback: the streaming granularity
+# libespeak-ng's breathy and klatt voices (f2, f5, female2, ...) mix in noise from its own random
+# generator, whose state runs on from sentence to sentence: reseeded before each synthesis, a run that
+# says the same sentences in the same order gives the same samples (benchmarks that repeat).
+NOISE_SEED = 0
 
 
 class _EventId(ctypes.Union):
@@ -135,6 +139,9 @@ class EspeakEngine:
         lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
         lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
         lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        self._seed = getattr(lib, "espeak_ng_SetRandSeed", None)  # espeak-ng >= 1.51
+        if self._seed is not None:
+            self._seed.argtypes, self._seed.restype = [ctypes.c_long], None
         self.sample_rate = lib.espeak_Initialize(
             _AUDIO_OUTPUT_SYNCHRONOUS, BUFFER_MS, self.data_path.encode(), _INIT_PHONEME_EVENTS | _INIT_DONT_EXIT
         )
@@ -175,6 +182,8 @@ class EspeakEngine:
             with self._lock:
                 self._sink, self._cancel = sink, cancel
                 try:
+                    if self._seed is not None:
+                        self._seed(NOISE_SEED)
                     if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
                         raise BackendError(f"espeak voice {voice!r} could not be selected")
                     for param, value in (

@@ -49,7 +49,9 @@ class PiperTTS(UntimedTTSBackend):
 
     Options: `model_path` (the .onnx file; its config is `model_path + ".json"` unless `config_path`
     is given), `speaker` (name or number, for multi-speaker voices), and `noise_scale`,
-    `length_scale`, `noise_w` to override the config's `inference` values.
+    `length_scale`, `noise_w` to override the config's `inference` values. `seed` (an integer): the
+    model's random noise drawn once from it (piper_model.seeded_session), so the same text gives the
+    same audio every time (benchmarks, renders that reproduce); without it each run differs a little.
     """
 
     name = "piper"
@@ -62,6 +64,7 @@ class PiperTTS(UntimedTTSBackend):
         noise_scale: float | None = None,
         length_scale: float | None = None,
         noise_w: float | None = None,
+        seed: int | str | None = None,
         aligner=None,
         **unknown,
     ) -> None:
@@ -69,7 +72,7 @@ class PiperTTS(UntimedTTSBackend):
         if unknown:
             raise InputError(
                 f"unknown option(s) for the piper voice: {', '.join(sorted(unknown))}; it takes: model_path, "
-                "config_path, speaker, noise_scale, length_scale, noise_w"
+                "config_path, speaker, noise_scale, length_scale, noise_w, seed"
             )
         if not model_path:
             raise InputError(
@@ -78,6 +81,10 @@ class PiperTTS(UntimedTTSBackend):
         self.model_path = os.path.expanduser(str(model_path))
         self.config_path = os.path.expanduser(str(config_path)) if config_path else self.model_path + ".json"
         self.speaker = speaker
+        try:
+            self.seed = None if seed is None else int(seed)
+        except (TypeError, ValueError):
+            raise InputError(f"the piper voice's seed must be a whole number, not {seed!r}") from None
         self._overrides = {
             name: at_least_zero("the piper voice", name, value)
             for name, value in (("noise_scale", noise_scale), ("length_scale", length_scale), ("noise_w", noise_w))
@@ -109,7 +116,14 @@ class PiperTTS(UntimedTTSBackend):
             raise InputError(f"Piper voices of phoneme_type {kind!r} are not supported (only 'espeak' and 'text')")
         ort = require("onnxruntime", "piper", "piper")
         try:
-            session = ort.InferenceSession(self.model_path, providers=["CPUExecutionProvider"])
+            if self.seed is None:
+                session = ort.InferenceSession(self.model_path, providers=["CPUExecutionProvider"])
+            else:
+                import onnx
+
+                from visage.backends.tts.piper_model import seeded_session
+
+                session = seeded_session(onnx.load(self.model_path), self.seed)
         except Exception as exc:  # onnxruntime raises its own exception types for broken files
             raise InputError(
                 f"Piper voice model {self.model_path} could not be loaded by onnxruntime ({exc})"

@@ -37,7 +37,7 @@ class _SeededSession:
 
 
 def _replace_random_nodes(model) -> int:
-    """Swap each RandomNormalLike for Reshape(Slice(noise, k*N, k*N + Size(x)), Shape(x))."""
+    """Swap each RandomNormalLike for mean + scale * Reshape(Slice(noise, k*N, k*N + Size(x)), Shape(x))."""
     from onnx import TensorProto, helper
 
     graph = model.graph
@@ -61,18 +61,26 @@ def _replace_random_nodes(model) -> int:
             helper.make_node("Unsqueeze", [f"{p}_size", f"{p}_axes"], [f"{p}_size1"]),
             helper.make_node("Add", [f"{p}_size1", f"{p}_start"], [f"{p}_end"]),
             helper.make_node("Slice", [NOISE_INPUT, f"{p}_start", f"{p}_end"], [f"{p}_flat"]),
-            helper.make_node("Reshape", [f"{p}_flat", f"{p}_shape"], [dst]),
+            helper.make_node("Reshape", [f"{p}_flat", f"{p}_shape"], [f"{p}_std"]),
         ]
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        mean, scale = float(attrs.get("mean", 0.0)), float(attrs.get("scale", 1.0))  # the node's own draw
+        out += [helper.make_node("Constant", [], [f"{p}_scale"],
+                                 value=helper.make_tensor(f"{p}_c", TensorProto.FLOAT, [], [scale])),
+                helper.make_node("Constant", [], [f"{p}_mean"],
+                                 value=helper.make_tensor(f"{p}_m", TensorProto.FLOAT, [], [mean])),
+                helper.make_node("Mul", [f"{p}_std", f"{p}_scale"], [f"{p}_scaled"]),
+                helper.make_node("Add", [f"{p}_scaled", f"{p}_mean"], [dst])]
         replaced += 1
     del graph.node[:]
     graph.node.extend(out)
-    graph.input.append(helper.make_tensor_value_info(NOISE_INPUT, TensorProto.FLOAT, [replaced * NOISE_PER_NODE]))
+    if replaced:  # a graph without noise gets no input it would never read
+        graph.input.append(helper.make_tensor_value_info(NOISE_INPUT, TensorProto.FLOAT, [replaced * NOISE_PER_NODE]))
     return replaced
 
 
 def load_seeded_piper(model_path: Path, config_path: Path):
     """A piper.PiperVoice with alignments and repeatable noise (needs the onnx package)."""
-    import onnxruntime
     from piper import PiperVoice
     from piper.config import PiperConfig
 
@@ -87,8 +95,17 @@ def load_seeded_piper(model_path: Path, config_path: Path):
         add_alignment_output(model)
     except ValueError:
         pass  # already patched: the model file carries the output itself
+    config = PiperConfig.from_dict(json.loads(Path(config_path).read_text(encoding="utf-8")))
+    return PiperVoice(config=config, session=seeded_session(model))
+
+
+def seeded_session(model, seed: int = NOISE_SEED):
+    """An onnxruntime session of the ONNX `model` (an onnx.ModelProto, changed in place) whose
+    RandomNormalLike nodes read one fixed Gaussian sequence drawn with `seed`; `run` as a session's."""
+    import onnxruntime
+
     count = _replace_random_nodes(model)
-    noise = np.random.default_rng(NOISE_SEED).standard_normal(max(1, count) * NOISE_PER_NODE).astype(np.float32)
+    noise = np.random.default_rng(seed).standard_normal(max(1, count) * NOISE_PER_NODE).astype(np.float32)
     options = onnxruntime.SessionOptions()
     # onnxruntime's pool threads spin for a while after each parallel step by default: ~30 % of the
     # voice's CPU (0.21 -> 0.15 CPU s per audio s, bench_say's text), taken from the renderer and the
@@ -96,5 +113,4 @@ def load_seeded_piper(model_path: Path, config_path: Path):
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(model.SerializeToString(), sess_options=options,
                                            providers=["CPUExecutionProvider"])
-    config = PiperConfig.from_dict(json.loads(Path(config_path).read_text(encoding="utf-8")))
-    return PiperVoice(config=config, session=_SeededSession(session, noise))
+    return _SeededSession(session, noise) if count else session
