@@ -3,19 +3,24 @@
 Run: .venv/bin/python bench/bench_live_scale.py [--levels 1,2,5,10,15] [--seconds 40] [--tts espeak]
 
 `visage serve` runs in its own process with browser drawing (no rendering, no video encoding). For each
-level N, N real WebRTC clients (tests/drawing_client.py: aiortc, in --workers processes, so the clients
-cost a fraction of a core and not a browser each) connect on loopback, and each holds a conversation:
+level N, N real WebRTC clients (tests/drawing_client.py: aiortc over real ICE/DTLS/SRTP/SCTP, in --workers
+processes; their microphones send Opus encoded once per utterance and they read the voice packet by
+packet, so the clients cost a few hundredths of a core each, not a browser) connect on loopback, and
+each holds a conversation:
 it speaks the question ("Hello, what can you do?", the embedded voice, a WAV into its microphone
 track), waits for the reply to end, pauses 1-3 s, and asks again, for --seconds. Measured per level:
 
-- reply latency: from the question's last loud sample leaving the client's microphone to the first
-  audible frame of the reply out of its decoder (p50/p95 over all turns; the page's playout buffer and
+- reply latency: from the question's last loud sample leaving the client's microphone to the arrival of
+  the reply's first audible packet (p50/p95 over all turns; the page's jitter and playout buffers and
   the loudspeaker, ~40-60 ms in Chromium, are not in it);
-- late audio: the share of 20 ms audio frames that arrived more than LATE_MS after their time on the
-  output clock, beyond the best arrival of the run (a page would have played silence or a concealment);
+- late audio: the share of 20 ms audio packets that arrived more than LATE_MS after their time on the
+  output clock, beyond the best arrival of the run, or never (a page would have played silence or a
+  concealment);
 - motion on time: the share of the frames due (fps x seconds) that arrived no later than the audio of
   their time plus one frame (a page interpolates between frames, so one frame of slack is what it has);
 - server CPU: the server process and its recogniser process, in cores; the clients' too.
+
+--idle connects the sessions and keeps them silent: what each costs between turns.
 
 A level holds when audio is never late (< 0.5 % of frames), >= 95 % of the motion frames are on time and
 the reply p95 is within REPLY_TARGET_MS. The last line is JSON: {"sessions_held": N, "reply_p95_ms": X, ...}.
@@ -72,6 +77,8 @@ async def run_clients(url: str, count: int, seconds: float, seed: int, wav: str)
 
 async def converse(client, question: np.ndarray, until: float, delay: float) -> None:
     await asyncio.sleep(delay)
+    if os.environ.get("VISAGE_SCALE_IDLE"):  # --idle: connected and silent, the cost between turns
+        await asyncio.sleep(max(0.0, until - time.time()))
     while time.time() + len(question) / 48000 + 4.0 < until:
         spoken_at = len(client.events)
         turn = client.speak(question)
@@ -145,11 +152,13 @@ def family(pid: int) -> list[int]:
 def run_level(url: str, server_pid: int, n: int, args, wav: str) -> dict:
     workers = max(1, min(args.workers, n))
     counts = [n // workers + (1 if i < n % workers else 0) for i in range(workers)]
+    idle = {"VISAGE_SCALE_IDLE": "1"} if args.idle else {}
     server = family(server_pid)
     cpu0, wall0 = cpu_seconds(server), time.monotonic()
     procs = [subprocess.Popen([sys.executable, __file__, "--worker", "--url", url, "--count", str(c),
                                "--seconds", str(args.seconds), "--seed", str(1000 * n + i), "--wav", wav],
-                              stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+                              stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT / "src"), **idle))
              for i, c in enumerate(counts)]
     time.sleep(WARMUP + 2.0)
     cpu1, wall1 = cpu_seconds(server), time.monotonic()
@@ -179,7 +188,7 @@ def run_level(url: str, server_pid: int, n: int, args, wav: str) -> dict:
            "load_1m": round(os.getloadavg()[0], 2)}
     row["held"] = bool(len(sessions) == n and replies and row["late_audio_pct"] < 0.5
                        and row["motion_on_time_pct"] >= 95.0 and row["reply_p95_ms"] <= REPLY_TARGET_MS
-                       and row["unanswered"] <= max(1, len(replies) // 20))
+                       and row["unanswered"] <= max(1, len(replies) // 20)) and not args.idle
     return row
 
 
@@ -191,6 +200,8 @@ def main() -> None:
     parser.add_argument("--tts", default="espeak", help="the server's voice (default espeak; the product "
                                                         "default is auto: the neural voice)")
     parser.add_argument("--asr", default="", help="the server's --asr (default: its default)")
+    parser.add_argument("--idle", action="store_true", help="the clients stay silent: what sessions cost "
+                                                            "between turns (no level holds: no replies)")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)

@@ -10,7 +10,9 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
+from av.packet import Packet
 
+from visage.live.audio_packets import OpusPackets
 from visage.live.output import AUDIO_RATE, AvatarOutput
 
 AUDIO_PTIME = 0.02
@@ -60,12 +62,19 @@ class AvatarAudioTrack(MediaStreamTrack):
         self.samples_per_frame = int(AUDIO_RATE * AUDIO_PTIME)
         self.first_sound: float | None = None  # wall time the current reply's first audible frame was sent
         self.first_index: int | None = None  # the first frame sent (its output time: index x 20 ms)
+        # set by whoever sends the track (server/peers.py): recv gives Opus packets, silence cached
+        # (audio_packets.py); otherwise AudioFrames, for aiortc or a test to encode or read
+        self.packets: OpusPackets | None = None
 
     def begin_reply(self) -> None:
         """A reply begins: its first audible frame is timed afresh."""
         self.first_sound = None
 
-    async def recv(self) -> AudioFrame:
+    def send_encoded(self) -> None:
+        """From now on recv gives Opus packets, not frames (see audio_packets.py for why)."""
+        self.packets = OpusPackets()
+
+    async def recv(self) -> AudioFrame | Packet:
         out = self.output
         if self.first_index is None:
             # the connection is up only now, seconds after the session's clock started: begin at the
@@ -81,6 +90,9 @@ class AvatarAudioTrack(MediaStreamTrack):
         if self.first_sound is None and np.abs(samples).max() > 0.01:
             self.first_sound = time.time()
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
+        if self.packets is not None:  # RTP timestamps count from the first frame sent, as aiortc's own
+            self._index += 1
+            return self.packets.packet(pcm, start - self.first_index * self.samples_per_frame)
         frame = AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE
         frame.pts = start

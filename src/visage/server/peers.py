@@ -66,6 +66,7 @@ class Peer:
         shorten_audio_jitter_buffer(self.pc)
         if self.session.video is not None:
             self.pc.addTrack(self.session.video)
+        self.session.audio.send_encoded()  # Opus made in the track, silence one cached packet: far cheaper
         self.pc.addTrack(self.session.audio)
         await self.session.start()
         self.started = True
