@@ -243,9 +243,10 @@ class MouthInterior:
         lips = _lip_colours(photo, rest, landmark_pos, palette) if photo is not None and rest is not None else palette.lip[None, None, :]
         # the lips' wet inner sides: their own lip's colour, more saturated, and more so deeper in
         # (a lip in shadow turns a deeper red, never grey; a grey-scale photo's lips stay grey)
-        tint = _DEEP_TINT if float(np.ptp(palette.lip)) >= 1.0 else np.ones(3, np.float32)
-        self.lip_colours = np.stack([_saturate_rows(lips * tone, amount)
-                                     for tone, amount in zip((np.ones(3, np.float32), tint), INNER_SATURATION)]).astype(np.float32)
+        self.lips = lips.astype(np.float32)  # (2, 11, 3), or (1, 1, 3) without the photo
+        self.deep_tint = _DEEP_TINT if float(np.ptp(palette.lip)) >= 1.0 else np.ones(3, np.float32)
+        self.lip_colours = np.stack([_saturate_rows(lips * tone, amount) for tone, amount
+                                     in zip((np.ones(3, np.float32), self.deep_tint), INNER_SATURATION)]).astype(np.float32)
         self._half_w = half_w
         self.photo_teeth = photo_teeth  # draws the sprites
         # the two fixed colours mixed in: the wet sheen on the lips' inner sides, the lower lip's highlight
