@@ -19,6 +19,7 @@ import numpy as np
 from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE
 from visage.backends.renderers import eyelids as eyelids_module
+from visage.backends.renderers.mouth import INNER_SATURATION
 from visage.backends.renderers.shading import DEPTH_STEP, FOLD_DEPTH, MAX_LIGHTEN
 from visage.backends.renderers.warp import STEP
 from visage.core.arkit import BLENDSHAPE_NAMES
@@ -82,8 +83,8 @@ def _mouth_tables(mouth) -> dict:
             "face_height": float(mouth.h), "step": float(mouth.step),
             "palette": {"lip": _rgb(mouth.p.lip)},
             "highlight": _rgb(mouth._colours[1]),
-            "lip_colours": [_rgb(c) for c in (mouth.lip_colours if mouth.lip_colours is not None
-                                              else np.stack([np.tile(mouth.p.lip, (11, 1))] * 2)).reshape(2, -1)],
+            "lip_colours": [_rgb(c) for c in np.broadcast_to(mouth.lips, (2, 11, 3)).reshape(2, -1)],
+            "inner_saturation": [float(a) for a in INNER_SATURATION], "deep_tint": _rgb(mouth.deep_tint),
             "sprites": {"image": _png(sprites.images.reshape(levels * rows, columns, 3)), "levels": int(levels),
                         "rows": int(rows), "columns": int(columns), "gaps": _rgb(sprites.gaps)}}
 

@@ -195,6 +195,16 @@ def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], palet
     return out
 
 
+INNER_SATURATION = (1.35, 1.75)  # the lips' inner sides by the lip line, and where they meet the dark
+_DEEP_TINT = np.array([1.0, 0.84, 0.86], np.float32)  # deeper in, the wet lip is redder (blood under thin skin)
+
+
+def _saturate_rows(colours: np.ndarray, amount: float) -> np.ndarray:
+    """_saturate of every colour in (..., 3) `colours`, in one go."""
+    luma = (colours @ _LUMA)[..., None]
+    return np.clip(luma + (colours - luma) * amount, 0, 255).astype(np.float32)
+
+
 def _interp_rows(x: np.ndarray, xp: np.ndarray, table: np.ndarray) -> np.ndarray:
     """np.interp of each column of `table` (len(xp), C) at `x`, in one go: (len(x), C) float32."""
     i = np.clip(np.searchsorted(xp, x), 1, len(xp) - 1)
@@ -230,7 +240,13 @@ class MouthInterior:
         self.h = face_height
         self.p = palette
         half_w = _mouth_axes(np.asarray(rest, np.float32)[self.upper])[3] if rest is not None else 0.12 * face_height
-        self.lip_colours = _lip_colours(photo, rest, landmark_pos, palette) if photo is not None and rest is not None else None
+        lips = _lip_colours(photo, rest, landmark_pos, palette) if photo is not None and rest is not None else palette.lip[None, None, :]
+        # the lips' wet inner sides: their own lip's colour, more saturated, and more so deeper in
+        # (a lip in shadow turns a deeper red, never grey; a grey-scale photo's lips stay grey)
+        self.lips = lips.astype(np.float32)  # (2, 11, 3), or (1, 1, 3) without the photo
+        self.deep_tint = _DEEP_TINT if float(np.ptp(palette.lip)) >= 1.0 else np.ones(3, np.float32)
+        self.lip_colours = np.stack([_saturate_rows(lips * tone, amount) for tone, amount
+                                     in zip((np.ones(3, np.float32), self.deep_tint), INNER_SATURATION)]).astype(np.float32)
         self._half_w = half_w
         self.photo_teeth = photo_teeth  # draws the sprites
         # the two fixed colours mixed in: the wet sheen on the lips' inner sides, the lower lip's highlight
@@ -254,7 +270,7 @@ class MouthInterior:
         The work is done on a small grid in the mouth's own axes (a column per pixel across the
         mouth, a row per pixel down it), where most of what is drawn depends on the column only, then
         laid into the image with one affine resampling (premultiplied, so its edges stay clean)."""
-        cv2, p, H = self.cv2, self.p, self.h
+        cv2, H = self.cv2, self.h
         upper, lower = vertices[self.upper].astype(np.float32), vertices[self.lower].astype(np.float32)
         centre, along, down, half_w = _mouth_axes(upper)
         rel = upper - centre
@@ -290,6 +306,8 @@ class MouthInterior:
         reach_in = 0.6 * _clip((np.abs(u) / half_w - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H))
         lip_top = lip_top - reach_in * np.maximum(lip_top - _interp(u, ou_u, ou_v), 0.0)
         lip_bottom = lip_bottom + reach_in * lip_t
+        lip_top, lip_bottom = self._rounded(u, lip_top, lip_bottom, _interp(u, ou_u, ou_v), _interp(u, out_u, out_v),
+                                            0.5 * (cu_u[0] + cu_u[-1]), 0.5 * (cu_u[-1] - cu_u[0]))
         cover = np.maximum(lip_bottom - lip_top, 0.0)
         v0 = int(np.floor(min(float(lip_top.min()), float(top.min())))) - 2
         v1 = int(np.ceil(float(np.max(lip_bottom + 0.7 * lip_t)))) + 3
@@ -307,6 +325,8 @@ class MouthInterior:
         end, power = shape.ends()
         cap = float(half.max()) * np.maximum(1.0 - np.minimum(a_s / end, 1.0) ** power, 0.0) ** (1.0 / power)
         half = np.minimum(half, cap)
+        ct, cb = np.maximum(mid - half, lip_top), np.minimum(mid + half, lip_bottom)
+        mid, half = 0.5 * (ct + cb), np.maximum(0.5 * (cb - ct), 0.0)
         ct, cb = mid - half, mid + half
         local_gap = 2.0 * half
         cgap = float(local_gap.max())
@@ -329,7 +349,8 @@ class MouthInterior:
         # the lips' wet inner sides around it: the upper one turned away from the light, the lower one
         # facing it, with a moist sheen; where they meet in the corners, a soft dark crease
         edge = max(step, 0.004 * H)
-        dark = _clip(np.minimum(below_top, above_bottom) * (1.0 / edge) + 0.5, 0.0, 1.0)
+        soft_edge = max(step, 0.009 * H)  # the lips' inner sides turn soft into the dark
+        dark = _clip(np.minimum(below_top, above_bottom) * (1.0 / soft_edge) + 0.5, 0.0, 1.0)
         dark *= half > 0.25
         meet = np.where(half > 0.0, mid, 0.5 * (lip_top + lip_bottom))  # where the lips meet: the crease
         lower_side = (v >= meet).astype(np.float32)
@@ -339,34 +360,52 @@ class MouthInterior:
         # the crease where they meet beyond the opening, fading out as the lips close towards the corner
         closed = 0.2 * (1.0 - _clip(half / edge, 0.0, 1.0)) * _clip(cover / (0.012 * H + 1.0), 0.0, 1.0)
         crease = 1.0 - closed * np.exp(-((v - meet) * (1.0 / max(0.7, 0.05 * float(gap.max())))) ** 2)
-        wet = (0.3 * across_lit) * np.exp(-((into_lo - 0.35) * (1.0 / 0.18)) ** 2) * lower_side
+        wet = (0.2 * across_lit) * np.exp(-((into_lo - 0.35) * (1.0 / 0.18)) ** 2) * lower_side
 
         # and a moist highlight along the lower lip's outside, as it comes off the teeth
         shine = (0.22 * min(1.0, widest / (0.02 * H))) * np.exp(-(s / 0.5) ** 2)
         shine = shine * np.exp(-((v - (lip_bottom + 0.35 * lip_t)) / (0.14 * lip_t + 0.6)) ** 2)
-        alpha = _clip(np.minimum(v - lip_top, lip_bottom - v) * (1.0 / edge) + np.minimum(0.5, 0.5 * cover), 0.0, 1.0)
+        outline = max(step, 0.007 * H)  # the painted inner sides fade into the photo's lips, no drawn edge
+        alpha = _clip(np.minimum(v - lip_top, lip_bottom - v) * (1.0 / outline) + np.minimum(0.5, 0.5 * cover), 0.0, 1.0)
 
         # premultiplied colour: the inside over the lips' sides over the highlight (the sheen and the
         # highlight as weights of two colours: one small matrix product)
         side = alpha * (1.0 - dark)
-        opened = 0.3 + 0.7 * _clip(half / (0.01 * H + 1.0), 0.0, 1.0)  # where the lips just meet, no shadow inside
-        lit_side = side * (1.0 - wet) * crease * (0.78 - into * opened * (0.4 - 0.15 * lower_side))
+        # where the lips just meet (a thin gap, or beyond the dark's ends), no shadow inside: it fades
+        # along the mouth, so no column ends it in a seam
+        opened = 0.3 + 0.7 * _clip(gap / (0.02 * H + 2.0), 0.0, 1.0) * _clip(1.0 - (a_s - end) / 0.2, 0.0, 1.0)
+        deep = into * into * opened  # the shadow gathers by the dark: the lips stay lit by their line
+        lit_side = side * (1.0 - wet) * crease * (0.8 - deep * (0.32 - 0.1 * lower_side))
         weights = np.empty(alpha.shape + (2,), np.float32)
-        weights[..., 0] = side * wet
-        weights[..., 1] = (1.0 - alpha) * shine
+        weights[..., 0] = 0.0
+        weights[..., 1] = (1.0 - alpha) * shine + side * wet  # the sheen: the lip's own highlight colour
         rgba = np.empty(alpha.shape + (4,), np.float32)
         rgba[..., :3] = weights @ self._colours
-        # the lips' sides: each lip's own colour, darker the further in
-        if self.lip_colours is None:
-            lip_up = lip_lo = p.lip[None, :]
-        else:  # each lip's own colours, moved with its points
-            lip_up, lip_lo = (_interp_rows(u, xp, table) for table, xp in zip(self.lip_colours, (up_u, lo_u)))
-        lip = lip_up + (lip_lo - lip_up) * lower_side[..., None]
+        # the lips' sides: each lip's own colours (moved with its points), deeper red the further in
+        tables = self.lip_colours
+        if tables.shape[2] == 1:
+            lip_up = lip_lo = tables[:, 0, 0][:, None, None, :]
+        else:
+            lip_up, lip_lo = (np.stack([_interp_rows(u, xp, t) for t in tables[:, k]])[:, None] for k, xp in ((0, up_u), (1, lo_u)))
+        lip = lip_up + (lip_lo - lip_up) * lower_side[None, ..., None]  # (2, rows, columns, 3)
+        lip = lip[0] + (lip[1] - lip[0]) * deep[..., None]
         rgba[..., :3] += lip * lit_side[..., None]
         rgba[..., :3] += colour * (alpha * dark)[..., None]
         rgba[..., :3] += 0.5  # rounded when laid, as a GPU's blend rounds
-        rgba[..., 3] = 1.0 - alpha - weights[..., 1]  # what is left of the image under it
+        rgba[..., 3] = 1.0 - alpha - (1.0 - alpha) * shine  # what is left of the image under it
         self._lay(image, rgba, centre, along, down, (u0, v0), step)
+
+    @staticmethod
+    def _rounded(u, lip_top, lip_bottom, outer_top, outer_bottom, u_mid: float, a: float):
+        """The painted lips' inner sides kept inside the outer lip lines and within a rounded contour:
+        a superellipse from corner to corner around the opening's middle line, as tall as the opening
+        at its tallest, so a square warped opening (funnel, pucker) is painted round, never a box."""
+        lip_top, lip_bottom = np.maximum(lip_top, outer_top), np.minimum(lip_bottom, outer_bottom)
+        middle = 0.5 * (lip_top + lip_bottom)
+        b = 0.5 * float(np.max(lip_bottom - lip_top)) + 0.5
+        along = _clip(np.abs(u - u_mid) / max(a, 1.0), 0.0, 1.0)
+        half = b * np.maximum(1.0 - along ** 2.4, 0.0) ** (1.0 / 2.4)
+        return np.maximum(lip_top, middle - half), np.minimum(lip_bottom, middle + half)
 
     def _lay(self, image: np.ndarray, rgba: np.ndarray, centre, along, down, origin, step: float) -> None:
         """Blend the grid's premultiplied colour over the image, through the mouth's axes (`rgba`'s

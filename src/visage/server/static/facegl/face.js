@@ -161,6 +161,7 @@ export class FaceGL {
       this._sampler(this.mouth, 'sprites', 1, this.spritesTex);
       const { rect, rung, ...uniforms } = mouth;
       this._rect(this.mouth, rect, 0, { ...uniforms, rung, lipUp: pm.lip_colours[0], lipLo: pm.lip_colours[1],
+        saturation: pm.inner_saturation, deepTint: pm.deep_tint,
         highlight: pm.highlight, ladder: [sp.levels, sp.rows, sp.columns] });
       gl.disable(gl.BLEND);
     }

@@ -124,18 +124,24 @@ export class FaceModel {
     const u0 = Math.floor(Math.min(cuU[0], clU[0])) - 2, u1 = Math.ceil(Math.max(cuU[last], clU[last])) + 3;
     const cols = Math.ceil((u1 - u0) / step);
     const lines = { upU, upV, loU, loV, cuU, cuV, clU, clV, ouU, ouV, olU, olV };
-    let halfMax = 0, gapMax = 0, top0 = Infinity, bottom1 = -Infinity;
+    let halfMax = 0, gapMax = 0, top0 = Infinity, bottom1 = -Infinity, roundB = 0;
     const columns = [];
-    for (let i = 0; i < cols; i++) {
-      const c = mouthColumn(u0 + step * i, lines, shape, H, halfW, widest);
-      columns.push(c);
+    for (let i = 0; i < cols; i++) columns.push(mouthColumn(u0 + step * i, lines, shape, H, halfW, widest));
+    for (const c of columns) roundB = Math.max(roundB, c.lipBottom - c.lipTop);
+    roundB = 0.5 * roundB + 0.5;
+    const uMid = 0.5 * (cuU[0] + cuU[last]), roundA = 0.5 * (cuU[last] - cuU[0]);
+    for (const c of columns) {
+      roundedLips(c, uMid, roundA, roundB);
       halfMax = Math.max(halfMax, c.half);
       gapMax = Math.max(gapMax, c.gap);
       top0 = Math.min(top0, c.lipTop, c.top);
       bottom1 = Math.max(bottom1, c.lipBottom + 0.7 * c.lipT);
     }
     let cgap = 0;
-    for (const c of columns) cgap = Math.max(cgap, 2 * Math.min(c.half, capAt(c.s, shape, halfMax)));
+    for (const c of columns) {
+      const h = Math.min(c.half, capAt(c.s, shape, halfMax));
+      cgap = Math.max(cgap, Math.max(Math.min(c.mid + h, c.lipBottom) - Math.max(c.mid - h, c.lipTop), 0));
+    }
     const v0 = Math.floor(top0) - 2, v1 = Math.ceil(bottom1) + 3;
     const rows = Math.ceil((v1 - v0) / step);
     const ue = u0 + step * cols, ve = v0 + step * rows;
@@ -152,7 +158,8 @@ export class FaceModel {
     const k = Math.min(Math.floor(x), sp.levels - 2);
     return { rect: [x0, y0, x1, y1], centre, along, down, halfW, H, ...lines, shareUp: shape.shareUp,
       shareLo: shape.shareLo, end: shape.end, power: shape.power, halfMax, gapMax, widest,
-      edge: Math.max(step, 0.004 * H), rung: k, rungMix: x - k };
+      edge: Math.max(step, 0.004 * H), softEdge: Math.max(step, 0.009 * H), outline: Math.max(step, 0.007 * H),
+      uMid, roundA, roundB, rung: k, rungMix: x - k };
   }
 }
 
@@ -186,8 +193,20 @@ function mouthColumn(u, l, shape, H, halfW, widest) {
   const reach = 0.6 * Math.min(Math.max((Math.abs(u) / halfW - 0.55) / 0.45, 0), 1) * Math.min(1, widest / (0.02 * H));
   lipTop -= reach * Math.max(lipTop - interp(u, l.ouU, l.ouV), 0);
   lipBottom += reach * lipT;
+  lipTop = Math.max(lipTop, interp(u, l.ouU, l.ouV));  // inside the outer lip lines (mouth.py _rounded)
+  lipBottom = Math.min(lipBottom, interp(u, l.olU, l.olV));
   const ct = top + Math.min(shape.shareUp * gap, 0.02 * H), cb = bottom - Math.min(shape.shareLo * gap, 0.035 * H);
-  return { top, gap, lipTop, lipBottom, lipT, half: Math.max(0.5 * (cb - ct), 0), s: Math.min(Math.max(u / halfW, -1), 1) };
+  return { u, top, gap, lipTop, lipBottom, lipT, mid: 0.5 * (ct + cb), half: Math.max(0.5 * (cb - ct), 0),
+    s: Math.min(Math.max(u / halfW, -1), 1) };
+}
+
+// the lips' inner sides within a rounded contour (mouth.py _rounded): a superellipse corner to corner
+export function roundedLips(c, uMid, roundA, roundB) {
+  const middle = 0.5 * (c.lipTop + c.lipBottom);
+  const a = Math.min(Math.abs(c.u - uMid) / Math.max(roundA, 1), 1);
+  const h = roundB * Math.pow(Math.max(1 - Math.pow(a, 2.4), 0), 1 / 2.4);
+  c.lipTop = Math.max(c.lipTop, middle - h);
+  c.lipBottom = Math.min(c.lipBottom, middle + h);
 }
 
 // Motion frames on the audio clock, kept in time order; `at(t)` interpolates the two around t.

@@ -94,10 +94,16 @@ precision highp float;
 ${PIXEL}
 ${interp('interp11', 11)}
 uniform vec2 centre, along, down;
-uniform float halfW, H, edge, widest, halfMax, gapMax;
+uniform float halfW, H, edge, softEdge, outline, widest, halfMax, gapMax, uMid, roundA, roundB;
 uniform float upU[11], upV[11], loU[11], loV[11], cuU[11], cuV[11], clU[11], clV[11], ouU[11], ouV[11], olU[11], olV[11];
 uniform float shareUp, shareLo, end, power;
 uniform float lipUp[33], lipLo[33];  // each lip's own colours at the inner line's points
+uniform vec2 saturation;  // the inner sides' by the lip line and by the dark (mouth.py INNER_SATURATION)
+uniform vec3 deepTint;
+vec3 saturate(vec3 c, float amount) {  // _saturate_rows
+  float luma = dot(c, vec3(0.299, 0.587, 0.114));
+  return clamp(luma + (c - luma) * amount, 0.0, 255.0);
+}
 uniform vec3 highlight;
 uniform sampler2D sprites;
 uniform vec3 ladder;  // levels, rows, columns
@@ -128,19 +134,28 @@ void main() {
   float reach = 0.6 * clamp((abs(u) / halfW - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H));
   lipTop -= reach * max(lipTop - interp11(u, ouU, ouV), 0.0);
   lipBottom += reach * lipT;
+  lipTop = max(lipTop, interp11(u, ouU, ouV));  // inside the outer lip lines, and rounded (_rounded)
+  lipBottom = min(lipBottom, interp11(u, olU, olV));
+  float middle = 0.5 * (lipTop + lipBottom);
+  float ra = clamp(abs(u - uMid) / max(roundA, 1.0), 0.0, 1.0);
+  float rh = roundB * pow(max(1.0 - pow(ra, 2.4), 0.0), 1.0 / 2.4);
+  lipTop = max(lipTop, middle - rh);
+  lipBottom = min(lipBottom, middle + rh);
   float cover = max(lipBottom - lipTop, 0.0);
   float s = clamp(u / halfW, -1.0, 1.0);
   float ct = top + min(shareUp * gap, 0.02 * H), cb = bottom - min(shareLo * gap, 0.035 * H);
   float mid = 0.5 * (ct + cb), halfH = max(0.5 * (cb - ct), 0.0);
   float cap = halfMax * pow(max(1.0 - pow(min(abs(s) / end, 1.0), power), 0.0), 1.0 / power);
   halfH = min(halfH, cap);
+  ct = max(mid - halfH, lipTop); cb = min(mid + halfH, lipBottom);
+  mid = 0.5 * (ct + cb); halfH = max(0.5 * (cb - ct), 0.0);
   ct = mid - halfH; cb = mid + halfH;
   float localGap = 2.0 * halfH;
   float belowTop = v - ct, aboveBottom = cb - v;
   float col = (s + 1.0) * 0.5 * (ladder.z - 1.0), row = belowTop * (ladder.y - 1.0) / max(localGap, 0.5);
   vec3 inside = mix(spriteAt(rung, col, row), spriteAt(rung + 1.0, col, row), rungMix);
   float acrossLit = exp(-pow(s / 0.55, 2.0));
-  float dark = clamp(min(belowTop, aboveBottom) / edge + 0.5, 0.0, 1.0) * (halfH > 0.25 ? 1.0 : 0.0);
+  float dark = clamp(min(belowTop, aboveBottom) / softEdge + 0.5, 0.0, 1.0) * (halfH > 0.25 ? 1.0 : 0.0);
   float meet = halfH > 0.0 ? mid : 0.5 * (lipTop + lipBottom);
   float lowerSide = v >= meet ? 1.0 : 0.0;
   float intoUp = clamp((v - lipTop) / (max(ct, lipTop) - lipTop + 0.5), 0.0, 1.0);
@@ -148,15 +163,17 @@ void main() {
   float into = intoUp + (intoLo - intoUp) * lowerSide;
   float closed = 0.2 * (1.0 - clamp(halfH / edge, 0.0, 1.0)) * clamp(cover / (0.012 * H + 1.0), 0.0, 1.0);
   float crease = 1.0 - closed * exp(-pow((v - meet) / max(0.7, 0.05 * gapMax), 2.0));
-  float wet = 0.3 * acrossLit * exp(-pow((intoLo - 0.35) / 0.18, 2.0)) * lowerSide;
+  float wet = 0.2 * acrossLit * exp(-pow((intoLo - 0.35) / 0.18, 2.0)) * lowerSide;
   float shine = 0.22 * min(1.0, widest / (0.02 * H)) * exp(-pow(s / 0.5, 2.0));
   shine *= exp(-pow((v - (lipBottom + 0.35 * lipT)) / (0.14 * lipT + 0.6), 2.0));
-  float alpha = clamp(min(v - lipTop, lipBottom - v) / edge + min(0.5, 0.5 * cover), 0.0, 1.0);
+  float alpha = clamp(min(v - lipTop, lipBottom - v) / outline + min(0.5, 0.5 * cover), 0.0, 1.0);
   float side = alpha * (1.0 - dark);
-  float opened = 0.3 + 0.7 * clamp(halfH / (0.01 * H + 1.0), 0.0, 1.0);
-  float litSide = side * (1.0 - wet) * crease * (0.78 - into * opened * (0.4 - 0.15 * lowerSide));
-  vec3 lip = mix(lipAt(u, upU, lipUp), lipAt(u, loU, lipLo), lowerSide);
+  float opened = 0.3 + 0.7 * clamp(gap / (0.02 * H + 2.0), 0.0, 1.0) * clamp(1.0 - (abs(s) - end) / 0.2, 0.0, 1.0);
+  float deep = into * into * opened;
+  float litSide = side * (1.0 - wet) * crease * (0.8 - deep * (0.32 - 0.1 * lowerSide));
+  vec3 base = mix(lipAt(u, upU, lipUp), lipAt(u, loU, lipLo), lowerSide);
+  vec3 lip = mix(saturate(base, saturation.x), saturate(base * deepTint, saturation.y), deep);
   float glow = (1.0 - alpha) * shine;
-  vec3 c = vec3(255.0) * side * wet + highlight * glow + lip * litSide + inside * alpha * dark;
+  vec3 c = highlight * (glow + side * wet) + lip * litSide + inside * alpha * dark;
   colour = vec4(clamp(c / 255.0, 0.0, 1.0), clamp(alpha + glow, 0.0, 1.0));
 }`;
