@@ -50,7 +50,8 @@ from browser_harness import QUESTION, Chromium, Client, question_wav  # noqa: E4
 
 SERVE = ["-m", "visage.cli.main"]  # how the server process is started (python SERVE serve ...)
 MIN_CORRELATION = 0.15  # below this the mouth-voice lag is noise, not a measurement
-STAGES = ("silence_detection", "asr", "brain_first_sentence", "first_voice_chunk", "scheduled_playout")
+STAGES = ("silence_detection", "asr", "brain_first_sentence", "first_voice_chunk", "scheduled_playout",
+          "mic_backlog", "audio_send_late_max")
 
 
 def busy_cores(seconds: float = 3.0) -> float:
@@ -86,7 +87,9 @@ def start_server(home: str, size: int, fps: int, extra: tuple[str, ...] = ()) ->
         port = s.getsockname()[1]
     env = dict(os.environ, VISAGE_HOME=home, PYTHONPATH=str(ROOT / "src"))
     proc = subprocess.Popen([sys.executable, *SERVE, "serve", "--port", str(port), "--size", str(size),
-                             "--fps", str(fps), *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--fps", str(fps), *extra], env=env, stdout=subprocess.DEVNULL,
+                            stderr=open(os.environ["VISAGE_BENCH_SERVER_LOG"], "a") if os.environ.get(
+                                "VISAGE_BENCH_SERVER_LOG") else subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while True:
@@ -101,11 +104,11 @@ def start_server(home: str, size: int, fps: int, extra: tuple[str, ...] = ()) ->
 
 
 # -- 1 and 2: in Chromium ----------------------------------------------------------------------------
-def browser_run(url: str, turns: int, workdir: str) -> dict:
+def browser_run(url: str, turns: int, workdir: str, drawing: str = "auto") -> dict:
     wav = Path(workdir) / "question.wav"
     question_wav(wav, lead=1.5, tail=7.5)
     with Chromium(wav) as browser:
-        browser.driver.get(url)
+        browser.driver.get(url + ("" if drawing == "auto" else f"/?drawing={drawing}"))
         browser.wait("document.getElementById('opt-style').options.length > 0", 20, "the settings load")
         browser.driver.find_element("id", "start").click()
         browser.wait("visageStats.video.frames > 10", 30, "the video plays")
@@ -119,7 +122,7 @@ def browser_run(url: str, turns: int, workdir: str) -> dict:
             print(f"  only {measured - 1} measured turns in time, reporting those ({exc})", flush=True)
         return browser.js("return {turns: visageStats.turns, series: visageStats.series(), rtc: visageStats.rtc, "
                           "audio: visageStats.audio, video: visageStats.video, errors: visageStats.errors, "
-                          "events: visageStats.events};")
+                          "events: visageStats.events, drawing: window.visage.drawing()};")
 
 
 def latency_report(stats: dict) -> dict:
@@ -147,6 +150,14 @@ def latency_report(stats: dict) -> dict:
                 t["stages"]["at_speech_end"] * 1000 - t["speechEndEpoch"] for t in timed),
             "downlink (first sound sent -> audible)": statistics.median(
                 t["firstSoundEpoch"] - t["stages"]["at_first_sound"] * 1000 for t in timed)}
+    buffer = np.array([row for row in stats.get("rtc", {}).get("audioBuffer", []) if None not in row], float)
+    if len(buffer) > 2:  # the voice's jitter buffer in the browser (part of the downlink), per second
+        emitted = np.diff(buffer[:, 2])
+        ok = emitted > 0
+        delay = np.diff(buffer[:, 1])[ok] / emitted[ok] * 1000
+        target = np.diff(buffer[:, 3])[ok] / emitted[ok] * 1000
+        report["browser_audio_jitter_buffer_ms"] = {"median": float(np.median(delay)), "p95": float(
+            np.percentile(delay, 95)), "target_median": float(np.median(target)) if len(target) else None}
     report["per_turn_ms"] = [round(float(x)) for x in ms]
     return report
 
@@ -268,6 +279,8 @@ def main() -> None:
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--asr", default="", help="the server's --asr; several, comma-separated, run side by side")
     parser.add_argument("--no-concurrency", action="store_true", help="skip part 3")
+    parser.add_argument("--drawing", choices=("auto", "browser", "server"), default="auto",
+                        help="who draws the face (the page's ?drawing=; auto: the browser where WebGL 2 works)")
     args = parser.parse_args()
     if "," in args.asr:
         return compare_ears(args)
@@ -279,7 +292,8 @@ def main() -> None:
         proc, url = start_server(work, args.size, args.fps, extra)
         try:
             print(f"latency: {args.turns} spoken turns in Chromium ...", flush=True)
-            stats = browser_run(url, args.turns, work)
+            stats = browser_run(url, args.turns, work, args.drawing)
+            results["drawing"] = stats["drawing"]
             results["latency"] = latency_report(stats)
             results["heard"] = heard_report(stats, QUESTION)
             lag_client, corr_client = client_lag(stats["series"])
@@ -311,7 +325,7 @@ def compare_ears(args) -> None:
             proc, url = start_server(work, args.size, args.fps, extra)
             try:
                 print(f"{asr}: {args.turns} spoken turns in Chromium ...", flush=True)
-                stats = browser_run(url, args.turns, work)
+                stats = browser_run(url, args.turns, work, args.drawing)
                 rows[asr] = {"latency": latency_report(stats), "heard": heard_report(stats, QUESTION)}
                 lat = rows[asr]["latency"]
                 print(f"  {asr}: p50 {lat['p50_ms']:.0f} ms over {lat['turns']} turns; server stages (median ms): "
@@ -335,11 +349,16 @@ def print_report(r: dict) -> None:
     lat = r["latency"]
     print(f"(cores busy with other work before the run: {r['busy_before']} of {r['cpus']})")
     print(f"\nreply latency, end of speech -> first sound at the client ({lat['turns']} turns, {r['size']} px, "
+          f"face drawn by the {r.get('drawing')}, "
           f"{r['fps']} fps, {r['cpus']} CPUs): p50 {lat['p50_ms']:.0f} ms, p95 {lat['p95_ms']:.0f} ms "
           f"(min {lat['min_ms']:.0f}, max {lat['max_ms']:.0f})")
     print("| stage | median ms |\n|---|---|")
     for stage, ms in {**lat["stages_median_ms"], **lat.get("transport_split_median_ms", {})}.items():
         print(f"| {stage} | {ms:.0f} |")
+    if "browser_audio_jitter_buffer_ms" in lat:
+        jb = lat["browser_audio_jitter_buffer_ms"]
+        print(f"| of the downlink: the browser's audio jitter buffer, median / p95 (target) | {jb['median']:.0f} / "
+              f"{jb['p95']:.0f} ({jb['target_median'] or 0:.0f}) |")
     av = r["av"]
     if av["client_corr"] < MIN_CORRELATION:
         print(f"\nA/V offset at the client: not measurable: the mouth and the voice do not correlate (r="

@@ -161,3 +161,56 @@ def test_closing_frees_the_session(services):
 
     session = asyncio.run(scenario())
     assert session not in services.active
+
+
+class SlowVoice:
+    """A voice that, like the neural one, takes a while to start each sentence and then gives it in two
+    pieces: 0.5 s at 200 Hz, then 0.5 s at 300 Hz."""
+
+    rate = 24000
+
+    def stream(self, request):
+        from visage.core.types import SpeechChunk
+
+        time.sleep(0.3)
+        t = np.arange(self.rate // 2) / self.rate
+        for i, f0 in enumerate((200.0, 300.0)):
+            yield SpeechChunk((0.3 * np.sin(2 * np.pi * f0 * t)).astype(np.float32), self.rate, 0.5 * i)
+
+
+def test_a_slow_voice_is_played_whole_from_when_its_audio_exists(services):
+    """A sentence is placed on the output clock when its first audio is made: placed before, its start
+    lay in the past (0.3 s here), its first piece was moved to the present and the second, placed where
+    it belonged, cut the first one's end off."""
+    async def scenario():
+        session = LiveSession(LiveOptions(size=256), services)
+        session.tts = SlowVoice()
+        await session.start()
+        audio, events = [], []
+
+        async def pull_audio():
+            while True:
+                frame = await session.audio.recv()
+                audio.append(np.abs(frame.to_ndarray()).max() / 32768)
+
+        async def pull_events():
+            async for e in session.events():
+                events.append(e.to_message())
+
+        tasks = [asyncio.ensure_future(f()) for f in (pull_audio, pull_events)]
+        await asyncio.sleep(0.5)
+        await session.say_text("Hello.")
+        await asyncio.sleep(6.0)
+        for t in tasks:
+            t.cancel()
+        await session.close()
+        return np.array(audio), events
+
+    audio, events = asyncio.run(scenario())
+    sentences = sum(1 for e in events if e["type"] == "reply")
+    latency = next(e for e in events if e["type"] == "latency")
+    assert latency["scheduled_playout"] > 0  # placed ahead of now, not behind it
+    loud = np.flatnonzero(audio > 0.05)
+    assert sentences >= 1 and len(loud)
+    first_run = np.split(loud, np.flatnonzero(np.diff(loud) > 1) + 1)[0]  # frames of 20 ms
+    assert len(first_run) * 0.02 >= 0.98, f"the first sentence played {len(first_run) * 0.02:.2f} s of its 1.0 s"

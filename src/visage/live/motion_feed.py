@@ -46,6 +46,12 @@ class MotionFeed:
                 t = index / out.fps
             if self._stopped:
                 return
-            self.send({"type": "frame", **frame_record(out.frame_at(t))})
+            if out.has_input():  # new speech to analyse (ms of work): off the loop, which paces the audio
+                face = await asyncio.get_running_loop().run_in_executor(None, out.frame_at, t)
+            else:
+                face = out.frame_at(t)
+            if self._stopped:
+                return
+            self.send({"type": "frame", **frame_record(face)})
             self.frames_sent += 1
             index += 1

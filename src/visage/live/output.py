@@ -132,6 +132,13 @@ class AvatarOutput:
         self._items.put(state)
 
     # -- the video side (one caller: the video track) -------------------------------------------
+    def has_input(self) -> bool:
+        """Whether speech waits to be fed to the motion engine. Feeding it analyses the audio (pitch and
+        loudness: about 10 ms per second of speech here, several times that under load), so a caller on
+        an event loop makes that frame in a worker thread instead: a reply's first sentence arrives as
+        one chunk of a second or more, and the loop would hold the audio packets for that long."""
+        return not self._items.empty()
+
     def frame_at(self, t: float) -> FaceFrame:
         """The face at output time `t`, advancing the engine as far as its input allows."""
         engine = self.engine

@@ -87,6 +87,7 @@ class LiveSession:
         self._closed = False
         self._last_spoken: tuple[str, float] | None = None  # the last spoken turn, and when it was taken
         self._continues: str | None = None  # the turn the user is continuing, if they cut in right after it
+        self._mic_backlog = 0.0  # s the newest microphone frame came later than the least-delayed one
         self.state = ConversationState.LISTENING
 
     # -- life cycle ---------------------------------------------------------------------------------
@@ -157,12 +158,19 @@ class LiveSession:
 
     async def _listen(self, track) -> None:
         """Microphone frames -> turns (listening.py). Runs until the track ends or the session closes."""
+        heard_until = 0.0  # seconds of microphone audio received
+        lag_least = None  # the smallest (arrival wall time - audio seconds) seen: a frame that waited nowhere
         try:
             while not self._closed:
                 frame = await track.recv()
+                arrived = time.time()
                 audio = to_mono_16k(frame)
+                heard_until += len(audio) / SAMPLE_RATE
+                lag = arrived - heard_until
+                lag_least = lag if lag_least is None else min(lag_least, lag)
+                self._mic_backlog = lag - lag_least  # how much later than the least-delayed frame this one came
                 for heard in await self.loop.run_in_executor(self.executor, self.listener.hear, audio):
-                    self._on_heard(heard, time.time())
+                    self._on_heard(heard, arrived)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the track ended (client left) or a backend failed: this session only
@@ -183,8 +191,11 @@ class LiveSession:
         elif heard.kind == HeardKind.ERROR:
             self._emit(ErrorReported(f"your last words were not recognised: {heard.text}"))
         elif heard.kind == HeardKind.TURN:
-            clock = self.listener.heard  # audio clock -> wall clock: this chunk was heard `now`
-            marks = {"speech_end": now - (clock - heard.speech_end), "vad_end": now - (clock - heard.decided)}
+            # audio clock -> wall clock: the chunk that ended the turn arrived `now`, and `hear` may have
+            # waited for the transcript after that (which the asr stage then shows)
+            clock = self.listener.heard
+            marks = {"speech_end": now - (clock - heard.speech_end), "vad_end": now - (clock - heard.decided),
+                     "mic_backlog": self._mic_backlog}
             marks["asr_final"] = max(heard.final_ready, marks["vad_end"])
             text = heard.text
             if self._continues and text.strip():
@@ -215,10 +226,20 @@ class LiveSession:
                 marks.setdefault("first_sentence", time.time())
                 self._emit(ReplySaid(sentence.text, sentence.emotion, sentence.intensity, sentence.sentence_type))
                 self._emit(EmotionShown(sentence.emotion))
-                start = self.output.start_time() if offset is None else max(offset, self.output.start_time())
+                # the sentence is placed on the output clock when its first audio exists, not before: the
+                # neural voice takes 0.1-0.3 s to make it, and a start fixed earlier lay in the past by
+                # then (its first chunk was moved to the present and the next one cut its end off)
+                start, waiting = None, []
                 for item in narrate(self.tts, [sentence.to_request(self.speaker.voice, self.speaker.pitch)]):
                     if cancel.is_set():
                         break
+                    if start is None:
+                        if not isinstance(item, SpeechChunk):
+                            waiting.append(item)
+                            continue
+                        start = self.output.start_time() if offset is None else max(offset, self.output.start_time())
+                        for early in waiting:
+                            self.output.schedule(early, start, cancel)
                     if isinstance(item, SpeechChunk) and "first_voice" not in marks:
                         marks["first_voice"] = time.time()
                         marks["playout"] = time.time() + (start - self.output.now())
@@ -228,6 +249,10 @@ class LiveSession:
                     if isinstance(item, Sentence) and item.end is not None:
                         offset = start + item.end
                     self.output.schedule(item, start, cancel)
+                if start is None and waiting and not cancel.is_set():  # a sentence without audio
+                    start = self.output.start_time() if offset is None else max(offset, self.output.start_time())
+                    for early in waiting:
+                        self.output.schedule(early, start, cancel)
         if not cancel.is_set() and "first_voice" in marks:
             deadline = time.time() + 3.0
             while self.audio.first_sound is None and time.time() < deadline and not cancel.is_set():
@@ -252,7 +277,9 @@ class LiveSession:
                   "first_voice_chunk": marks["first_voice"] - marks["first_sentence"],
                   "scheduled_playout": marks["playout"] - marks["first_voice"],
                   "first_frame": (frame - marks["first_voice"]) if frame else None,
+                  "mic_backlog": marks.get("mic_backlog"), "audio_send_late_max": self.audio.late_max,  # since the last report
                   "total_to_first_sound_sent": end - origin}
+        self.audio.late_max = 0.0
         self._emit(LatencyMeasured({k: round(v, 4) for k, v in stages.items() if v is not None}, origin, end))
 
     def _set_state(self, state: ConversationState) -> None:

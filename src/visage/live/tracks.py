@@ -39,10 +39,9 @@ class AvatarVideoTrack(MediaStreamTrack):
             out.frames_skipped += skipped
             self._index += skipped
             t = self._index / out.fps
-        face = out.frame_at(t)
         loop = asyncio.get_running_loop()
-        try:
-            image = await loop.run_in_executor(self.executor, out.render, face)
+        try:  # the face is made off the loop too: feeding the motion engine a reply's speech takes ms
+            image = await loop.run_in_executor(self.executor, self._make, t)
         except RuntimeError as exc:  # the session closed while this frame was being made
             raise MediaStreamError(str(exc)) from None
         frame = VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
@@ -50,6 +49,9 @@ class AvatarVideoTrack(MediaStreamTrack):
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         self._index += 1
         return frame
+
+    def _make(self, t: float):
+        return self.output.render(self.output.frame_at(t))
 
 
 class AvatarAudioTrack(MediaStreamTrack):
@@ -65,6 +67,7 @@ class AvatarAudioTrack(MediaStreamTrack):
         # set by whoever sends the track (server/peers.py): recv gives Opus packets, silence cached
         # (audio_packets.py); otherwise AudioFrames, for aiortc or a test to encode or read
         self.packets: OpusPackets | None = None
+        self.late_max = 0.0  # s the latest frame was handed over after its time (reset by whoever reads it)
 
     def begin_reply(self) -> None:
         """A reply begins: its first audible frame is timed afresh."""
@@ -86,6 +89,8 @@ class AvatarAudioTrack(MediaStreamTrack):
         wait = out.t0 + start / AUDIO_RATE - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
+            wait = out.t0 + start / AUDIO_RATE - time.monotonic()
+        self.late_max = max(self.late_max, -wait)
         samples = out.audio.read(start, self.samples_per_frame)
         if self.first_sound is None and np.abs(samples).max() > 0.01:
             self.first_sound = time.time()

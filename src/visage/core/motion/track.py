@@ -141,7 +141,13 @@ class SpeechTrack:
         rms = np.sqrt(np.maximum(sq[idx + half] - sq[idx - half], 0.0) / (2 * half))
         window = int(2 * rate / 60.0)  # pitch_track's analysis window (2 periods of 60 Hz)
         pitch_starts = (idx - window // 2) // 2 * 2
-        f0s = pitch_track(block, rate, gate=_SILENCE_RMS, starts=pitch_starts)
+        # pitch is only searched where the window holds sound: digital silence (the gap between replies,
+        # seconds of it at a reply's start) has none by construction, and YIN on it cost the live
+        # session's event loop tens of ms per reply (its audio packets then left late)
+        sounding = sq[np.minimum(pitch_starts + window + 2, len(sq) - 1)] > sq[np.maximum(pitch_starts, 0)]
+        f0s = np.zeros(len(idx), np.float32)
+        if sounding.any():
+            f0s[sounding] = pitch_track(block, rate, gate=_SILENCE_RMS, starts=pitch_starts[sounding])
         # the running references are sequential, their logs and powers are not: one numpy call each
         # per batch (the same ufuncs as per value, so the same numbers)
         pitches, values = f0s.tolist(), rms.tolist()

@@ -36,7 +36,7 @@ export class ClientStats {
     this.drawing = false;
     this.audio = { windows: 0, audibleWindows: 0, level: 0, outputLatencyMs: null };
     this.mic = { level: 0, speaking: false };
-    this.rtc = { first: null, last: null };
+    this.rtc = { first: null, last: null, audioBuffer: [] };
     this.clock = { offsetMs: null, rttMs: null };
     this.mouthBox = null;
     this._voice = []; // [output performance time, rms] of the avatar's voice
@@ -218,10 +218,15 @@ export class ClientStats {
         totalDecodeTime: s.totalDecodeTime, totalAudioEnergy: s.totalAudioEnergy,
         totalSamplesDuration: s.totalSamplesDuration, concealedSamples: s.concealedSamples,
         totalSamplesReceived: s.totalSamplesReceived, estimatedPlayoutTimestamp: s.estimatedPlayoutTimestamp,
+        jitterBufferTargetDelay: s.jitterBufferTargetDelay, jitterBufferMinimumDelay: s.jitterBufferMinimumDelay,
       };
     });
     if (!this.rtc.first) this.rtc.first = picked;
     this.rtc.last = picked;
+    const a = picked.audio;
+    // the voice's jitter buffer, once a second: [time, total delay s, samples emitted, total target s]
+    if (a) ring(this.rtc.audioBuffer, [picked.at, a.jitterBufferDelay, a.jitterBufferEmittedCount,
+      a.jitterBufferTargetDelay], 1200);
     return picked;
   }
 
