@@ -63,6 +63,7 @@ class MeshWarp:
         self.full_box = (x0, y0, x1, y1)
         fy, fx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self.full_grid = np.stack([fx, fy], axis=-1)
+        self._map = np.empty_like(self.full_grid)  # the full-resolution map, rewritten each frame
         self.fine = self._fine = None
         if fine is not None:
             fx0, fy0, fx1, fy1 = fine
@@ -79,16 +80,52 @@ class MeshWarp:
         return _product(self._weights, displacement, cy1 - cy0, cx1 - cx0)
 
     def warp(self, image: np.ndarray, displacement: np.ndarray) -> np.ndarray:
-        """`image` moved by the vertex displacements: output(p) = image(q) where q + d(q) = p."""
+        """`image` moved by the vertex displacements: output(p) = image(q) where q + d(q) = p.
+
+        The full-resolution map is written into a buffer kept between frames (a fresh 2 MB array
+        each frame costs its page faults), the arithmetic runs through cv2 (the same IEEE float32
+        operations as numpy, so the same pixels: `warp_reference` is the plain version the tests
+        compare against), and when the moving box is the whole image the remap writes the output
+        directly instead of into a copy of the photo."""
         cv2 = self.cv2
         displacement = np.asarray(displacement, np.float32)
         d = self.field(displacement)
         # first guess q = p - d(p), then one step q = p - d(p - d(p)): accurate where d varies fast
-        guess = np.multiply(d, -1.0 / STEP)
-        guess += self.cells
+        guess = cv2.scaleAdd(d, -1.0 / STEP, self.cells)
         d2 = cv2.remap(d, guess, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         # the smooth displacement is upsampled (its sub-pixel resampling offset is harmless); the
         # identity part of the map is exact, so still regions stay pixel-for-pixel the photo
+        x0, y0, x1, y1 = self.full_box
+        full = self._map
+        cv2.resize(d2, (x1 - x0, y1 - y0), dst=full, interpolation=cv2.INTER_LINEAR)
+        cv2.subtract(self.full_grid, full, dst=full)
+        if self._fine is not None:
+            bx0, by0, bx1, by1, weights, corner = self._fine
+            fd = _product(weights, displacement, by1 - by0, bx1 - bx0)
+            here = self.full_grid[by0:by1, bx0:bx1]
+            guess = cv2.subtract(here, fd)
+            guess -= corner
+            inside = cv2.remap(fd, guess, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            # where the first guess leaves the box, the coarse answer stands
+            keep = cv2.inRange(guess, (0.0, 0.0), (float(bx1 - bx0 - 1), float(by1 - by0 - 1))).view(bool)
+            cv2.subtract(here, inside, dst=inside)
+            np.copyto(full[by0:by1, bx0:bx1], inside, where=keep[..., None])
+        # maps as one two-channel array: remap reads it as is (two separate planes would be copied)
+        if (x0, y0, x1, y1) == (0, 0) + image.shape[1::-1]:
+            return cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        result = image.copy()
+        cv2.remap(image, full, None, cv2.INTER_LINEAR, dst=result[y0:y1, x0:x1], borderMode=cv2.BORDER_REPLICATE)
+        return result
+
+    def warp_reference(self, image: np.ndarray, displacement: np.ndarray) -> np.ndarray:
+        """The plain numpy version of `warp` (fresh arrays each frame): kept so tests can prove the
+        fast one gives the same pixels."""
+        cv2 = self.cv2
+        displacement = np.asarray(displacement, np.float32)
+        d = self.field(displacement)
+        guess = np.multiply(d, -1.0 / STEP)
+        guess += self.cells
+        d2 = cv2.remap(d, guess, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         x0, y0, x1, y1 = self.full_box
         full = cv2.resize(d2, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         np.subtract(self.full_grid, full, out=full)
@@ -98,11 +135,9 @@ class MeshWarp:
             here = self.full_grid[by0:by1, bx0:bx1]
             guess = here - fd - corner
             inside = cv2.remap(fd, guess, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            # where the first guess leaves the box, the coarse answer stands
             keep = (guess[..., 0] >= 0) & (guess[..., 1] >= 0) & (guess[..., 0] <= bx1 - bx0 - 1) & (guess[..., 1] <= by1 - by0 - 1)
             np.subtract(here, inside, out=inside)
             np.copyto(full[by0:by1, bx0:bx1], inside, where=keep[..., None])
-        # maps as one two-channel array: remap reads it as is (two separate planes would be copied)
         result = image.copy()
         result[y0:y1, x0:x1] = cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return result
