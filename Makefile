@@ -35,6 +35,7 @@ bench: setup
 	$(PY) bench/bench_motion_layers.py
 	$(PY) bench/bench_motion_quality.py
 	$(PY) bench/bench_render.py
+	$(PY) bench/ab_render_warp.py
 	$(PY) scripts/browser_face_sheet.py
 	$(PY) bench/bench_video_avatar.py
 	$(PY) bench/bench_say.py
