@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -23,6 +24,7 @@ class Registry(Generic[T]):
         self.package, self.providers = package, providers
         self._factories: dict[str, Callable[..., T]] = {}
         self._imported = False
+        self._lock = threading.RLock()  # a provider's import may name the registry again
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def add(factory: Callable[..., T]) -> Callable[..., T]:
@@ -32,16 +34,21 @@ class Registry(Generic[T]):
         return add
 
     def _import_providers(self) -> None:
+        # under a lock, and marked done only once done: sessions created at once in worker threads
+        # otherwise found an empty registry ("unknown ... backend 'webrtc'; choose one of: ")
         if self._imported or not self.package:
             return
-        self._imported = True
-        for module in self.providers:
-            full = f"{self.package}.{module}"
-            try:
-                importlib.import_module(full)
-            except ModuleNotFoundError as exc:
-                if exc.name != full:
-                    raise
+        with self._lock:
+            if self._imported:
+                return
+            for module in self.providers:
+                full = f"{self.package}.{module}"
+                try:
+                    importlib.import_module(full)
+                except ModuleNotFoundError as exc:
+                    if exc.name != full:
+                        raise
+            self._imported = True
 
     def names(self) -> list[str]:
         self._import_providers()

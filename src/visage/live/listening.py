@@ -133,6 +133,11 @@ class TurnListener:
         self._remember(audio)
         return out
 
+    @property
+    def idle(self) -> bool:
+        """No turn open, held or finishing and nobody speaking: audio now can only start a turn."""
+        return self._stream is None and self._held is None and self._guess is None and not self.vad.speaking
+
     def close(self) -> None:
         self._drop()
         self._pool.shutdown(wait=False, cancel_futures=True)

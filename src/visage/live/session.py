@@ -18,18 +18,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 
 from visage.backends.asr.base import SAMPLE_RATE
 from visage.backends.llm.chat import Chat
 from visage.backends.tts.narration import narrate
-from visage.core.audio import resample
 from visage.core.motion.engine import MotionEngine
 from visage.core.types import ConversationState, Sentence, SpeechChunk
 from visage.errors import InputError
 from visage.live.events import (EmotionShown, ErrorReported, LatencyMeasured, LiveEvent, ReplySaid, StateChanged,
                                 UserSaid)
 from visage.live.listening import Heard, HeardKind, TurnListener
+from visage.live.microphone import MicBatcher, MicrophoneResampler
 from visage.live.options import LiveOptions
 from visage.live.output import AvatarOutput
 from visage.live.services import LiveServices
@@ -157,19 +156,24 @@ class LiveSession:
         self._set_state(ConversationState.LISTENING)
 
     async def _listen(self, track) -> None:
-        """Microphone frames -> turns (listening.py). Runs until the track ends or the session closes."""
+        """Microphone frames -> turns (listening.py). Runs until the track ends or the session closes.
+        An idle listener hears 100 ms at a time (one worker hop, not five: microphone.py)."""
         heard_until = 0.0  # seconds of microphone audio received
         lag_least = None  # the smallest (arrival wall time - audio seconds) seen: a frame that waited nowhere
+        to_16k, batch = MicrophoneResampler(SAMPLE_RATE), MicBatcher(SAMPLE_RATE)
         try:
             while not self._closed:
                 frame = await track.recv()
                 arrived = time.time()
-                audio = to_mono_16k(frame)
+                audio = to_16k(frame)
                 heard_until += len(audio) / SAMPLE_RATE
                 lag = arrived - heard_until
                 lag_least = lag if lag_least is None else min(lag_least, lag)
                 self._mic_backlog = lag - lag_least  # how much later than the least-delayed frame this one came
-                for heard in await self.loop.run_in_executor(self.executor, self.listener.hear, audio):
+                batch.add(audio)
+                if not batch.ready(self.listener.idle):
+                    continue
+                for heard in await self.loop.run_in_executor(self.executor, self.listener.hear, batch.take()):
                     self._on_heard(heard, arrived)
         except asyncio.CancelledError:
             raise
@@ -286,17 +290,6 @@ class LiveSession:
         if state != self.state:
             self.state = state
             self._emit(StateChanged(state))
-
-
-def to_mono_16k(frame) -> np.ndarray:
-    """A WebRTC audio frame (s16, packed or planar, any channel count and rate) as 16 kHz mono float."""
-    pcm = frame.to_ndarray().astype(np.float32) / 32768.0
-    channels = len(frame.layout.channels)
-    if frame.format.is_planar:
-        mono = pcm.reshape(channels, -1).mean(axis=0)
-    else:
-        mono = pcm.reshape(-1, channels).mean(axis=1)
-    return resample(mono, frame.sample_rate, SAMPLE_RATE)
 
 
 def _in_loop(loop) -> bool:
