@@ -212,11 +212,20 @@ def test_partials_arrive_while_the_user_speaks_and_the_final_soon_after(child, s
     assert waited < 2.0  # loose: a shared CI machine; bench/bench_asr.py measures it
 
 
-def listen(asr, audio, hold=0.5):
-    listener = TurnListener(create_vad("webrtc", silence=0.4), asr.conversation(), "en", silence=0.4, hold=hold)
+def listen(asr, audio, hold=0.5, lead=None, real_time=False):
+    options = {} if lead is None else {"lead": lead}
+    listener = TurnListener(create_vad("webrtc", silence=0.4), asr.conversation(), "en", silence=0.4, hold=hold,
+                            **options)
     heard = []
+    listener.waited = 0.0  # how long the chunk that ended the turn blocked `hear` (the final's wait)
     for i in range(0, len(audio), 320):
-        heard += listener.hear(audio[i : i + 320])
+        began = time.perf_counter()
+        got = listener.hear(audio[i : i + 320])
+        if any(h.kind == "turn" for h in got):
+            listener.waited = time.perf_counter() - began
+        heard += got
+        if real_time:
+            time.sleep(max(0.0, 0.02 - (time.perf_counter() - began)))
     listener.close()
     return listener, [h for h in heard if h.kind == "turn"], [h for h in heard if h.kind == "partial"]
 
@@ -242,10 +251,40 @@ def test_turn_taking_with_the_new_ear(child, speech):
     assert len(turns) == 2
 
 
+@pytest.mark.parametrize("text, voice", [("What can you do for me today?", "m3"),
+                                         ("Could you tell me where the nearest pharmacy is?", "m3"),
+                                         ("I think that is right.", "m3")])
+def test_the_final_started_early_in_the_silence_keeps_the_last_word(whisper, speech, text, voice):
+    # the default lead: the final starts 0.2 s into a 0.4 s silence (0.1 s after webrtcvad's own
+    # hangover); started at 0.15 s, Whisper heard "Where Where", at 0.12 s "What what can"
+    listener, [turn], _ = listen(whisper, speech(text, voice, tail=1.5))
+    assert listener.speculate_at == pytest.approx(0.2)
+    assert listener.speculations - listener.resumptions == 1  # (guesses in the sentence's gaps were dropped)
+    assert word_errors(text, turn.text)[0] <= 1, turn.text
+
+
+def test_the_speculative_final_is_ready_when_the_silence_ends(child, speech):
+    text = "Could you tell me where the nearest pharmacy is?"
+    audio = speech(text, "m3", tail=1.0)
+    stream = child.conversation().stream("en")  # what a final started at the end would cost
+    stream.feed(audio[: len(np.trim_zeros(audio, "b")) + int(0.4 * RATE)])
+    began = time.perf_counter()
+    stream.finish()
+    fresh = time.perf_counter() - began
+    listener, [turn], _ = listen(child, audio, real_time=True)  # as from a microphone
+    assert listener.speculations == 1 and listener.resumptions == 0
+    assert word_errors(text, turn.text)[0] <= 1, turn.text
+    # the final was started 0.2 s before the end and no partial was decoding then (none starts once
+    # the speaker falls silent): the end waits only for what is left of it, if anything
+    assert listener.waited < max(fresh - 0.1, 0.05), (listener.waited, fresh)
+
+
 @pytest.mark.parametrize("text, kept", [
     ("Zebras wandered slowly across the plain. Zebras wandered slowly across the", "Zebras wandered slowly across the plain."),
     ("What would you like? What would you like? What would", "What would you like?"),
     ("I am very very very happy", None), ("one two three one two three four", None), ("", None)])
+
+
 def test_a_loop_at_the_end_of_a_transcript_is_cut(text, kept):
     from visage.backends.asr.whisper_decode import without_loop
 

@@ -32,6 +32,8 @@ FINAL_BEAM = 5  # beam search for finals (partials are greedy): WER 0.126 -> 0.1
 # on the 40 utterances of bench/bench_ear.py, for about twice the decoder's time
 QUIET_TAIL = 0.2  # s at the end of the audio that must hold speech for a partial to be worth decoding
 QUIET_RATIO = 0.15  # below this fraction of the utterance's loudest 100 ms (RMS), the tail is quiet
+SILENT_END = 0.06  # s: a quiet end this long means the speaker may have stopped: no partial is started
+# then, as the turn's final (started early, in the silence) would queue behind it in the child
 ALIASES = {"cmn": "zh", "mandarin": "zh", "chinese": "zh", "cantonese": "yue", "english": "en"}
 
 
@@ -183,8 +185,10 @@ class WhisperStream(ASRStream):
     def partial_due(self) -> bool:
         if self._final is not None or self._length - self._decoded_at < self._recognizer.partial_every * SAMPLE_RATE:
             return False
-        tail = self._audio()[-int(QUIET_TAIL * SAMPLE_RATE):]
-        return len(tail) > 0 and float(np.sqrt(np.mean(tail ** 2))) >= QUIET_RATIO * self._loudest
+        audio = self._audio()
+        loud = QUIET_RATIO * self._loudest
+        tail, end = audio[-int(QUIET_TAIL * SAMPLE_RATE):], audio[-int(SILENT_END * SAMPLE_RATE):]
+        return len(tail) > 0 and min(float(np.sqrt(np.mean(x ** 2))) for x in (tail, end)) >= loud
 
     def partial(self) -> Transcript | None:
         with self._lock:
