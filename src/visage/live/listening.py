@@ -6,8 +6,9 @@ single part of the reply latency. Two things keep the rest of the wait from addi
 
 - Speculative recognition. A recogniser's final transcript costs a last pass over the utterance
   (pocketsphinx: about 0.1 s; Whisper base 0.3-0.7 s under load). It starts `lead` seconds before the
-  silence is long enough, on the audio so far; should the user speak again first, a fresh stream gets the whole utterance and the guess is
-  dropped. At the end of the turn the transcript is then (nearly always) ready.
+  silence is long enough, on the audio so far; should the user speak again first, a fresh stream gets
+  the whole utterance and the guess is dropped. At the end of the turn the transcript is then ready or
+  nearly (Whisper: the end waits for the decode minus `lead`; started earlier, it loses words).
 - Holding on unfinished words. A transcript that ends in a word no sentence ends with ("and", "because",
   "um"; in Chinese 然后, 因为, 嗯) waits `hold` seconds more for the rest of the sentence instead of
   answering half of it; if the user goes on, the pause becomes part of one turn.
