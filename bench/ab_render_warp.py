@@ -16,17 +16,13 @@ import cv2  # noqa: E402
 
 from visage.backends.renderers import create_renderer  # noqa: E402
 from visage.backends.renderers.avatar_store import default_avatar  # noqa: E402
-from visage.backends.tts import create_tts  # noqa: E402
-from visage.backends.tts.narration import narrate, requests_for_text  # noqa: E402
-from visage.core.motion.engine import animate  # noqa: E402
-from visage.core.types import Emotion  # noqa: E402
+
+from bench_render import speech_frames  # noqa: E402  (this folder: the same motion as bench_render)
 
 
 def main(rounds: int = 8) -> None:
     cv2.setNumThreads(1)
-    frames = list(animate(narrate(create_tts("espeak"), requests_for_text(
-        "Hello there! I am so glad to see you. Shall we begin with the plan for today?",
-        emotion=Emotion.HAPPY, intensity=0.7, emphasis=["glad"]))))
+    frames = speech_frames()
     avatar = default_avatar()
     print("| size | plain warp fps | fast warp fps | ratio (median of rounds) |")
     print("|---|---|---|---|")
