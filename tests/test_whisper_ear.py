@@ -23,7 +23,7 @@ from visage.core.types import SpeechRequest
 from visage.errors import BackendError
 from visage.live.listening import TurnListener
 
-from conftest import speak
+from conftest import speak, speak_in_fresh_espeak
 
 RATE = 16000
 SENTENCES = [("Could you tell me where the nearest pharmacy is?", "m3"),
@@ -63,30 +63,11 @@ def speech(espeak):
     return make
 
 
-_FRESH_SPEECH = """
-import sys
-import numpy as np
-from visage.backends.tts import create_tts
-from visage.core.types import SpeechRequest
-tts = create_tts("espeak")
-tts.load()
-chunks = list(tts.stream(SpeechRequest(sys.argv[1], language="en", voice=sys.argv[2])))
-np.save(sys.argv[3], np.concatenate([c.samples for c in chunks]).astype(np.float32))
-print(chunks[0].sample_rate)
-"""
-
-
 def fresh_speech(text: str, voice: str, tmp_path, lead: float = 0.3, tail: float = 0.6) -> np.ndarray:
-    """`speech`, but spoken by a fresh espeak in its own process: espeak's pitch flutter runs on from one
-    sentence to the next inside a process, so a pause's exact sound would depend on what the tests
-    before this one said (the hold on "and" below turned on that)."""
-    import subprocess
-    import sys
-
-    out = tmp_path / f"speech-{abs(hash((text, voice)))}.npy"
-    done = subprocess.run([sys.executable, "-c", _FRESH_SPEECH, text, voice, str(out)], capture_output=True,
-                          text=True, timeout=60, check=True)
-    x = np.trim_zeros(resample(np.load(out), int(done.stdout.split()[-1]), RATE), "b")
+    """`speech`, but spoken by a fresh espeak (conftest.speak_in_fresh_espeak): a pause's exact sound
+    would otherwise depend on what the tests before this one said (the hold on "and" below turned on it)."""
+    [samples], rate = speak_in_fresh_espeak([(text, voice)], tmp_path)
+    x = np.trim_zeros(resample(samples, rate, RATE), "b")
     return np.concatenate([np.zeros(int(lead * RATE)), x, np.zeros(int(tail * RATE))]).astype(np.float32)
 
 
