@@ -17,8 +17,9 @@ is the time from the end of the audio to the final transcript (the cost of one d
                  the process's threads): under load, wall time waits for the CPU; CPU time does not,
                  and on an idle 2-core machine the wall time is at least half of it
 
-Recognisers: whisper (the default: Whisper base, int8, beam 5, encoder window cut to the utterance +
-3 s, steady noise subtracted from its features), the same greedy, the same with plain features, with faster-whisper's full 30 s window (--no-full skips it), pocketsphinx
+Recognisers: whisper (the default: Whisper base, int8, encoder window cut to the utterance + 3 s,
+steady noise subtracted from its features; English: a greedy decode kept when sure, else beam 5;
+Mandarin: greedy), the same with English always at beam 5, the same greedy, the same with plain features, with faster-whisper's full 30 s window (--no-full skips it), pocketsphinx
 (English only). Piper's noise is seeded and the added noise too, so every run hears the same audio.
 """
 from __future__ import annotations
@@ -188,7 +189,10 @@ def main() -> None:
     held = english(count // 2, HELDOUT_SENTENCES, HELDOUT_ESPEAK, HELDOUT_SPEEDS, seed=1000, piper_seed=args.piper_seed)
     print(f"English: {len(en)} utterances, {sum(len(i['audio']) for i in en) / RATE:.0f} s, half at 20 dB SNR; "
           f"held-out English: {len(held)}; Mandarin: {len(zh)} utterances\n")
-    recognisers = [("whisper (default: cut window, beam 5)", lambda: create_asr("whisper", partial_every=1e9), True),
+    recognisers = [("whisper (default: cut window; English greedy when sure, else beam 5; Mandarin greedy)",
+                    lambda: create_asr("whisper", partial_every=1e9), True),
+                   ("whisper, cut window, English always beam 5",
+                    lambda: create_asr("whisper", partial_every=1e9, sure_score=None), True),
                    ("whisper, cut window, greedy", lambda: create_asr("whisper", partial_every=1e9, beam_size=1), True),
                    ("whisper, plain features", lambda: create_asr("whisper", partial_every=1e9, denoise=False), True)]
     for m in (float(v) for v in args.margins.split(",") if v):

@@ -50,6 +50,17 @@ def hear_all(listener, audio):
     return heard
 
 
+def hear_with_fast_finals(listener, audio):
+    """As `hear_all`, but each speculative final is waited for before the next chunk, as a recogniser
+    that finishes within a chunk would be (on a loaded machine a real-time feed can't promise it)."""
+    heard = []
+    for i in range(0, len(audio), 320):
+        if listener._guess is not None:
+            listener._guess.result()
+        heard += [(listener.heard, h) for h in listener.hear(audio[i: i + 320])]
+    return heard
+
+
 def listen(pocketsphinx, audio, **options):
     listener = listener_for(pocketsphinx, **options)
     heard = hear_all(listener, audio)
@@ -106,6 +117,33 @@ def test_a_turn_that_stops_on_an_unfinished_word_waits_for_the_rest(pocketsphinx
 
     _, heard = listen(pocketsphinx, say(unfinished, 0.8, "I would like to go to the shop."), hold=0.0)  # off
     assert len(turns(heard)) == 2
+
+
+def test_a_guess_ready_before_the_end_is_told_first(pocketsphinx, say):
+    """GUESS (a reply may be prepared) comes with the turn's words before the TURN itself; when the user
+    goes on after a guess, RESUMED voids it and the turn holds both parts."""
+    listener = listener_for(pocketsphinx)
+    heard = hear_with_fast_finals(listener, say("I think that is right."))
+    kinds = [h.kind for _, h in heard]
+    assert kinds.count("guess") == 1 and "resumed" not in kinds and kinds.index("guess") < kinds.index("turn")
+    (at, guess), = [(t, h) for t, h in heard if h.kind == "guess"]
+    [turn] = turns(heard)
+    assert guess.text == turn.text == "i think that is right"
+    assert at < turn.decided - 0.1  # told while the silence was still being waited out
+
+    heard = hear_with_fast_finals(listener, say("I think that is right.", 0.3, "I would like to go to the shop."))
+    kinds = [h.kind for _, h in heard]
+    assert kinds.index("guess") < kinds.index("resumed") < kinds.index("turn"), kinds
+    guesses, [turn] = [h.text for _, h in heard if h.kind == "guess"], turns(heard)
+    assert guesses[0].startswith("i think") and len(turn.text.split()) >= 8 and turn.text != guesses[0]
+    listener.close()
+
+
+def test_a_guess_that_stops_on_an_unfinished_word_is_not_told(pocketsphinx, say):
+    listener = listener_for(pocketsphinx)
+    heard = hear_with_fast_finals(listener, say("I think that is right because"))
+    assert "guess" not in [h.kind for _, h in heard] and len(turns(heard)) == 1
+    listener.close()
 
 
 def test_a_recogniser_error_loses_the_utterance_not_the_listener(pocketsphinx, say):

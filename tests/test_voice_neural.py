@@ -95,6 +95,17 @@ def test_long_sentence_streams_its_first_phrase_first(neural):
     assert split_pieces("A short one, really.") == [(0, len("A short one, really."))]
 
 
+@pytest.mark.parametrize("text", ["I can answer questions and tell you about myself.", "Hello there!", "Sure."])
+def test_a_sentence_sounds_from_its_start(neural, text):
+    """A reply is heard when its first sound is: Piper's start token put 35-60 ms of silence first."""
+    samples, rate, phonemes, _ = speak(neural, SpeechRequest(text))
+    window = int(0.005 * rate)
+    level = 20 * np.log10(np.sqrt(np.convolve(samples ** 2, np.ones(window) / window, "valid")) + 1e-9)
+    onset = np.argmax(level > -45) / rate
+    assert onset < 0.03, f"first sound at {onset * 1000:.0f} ms"
+    assert phonemes[0].start == 0 and (phonemes[0].symbol != "_" or phonemes[0].end <= 0.011)
+
+
 def test_raw_phoneme_markup_is_spoken_as_text(neural):
     _, _, phonemes, words = speak(neural, SpeechRequest("Say [[ h ə l ˈ o ʊ ]] now."))
     assert [w.text for w in words][0] == "Say" and words[-1].text == "now"

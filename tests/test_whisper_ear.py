@@ -133,6 +133,20 @@ def test_whisper_hears_espeak_voices_streamed_as_a_live_connection_delivers_them
     assert partials >= len(SENTENCES)  # the words so far, while the sentence was being spoken
 
 
+def test_a_sure_greedy_final_is_kept_and_an_unsure_one_beamed(whisper, speech):
+    """Beam search costs about half a final's time: it runs only when the greedy decode is unsure."""
+    from visage.backends.asr.whisper_decode import decode_short
+
+    model, audio = whisper._model, speech("I would like a cup of coffee, please.", "m3")  # greedy: -0.17
+    sure = decode_short(model, audio, "en", beam_size=5, sure_above=whisper.sure_score)
+    assert sure.beam == 1 and sure.score > whisper.sure_score and "coffee" in sure.text.lower(), sure
+    beamed = decode_short(model, audio, "en", beam_size=5, sure_above=sure.score + 0.01)  # less sure than asked
+    assert beamed.beam == 5 and "coffee" in beamed.text.lower(), beamed
+    assert decode_short(model, audio, "en", beam_size=5).beam == 5  # without a threshold: always beamed
+    noisy = audio + np.random.default_rng(0).normal(0, 0.3, len(audio)).astype(np.float32)  # ~0 dB SNR
+    assert decode_short(model, noisy, "en", beam_size=5, sure_above=whisper.sure_score).beam == 5
+
+
 def test_whisper_hears_mandarin(whisper, speech):
     text = "我想喝一杯热咖啡。"  # espeak's Mandarin is hard to follow: bench/bench_ear.py has the CER of ten
     stream = whisper.stream("zh")

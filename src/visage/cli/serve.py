@@ -116,13 +116,18 @@ def add_parser(commands) -> None:
     t.add_argument("--unfinished-hold", type=float, metavar="S",
                    help="seconds more to wait when the user's words stop on 'and', 'the', 'um'... "
                         "(default 0.5; 0 never waits)")
+    t.add_argument("--no-prepare-reply", dest="prepare_reply", action="store_const", const=False,
+                   help="do not ask the brain for a reply before the user's turn has ended (by default the "
+                        "reply is prepared from the words heard at the first pause and said at once if the "
+                        "turn ends with them: sooner answers, but a remote LLM may be asked for a reply "
+                        "that is thrown away)")
     p.set_defaults(run=run)
 
 
 def defaults_from(args: argparse.Namespace) -> dict:
     """The LiveOptions fields the flags set (unset flags keep LiveOptions' own defaults)."""
     fields = ("brain", "base_url", "model", "api_key", "knowledge", "persona", "avatar", "language", "voice",
-              "pitch", "style", "size", "fps", "vad_silence", "unfinished_hold")
+              "pitch", "style", "size", "fps", "vad_silence", "unfinished_hold", "prepare_reply")
     chosen = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     key = api_key(args)
     return {**chosen, "api_key": key} if key else chosen

@@ -9,6 +9,8 @@ single part of the reply latency. Two things keep the rest of the wait from addi
   silence is long enough, on the audio so far; should the user speak again first, a fresh stream gets
   the whole utterance and the guess is dropped. At the end of the turn the transcript is then ready or
   nearly (Whisper: the end waits for the decode minus `lead`; started earlier, it loses words).
+- A guess ready before the end is told (GUESS), so that the reply can be prepared in the rest of the
+  silence and said at once if the turn ends with the same words; RESUMED says a told guess is void.
 - Holding on unfinished words. A transcript that ends in a word no sentence ends with ("and", "because",
   "um"; in Chinese 然后, 因为, 嗯) waits `hold` seconds more for the rest of the sentence instead of
   answering half of it; if the user goes on, the pause becomes part of one turn.
@@ -63,6 +65,8 @@ class HeardKind(str, Enum):
     START = "start"  # the user began speaking
     PARTIAL = "partial"  # the words so far
     TURN = "turn"  # a finished turn, perhaps without words
+    GUESS = "guess"  # the words the open turn ends with unless the user goes on (a reply may be prepared)
+    RESUMED = "resumed"  # the user went on after a GUESS: it is void
     ERROR = "error"  # the utterance was lost; `text` says why
 
 
@@ -93,6 +97,8 @@ class TurnListener:
         self._stream: ASRStream | None = None
         self._utterance: list[np.ndarray] = []  # all audio of the open turn, pre-roll included
         self._guess: Future | None = None  # the speculative final of `_stream`
+        self._told = False  # whether `_guess` was told (a GUESS event)
+        self._voided = False  # a told guess became void: RESUMED is due
         self._held: tuple[Transcript, float, float, float] | None = None  # (final, ready, end, until)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visage-final")
 
@@ -129,9 +135,17 @@ class TurnListener:
                     self.speculations += 1
             elif self._guess is not None and self.vad.speaking and self.vad.quiet < self.speculate_at:
                 self._resume()  # spoke again before the end: the guess is moot
+            if self._guess is not None and not self._told and self._guess.done():
+                text = self._guess.result()[0].text
+                if text.strip() and not sounds_unfinished(text):  # (an unfinished one would be held)
+                    self._told = True
+                    out.append(Heard(HeardKind.GUESS, text))
         except VisageError as exc:  # this utterance is lost; listening goes on
             self._drop()
             out.append(Heard(HeardKind.ERROR, str(exc)))
+        if self._voided:
+            self._voided = False
+            out.insert(0, Heard(HeardKind.RESUMED))
         self._remember(audio)
         return out
 
@@ -157,6 +171,7 @@ class TurnListener:
         audio, guess, stream = self._utterance, self._guess, self._stream
         if guess is None and stream is not None:
             stream.cancel()  # (a held turn's stream has finished already)
+        self._forget_guess()
         self._stream, self._guess, self._held = self.asr.stream(self.language), None, None
         self._utterance = audio
         self._stream.feed(np.concatenate(audio) if audio else np.zeros(0, np.float32))
@@ -168,10 +183,16 @@ class TurnListener:
         return _timed_finish(self._stream)
 
     def _take(self, final: Transcript, ready: float, speech_end: float) -> Heard:
+        self._told = False  # the TURN itself says whether the guess held
         self._stream, self._guess, self._held, self._utterance = None, None, None, []
         return Heard(HeardKind.TURN, final.text, speech_end=speech_end, decided=self.heard, final_ready=ready)
 
+    def _forget_guess(self) -> None:
+        self._voided = self._voided or self._told
+        self._told = False
+
     def _drop(self) -> None:
+        self._forget_guess()
         stream, guess = self._stream, self._guess
         self._stream, self._guess, self._held, self._utterance = None, None, None, []
         if stream is not None and guess is None:

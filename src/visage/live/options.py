@@ -36,6 +36,9 @@ class LiveOptions(BrainSettings):
     vad_silence: float = Field(0.4, ge=0.2, le=2.0, description="seconds of silence that end the user's turn")
     unfinished_hold: float = Field(0.5, ge=0.0, le=3.0, description="seconds more to wait when the user's words "
                                    "stop on 'and', 'the', 'um'... (0: never wait)")
+    prepare_reply: bool = Field(True, description="prepare the reply (the brain and the voice's first words) "
+                                "in the last part of the silence that ends the user's turn, said only if the "
+                                "turn ends with the same words (off: nothing is asked of the brain before)")
     session_id: str | None = Field(None, description="continue a saved conversation")
     drawing: Literal["server", "browser"] = Field(
         "server", description="who draws the face: the server (video, for clients that cannot draw) or the "

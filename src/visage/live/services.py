@@ -61,6 +61,9 @@ class LiveServices:
             if settings.tts not in self._tts:
                 voice = build_voice(settings)
                 voice.load()
+                # every reply's audio is resampled to WebRTC's rate (core.audio.resample): scipy.signal
+                # is imported now (0.6-0.7 s on this machine), not while the first reply waits for it
+                import scipy.signal  # noqa: F401
                 self._tts[settings.tts] = voice
             return self._tts[settings.tts]
 

@@ -30,6 +30,7 @@ from visage.live.events import (EmotionShown, ErrorReported, LatencyMeasured, Li
 from visage.live.listening import Heard, HeardKind, TurnListener
 from visage.live.microphone import MicBatcher, MicrophoneResampler
 from visage.live.options import LiveOptions
+from visage.live.prepared import PreparedReply
 from visage.live.output import AvatarOutput
 from visage.live.services import LiveServices
 from visage.live.tracks import AvatarAudioTrack, AvatarVideoTrack
@@ -86,6 +87,7 @@ class LiveSession:
         self._closed = False
         self._last_spoken: tuple[str, float] | None = None  # the last spoken turn, and when it was taken
         self._continues: str | None = None  # the turn the user is continuing, if they cut in right after it
+        self._prepared: PreparedReply | None = None  # the reply to the words of a GUESS, not yet said
         self._mic_backlog = 0.0  # s the newest microphone frame came later than the least-delayed one
         self.state = ConversationState.LISTENING
 
@@ -151,6 +153,7 @@ class LiveSession:
 
     def interrupt(self) -> None:
         """Stop the avatar now: cancel the brain and voice, drop scheduled speech, listen."""
+        self._drop_prepared()
         self._cancel.set()
         self.output.interrupt()
         self._set_state(ConversationState.LISTENING)
@@ -183,6 +186,7 @@ class LiveSession:
 
     def _on_heard(self, heard: Heard, now: float) -> None:
         if heard.kind == HeardKind.START:
+            self._drop_prepared()
             self._continues = None
             if self.state in BUSY:
                 last = self._last_spoken
@@ -192,7 +196,13 @@ class LiveSession:
                 self._emit(StateChanged(ConversationState.LISTENING, barge_in=True))
         elif heard.kind == HeardKind.PARTIAL:
             self._emit(UserSaid(heard.text, final=False))
+        elif heard.kind == HeardKind.GUESS:
+            if self.options.prepare_reply and self.state == ConversationState.LISTENING:
+                self._prepare(self._continued(heard.text))
+        elif heard.kind == HeardKind.RESUMED:
+            self._drop_prepared()
         elif heard.kind == HeardKind.ERROR:
+            self._drop_prepared()
             self._emit(ErrorReported(f"your last words were not recognised: {heard.text}"))
         elif heard.kind == HeardKind.TURN:
             # audio clock -> wall clock: the chunk that ended the turn arrived `now`, and `hear` may have
@@ -201,35 +211,87 @@ class LiveSession:
             marks = {"speech_end": now - (clock - heard.speech_end), "vad_end": now - (clock - heard.decided),
                      "mic_backlog": self._mic_backlog}
             marks["asr_final"] = max(heard.final_ready, marks["vad_end"])
-            text = heard.text
-            if self._continues and text.strip():
-                text = f"{self._continues} {text}"
+            text = self._continued(heard.text)
             self._continues = None
             self._emit(UserSaid(text, final=True))
+            prepared, self._prepared = self._prepared, None
+            if prepared is not None and (prepared.text != text or prepared.cancel.is_set() or prepared.future.done()):
+                prepared.drop()  # other words, or it failed or ended before it could be said: made afresh
+                prepared = None
             if text.strip():
                 self._last_spoken = (text, now)
-                self._start_turn(text, marks)
+                if prepared is not None:
+                    self._say_prepared(prepared, marks)
+                else:
+                    self._start_turn(text, marks)
+
+    def _continued(self, text: str) -> str:
+        """The user's words, after those of the turn they are continuing (if they cut in right after it)."""
+        return f"{self._continues} {text}" if self._continues and text.strip() else text
+
+    # -- a reply prepared in the silence that ends the turn (prepared.py) ------------------------------
+    def _prepare(self, text: str) -> None:
+        self._drop_prepared()
+        prepared = self._prepared = PreparedReply(text)
+        prepared.future = self.loop.run_in_executor(self.executor, self._reply, text, prepared.marks,
+                                                    prepared.cancel, prepared)
+        prepared.future.add_done_callback(_log_failure)
+
+    def _say_prepared(self, prepared: PreparedReply, marks: dict) -> None:
+        self._cancel = prepared.cancel
+        self._set_state(ConversationState.THINKING)
+        self.output.set_state(ConversationState.THINKING)
+        self._turn = prepared.future
+        prepared.say(marks)
+
+    def _drop_prepared(self) -> None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None:
+            prepared.drop()
 
     # -- a turn ---------------------------------------------------------------------------------------
     def _start_turn(self, text: str, marks: dict) -> None:
+        self._drop_prepared()
         if self.state in BUSY:
             self.interrupt()
         self._cancel = cancel = threading.Event()
         self._set_state(ConversationState.THINKING)
         self.output.set_state(ConversationState.THINKING)
         self._turn = self.loop.run_in_executor(self.executor, self._reply, text, marks, cancel)
-        self._turn.add_done_callback(lambda f: f.exception() and log.error("turn failed: %s", f.exception()))
+        self._turn.add_done_callback(_log_failure)
 
-    def _reply(self, text: str, marks: dict, cancel: threading.Event) -> None:
-        """Worker thread: brain -> voice -> output, sentence by sentence, until done or cancelled."""
-        offset = None
-        with contextlib.closing(self.chat.reply(text, cancel)) as sentences:  # closing records the turns
+    def _reply(self, text: str, marks: dict, cancel: threading.Event, prepared: PreparedReply | None = None) -> None:
+        """Worker thread: brain -> voice -> output, sentence by sentence, until done or cancelled. A
+        `prepared` reply shows and plays nothing until it is said (prepared.py)."""
+        offset, begun = None, time.time()
+        held: list[LiveEvent] | None = None if prepared is None else []  # events waiting for the gate
+
+        def show(event: LiveEvent) -> None:
+            (self._emit if held is None else held.append)(event)
+
+        def release() -> bool:
+            """Whether the reply may go out (a prepared one waits for its turn's end here)."""
+            nonlocal held
+            if held is None:
+                return True
+            if not prepared.wait():
+                return False
+            # the stages after the turn's end count only what it still waited for
+            marks["first_sentence"] = max(marks["first_sentence"], marks["asr_final"])
+            marks["prepared_ahead"] = marks["asr_final"] - begun
+            for event in held:
+                self._emit(event)
+            held = None
+            return True
+
+        kept = None if prepared is None else (lambda: prepared.kept)
+        with contextlib.closing(self.chat.reply(text, cancel, kept)) as sentences:  # closing records the turns
             for sentence in sentences:
                 if cancel.is_set():
                     break
                 marks.setdefault("first_sentence", time.time())
-                self._emit(ReplySaid(sentence.text, sentence.emotion, sentence.intensity, sentence.sentence_type))
-                self._emit(EmotionShown(sentence.emotion))
+                show(ReplySaid(sentence.text, sentence.emotion, sentence.intensity, sentence.sentence_type))
+                show(EmotionShown(sentence.emotion))
                 # the sentence is placed on the output clock when its first audio exists, not before: the
                 # neural voice takes 0.1-0.3 s to make it, and a start fixed earlier lay in the past by
                 # then (its first chunk was moved to the present and the next one cut its end off)
@@ -241,6 +303,8 @@ class LiveSession:
                         if not isinstance(item, SpeechChunk):
                             waiting.append(item)
                             continue
+                        if not release():
+                            break
                         start = self.output.start_time() if offset is None else max(offset, self.output.start_time())
                         for early in waiting:
                             self.output.schedule(early, start, cancel)
@@ -253,7 +317,7 @@ class LiveSession:
                     if isinstance(item, Sentence) and item.end is not None:
                         offset = start + item.end
                     self.output.schedule(item, start, cancel)
-                if start is None and waiting and not cancel.is_set():  # a sentence without audio
+                if start is None and waiting and not cancel.is_set() and release():  # a sentence without audio
                     start = self.output.start_time() if offset is None else max(offset, self.output.start_time())
                     for early in waiting:
                         self.output.schedule(early, start, cancel)
@@ -281,6 +345,7 @@ class LiveSession:
                   "first_voice_chunk": marks["first_voice"] - marks["first_sentence"],
                   "scheduled_playout": marks["playout"] - marks["first_voice"],
                   "first_frame": (frame - marks["first_voice"]) if frame else None,
+                  "prepared_ahead": marks.get("prepared_ahead"),  # begun this long before the turn's end
                   "mic_backlog": marks.get("mic_backlog"), "audio_send_late_max": self.audio.late_max,  # since the last report
                   "total_to_first_sound_sent": end - origin}
         self.audio.late_max = 0.0
@@ -290,6 +355,11 @@ class LiveSession:
         if state != self.state:
             self.state = state
             self._emit(StateChanged(state))
+
+
+def _log_failure(future: asyncio.Future) -> None:
+    if not future.cancelled() and future.exception():
+        log.error("turn failed: %s", future.exception())
 
 
 def _in_loop(loop) -> bool:

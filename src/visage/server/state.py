@@ -18,7 +18,7 @@ from visage.server.faces import FaceCache
 from visage.server.peers import Peers
 
 SHOWN_DEFAULTS = ("persona", "language", "tts", "voice", "pitch", "style", "avatar", "size", "fps",
-                  "emotion_auto", "vad_silence", "unfinished_hold")  # never a URL, a path or a key
+                  "emotion_auto", "vad_silence", "unfinished_hold", "prepare_reply")  # never a URL, a path or a key
 
 
 @dataclass

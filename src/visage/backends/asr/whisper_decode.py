@@ -47,6 +47,8 @@ class Decoded:
     text: str
     language: str
     window_frames: int  # the encoder's input length, for benchmarks
+    score: float = 0.0  # the mean log-probability of its tokens (CTranslate2's length-normalised score)
+    beam: int = 1  # the beam it was decoded with
 
 
 def window_frames(samples: int, margin: float = WINDOW_MARGIN) -> int:
@@ -56,12 +58,13 @@ def window_frames(samples: int, margin: float = WINDOW_MARGIN) -> int:
 
 
 def decode_short(model, audio: np.ndarray, language: str | None, margin: float = WINDOW_MARGIN,
-                 beam_size: int = 1, denoise: bool = True) -> Decoded:
+                 beam_size: int = 1, denoise: bool = True, sure_above: float | None = None) -> Decoded:
     """Transcribe one utterance of at most 30 s - margin with faster-whisper's `model` (a WhisperModel);
-    `denoise`: steady noise subtracted from the features (whisper_features.py)."""
+    `denoise`: steady noise subtracted from the features (whisper_features.py). With `sure_above`, a
+    greedy decode comes first and is kept when its mean token log-probability is above that; only a
+    less certain one is decoded again with `beam_size` (from the same encoder output)."""
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.transcribe import get_suppressed_tokens
 
     features = log_mel(model.feature_extractor, audio, denoise)  # (n_mels, frames), no padding
     frames = window_frames(len(audio), margin)
@@ -77,6 +80,20 @@ def decode_short(model, audio: np.ndarray, language: str | None, margin: float =
     if language in PROMPTS:
         prompt = [tokenizer.sot_prev] + tokenizer.encode(" " + PROMPTS[language]) + prompt
     budget = int(TOKENS_PER_SECOND * len(audio) / SAMPLE_RATE) + 8
+    first = 1 if sure_above is not None else beam_size
+    text, score = _generate(model, encoded, tokenizer, prompt, budget, first, language)
+    beam = first
+    if first < beam_size and score <= sure_above:
+        text, score = _generate(model, encoded, tokenizer, prompt, budget, beam_size, language)
+        beam = beam_size
+    return Decoded(text, language, frames, score, beam)
+
+
+def _generate(model, encoded, tokenizer, prompt: list[int], budget: int, beam_size: int,
+              language: str) -> tuple[str, float]:
+    """The text of one decode of `encoded`, cleaned, and its mean token log-probability."""
+    from faster_whisper.transcribe import get_suppressed_tokens
+
     (result,) = model.model.generate(
         encoded, [prompt], beam_size=beam_size, max_length=min(448, len(prompt) + budget),
         suppress_blank=True, suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
@@ -92,7 +109,7 @@ def decode_short(model, audio: np.ndarray, language: str | None, margin: float =
     text = without_loop(text)
     if language in PROMPTS and bare(text) and bare(text) in bare(PROMPTS[language]):
         text = ""  # the prompt said again: what Whisper writes when it hears nothing it can read
-    return Decoded(text, language, frames)
+    return text, float(result.scores[0])
 
 
 def bare(text: str) -> str:

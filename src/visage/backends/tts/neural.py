@@ -40,6 +40,8 @@ PAUSE = "_"
 # Piper's own tokens: sentence start/end, and the punctuation it keeps as phonemes (pauses here).
 _SILENT = {"^", "$", ".", ",", ";", ":", "!", "?", "-", "(", ")", '"', "'", "…", "—"}
 OUTPUT_LEVEL = 0.55  # the model's output is scaled so a neutral sentence peaks near -5 dBFS
+LEAD_PAUSE_S = 0.01  # s of silence kept before a sentence's first sound: Piper's start token gives 35-60
+# ms, which a reply's listener waits through (espeak's voice starts after 12 ms)
 EMPHASIS_PAUSE_S = 0.08  # a short beat before an emphasised word (not at a phrase's start)
 SPLIT_MIN_WORDS = 5  # sentences shorter than this are made whole (splitting would only cost prosody)
 _PHRASE_BREAK = re.compile(r"[,;:](?=\s)")
@@ -164,6 +166,8 @@ class NeuralTTS(TTSBackend):
         if sum(n for _, n in entries) != len(x):
             raise BackendError("the Piper alignments do not add up to the audio")
         phones, ipa_words = timeline(entries)
+        if a == 0:  # a sentence's start (a later piece's leading pause is its phrase break: kept)
+            x = trim_leading_pause(x, phones, int(LEAD_PAUSE_S * rate))
         words = assign_words(request.text, a, b, ipa_words, phones, voice)
         emph = emphasis_spans(request.text, request.emphasis)
         words = tuple(replace(w, emphasised=any(s < w.char_end and w.char_start < e for s, e in emph)) for w in words)
@@ -274,6 +278,16 @@ def timeline(entries: list[tuple[str, int]]) -> tuple[list[_Phone], list[tuple[i
     if phones and phones[-1].end != t:  # nothing is lost: the timeline ends with the audio
         phones[-1].end = t
     return phones, words
+
+
+def trim_leading_pause(x: np.ndarray, phones: list[_Phone], keep: int) -> np.ndarray:
+    """`x` without all but `keep` samples of its leading pause; `phones` are moved with it (in place)."""
+    if not phones or phones[0].symbol != PAUSE or phones[0].end <= keep or len(phones) < 2:
+        return x
+    cut = phones[0].end - keep
+    for phone in phones:
+        phone.start, phone.end = max(0, phone.start - cut), phone.end - cut
+    return x[cut:]
 
 
 def _token_phones(voice, token: str) -> list[str]:
