@@ -195,6 +195,7 @@ def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], palet
     return out
 
 
+TEAR_ROUNDING = 3.0  # superellipse exponent of what covers the tear: squarer than the lips (2.4), never a box
 INNER_SATURATION = (1.35, 1.75)  # the lips' inner sides by the lip line, and where they meet the dark
 _DEEP_TINT = np.array([1.0, 0.84, 0.86], np.float32)  # deeper in, the wet lip is redder (blood under thin skin)
 
@@ -294,7 +295,10 @@ class MouthInterior:
         shape = MouthShape.of(blendshapes)
 
         # the grid: columns u across the mouth, rows v down it, both in pixels from its centre
-        u0, u1 = int(np.floor(min(cu_u[0], cl_u[0]))) - 2, int(np.ceil(max(cu_u[-1], cl_u[-1]))) + 3
+        # the painting covers the warp's whole tear and a little more (see `past` below)
+        margin, outline = max(1.0, 0.004 * H), max(self.step, 0.007 * H)
+        spill = int(np.ceil(margin + outline))
+        u0, u1 = int(np.floor(min(cu_u[0], cl_u[0]))) - 2 - spill, int(np.ceil(max(cu_u[-1], cl_u[-1]))) + 3 + spill
         step = self.step
         u = (u0 + step * np.arange(int(np.ceil((u1 - u0) / step)))).astype(np.float32)
         top, bottom = _interp(u, up_u, up_v), _interp(u, lo_u, lo_v)
@@ -306,10 +310,12 @@ class MouthInterior:
         reach_in = 0.6 * _clip((np.abs(u) / half_w - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H))
         lip_top = lip_top - reach_in * np.maximum(lip_top - _interp(u, ou_u, ou_v), 0.0)
         lip_bottom = lip_bottom + reach_in * lip_t
-        lip_top, lip_bottom = self._rounded(u, lip_top, lip_bottom, _interp(u, ou_u, ou_v), _interp(u, out_u, out_v),
-                                            0.5 * (cu_u[0] + cu_u[-1]), 0.5 * (cu_u[-1] - cu_u[0]))
+        outer = (_interp(u, ou_u, ou_v), _interp(u, out_u, out_v), 0.5 * (cu_u[0] + cu_u[-1]), 0.5 * (cu_u[-1] - cu_u[0]))
+        # what covers the warp's tear: its corners only just rounded (TEAR_ROUNDING), no box
+        tear_top, tear_bottom = self._rounded(u, lip_top, lip_bottom, *outer, power=TEAR_ROUNDING)
+        lip_top, lip_bottom = self._rounded(u, lip_top, lip_bottom, *outer)
         cover = np.maximum(lip_bottom - lip_top, 0.0)
-        v0 = int(np.floor(min(float(lip_top.min()), float(top.min())))) - 2
+        v0 = int(np.floor(min(float(tear_top.min()), float(top.min())))) - 2 - spill
         v1 = int(np.ceil(float(np.max(lip_bottom + 0.7 * lip_t)))) + 3
         v = (v0 + step * np.arange(int(np.ceil((v1 - v0) / step)))).astype(np.float32)[:, None]
         s = _clip(u / half_w, -1.0, 1.0)
@@ -365,8 +371,18 @@ class MouthInterior:
         # and a moist highlight along the lower lip's outside, as it comes off the teeth
         shine = (0.22 * min(1.0, widest / (0.02 * H))) * np.exp(-(s / 0.5) ** 2)
         shine = shine * np.exp(-((v - (lip_bottom + 0.35 * lip_t)) / (0.14 * lip_t + 0.6)) ** 2)
-        outline = max(step, 0.007 * H)  # the painted inner sides fade into the photo's lips, no drawn edge
-        alpha = _clip(np.minimum(v - lip_top, lip_bottom - v) * (1.0 / outline) + np.minimum(0.5, 0.5 * cover), 0.0, 1.0)
+        # the painted inner sides fade into the photo's lips, no drawn edge. Where the lips part, the
+        # warp tears the photo between them and fills the tear with a ghost of the face at rest (its
+        # inversion is one fixed-point step): skin from under the lower lip or above the upper one,
+        # with pixel steps along its edge. So the painting is opaque over the whole tear, before the
+        # rounding, and `margin` px past its edges and ends, then fades out over `outline`: lines
+        # lighter than the lips on both sides at the corners and along the lips, otherwise.
+        tear = np.maximum(tear_bottom - tear_top, 0.0)
+        torn = _clip(tear * (1.0 / (2.0 * margin + 1.0)), 0.0, 1.0)  # 0 where the lips meet: nothing torn
+        past = margin * torn
+        alpha = np.minimum(v - tear_top, tear_bottom - v) + past
+        beyond = np.minimum(u - cu_u[0], cu_u[-1] - u) + margin
+        alpha = _clip(np.minimum(alpha, beyond) * (1.0 / outline) + (np.minimum(0.5, 0.5 * tear) + 0.5 * torn), 0.0, 1.0)
 
         # premultiplied colour: the inside over the lips' sides over the highlight (the sheen and the
         # highlight as weights of two colours: one small matrix product)
@@ -396,7 +412,7 @@ class MouthInterior:
         self._lay(image, rgba, centre, along, down, (u0, v0), step)
 
     @staticmethod
-    def _rounded(u, lip_top, lip_bottom, outer_top, outer_bottom, u_mid: float, a: float):
+    def _rounded(u, lip_top, lip_bottom, outer_top, outer_bottom, u_mid: float, a: float, power: float = 2.4):
         """The painted lips' inner sides kept inside the outer lip lines and within a rounded contour:
         a superellipse from corner to corner around the opening's middle line, as tall as the opening
         at its tallest, so a square warped opening (funnel, pucker) is painted round, never a box."""
@@ -404,7 +420,7 @@ class MouthInterior:
         middle = 0.5 * (lip_top + lip_bottom)
         b = 0.5 * float(np.max(lip_bottom - lip_top)) + 0.5
         along = _clip(np.abs(u - u_mid) / max(a, 1.0), 0.0, 1.0)
-        half = b * np.maximum(1.0 - along ** 2.4, 0.0) ** (1.0 / 2.4)
+        half = b * np.maximum(1.0 - along ** power, 0.0) ** (1.0 / power)
         return np.maximum(lip_top, middle - half), np.minimum(lip_bottom, middle + half)
 
     def _lay(self, image: np.ndarray, rgba: np.ndarray, centre, along, down, origin, step: float) -> None:
