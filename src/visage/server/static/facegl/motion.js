@@ -121,7 +121,9 @@ export class FaceModel {
     const clV = clV0.map((v, i) => Math.max(v, interp(clU[i], cuU, cuV)));
     const shape = mouthShape(w, this.index);
     // the grid Python paints (its columns and rows), for the maxima its formulas take
-    const u0 = Math.floor(Math.min(cuU[0], clU[0])) - 2, u1 = Math.ceil(Math.max(cuU[last], clU[last])) + 3;
+    // the painting covers the warp's tear and `margin` px more, fading over `outline` (mouth.py)
+    const margin = Math.max(1, 0.004 * H), outline = Math.max(step, 0.007 * H), spill = Math.ceil(margin + outline);
+    const u0 = Math.floor(Math.min(cuU[0], clU[0])) - 2 - spill, u1 = Math.ceil(Math.max(cuU[last], clU[last])) + 3 + spill;
     const cols = Math.ceil((u1 - u0) / step);
     const lines = { upU, upV, loU, loV, cuU, cuV, clU, clV, ouU, ouV, olU, olV };
     let halfMax = 0, gapMax = 0, top0 = Infinity, bottom1 = -Infinity, roundB = 0;
@@ -131,6 +133,9 @@ export class FaceModel {
     roundB = 0.5 * roundB + 0.5;
     const uMid = 0.5 * (cuU[0] + cuU[last]), roundA = 0.5 * (cuU[last] - cuU[0]);
     for (const c of columns) {
+      const tear = { u: c.u, lipTop: c.lipTop, lipBottom: c.lipBottom };
+      roundedLips(tear, uMid, roundA, roundB, TEAR_ROUNDING);
+      top0 = Math.min(top0, tear.lipTop);
       roundedLips(c, uMid, roundA, roundB);
       halfMax = Math.max(halfMax, c.half);
       gapMax = Math.max(gapMax, c.gap);
@@ -142,7 +147,7 @@ export class FaceModel {
       const h = Math.min(c.half, capAt(c.s, shape, halfMax));
       cgap = Math.max(cgap, Math.max(Math.min(c.mid + h, c.lipBottom) - Math.max(c.mid - h, c.lipTop), 0));
     }
-    const v0 = Math.floor(top0) - 2, v1 = Math.ceil(bottom1) + 3;
+    const v0 = Math.floor(top0) - 2 - spill, v1 = Math.ceil(bottom1) + 3;
     const rows = Math.ceil((v1 - v0) / step);
     const ue = u0 + step * cols, ve = v0 + step * rows;
     const xs = [], ys = [];
@@ -158,7 +163,7 @@ export class FaceModel {
     const k = Math.min(Math.floor(x), sp.levels - 2);
     return { rect: [x0, y0, x1, y1], centre, along, down, halfW, H, ...lines, shareUp: shape.shareUp,
       shareLo: shape.shareLo, end: shape.end, power: shape.power, halfMax, gapMax, widest,
-      edge: Math.max(step, 0.004 * H), softEdge: Math.max(step, 0.009 * H), outline: Math.max(step, 0.007 * H),
+      edge: Math.max(step, 0.004 * H), softEdge: Math.max(step, 0.009 * H), outline, margin,
       uMid, roundA, roundB, rung: k, rungMix: x - k };
   }
 }
@@ -200,11 +205,13 @@ function mouthColumn(u, l, shape, H, halfW, widest) {
     s: Math.min(Math.max(u / halfW, -1), 1) };
 }
 
+export const TEAR_ROUNDING = 3.0;  // mouth.py TEAR_ROUNDING: the outline of what covers the warp's tear
+
 // the lips' inner sides within a rounded contour (mouth.py _rounded): a superellipse corner to corner
-export function roundedLips(c, uMid, roundA, roundB) {
+export function roundedLips(c, uMid, roundA, roundB, power = 2.4) {
   const middle = 0.5 * (c.lipTop + c.lipBottom);
   const a = Math.min(Math.abs(c.u - uMid) / Math.max(roundA, 1), 1);
-  const h = roundB * Math.pow(Math.max(1 - Math.pow(a, 2.4), 0), 1 / 2.4);
+  const h = roundB * Math.pow(Math.max(1 - Math.pow(a, power), 0), 1 / power);
   c.lipTop = Math.max(c.lipTop, middle - h);
   c.lipBottom = Math.min(c.lipBottom, middle + h);
 }
