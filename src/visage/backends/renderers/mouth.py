@@ -171,24 +171,26 @@ class MouthShape:
 
 def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], palette: MouthPalette) -> np.ndarray:
     """The photo's lips' colours along the mouth, (2, 11, 3) float32: upper and lower lip, at the
-    places s of the inner lip line's points (corner, 9 points, corner), taken 40 % of the way from
+    places s of the inner lip line's points (corner, 9 points, corner), taken 20-50 % of the way from
     the inner to the outer lip line and blurred, so the lips' inner sides continue their own lips.
     Grey photos give grey (the palette's saturation follows the photo)."""
     cv2 = require("cv2", "portrait renderer", "portrait")
     soft = cv2.GaussianBlur(photo, (0, 0), sigmaX=2.0).astype(np.float32)
     out = np.empty((2, 11, 3), np.float32)
-    base = float(palette.lip @ _LUMA)
     for k, (inner, outer) in enumerate((([78] + UPPER_INNER + [308], [61] + UPPER_OUTER + [291]),
                                         ([78] + LOWER_INNER + [308], [61] + LOWER_OUTER + [291]))):
         a, b = rest[[pos[i] for i in inner]].copy(), rest[[pos[i] for i in outer]].copy()
         a[[0, -1]], b[[0, -1]] = a[[1, -2]], b[[1, -2]]  # the corners themselves are skin or shadow
         samples = []
-        for share in (0.3, 0.5, 0.7):  # across the lip, the median: a highlight or a dark gap is left out
+        for share in (0.2, 0.35, 0.5):  # across the lip, the median: a highlight or a dark gap is left out
             xy = (a + share * (b - a)).astype(np.float32)
             samples.append(cv2.remap(soft, xy[None, :, 0], xy[None, :, 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0])
-        colour = 0.5 * np.median(samples, axis=0) + 0.5 * palette.lip  # half the palette: no blotches
-        luma = colour @ _LUMA
-        colour *= (np.clip(luma, 0.85 * base, 1.08 * base) / np.maximum(luma, 1.0))[:, None]
+        # each lip's own colour by its inner line, smoothed along the mouth (no blotches): mixed with
+        # the palette, or pulled towards the two lips' mean brightness, a dark upper lip's inner side
+        # came out lighter than the lip and a pale lower lip's darker, an edge along each lip
+        colour = np.median(samples, axis=0)
+        colour = 0.25 * np.roll(colour, 1, 0) + 0.5 * colour + 0.25 * np.roll(colour, -1, 0)
+        colour[[0, -1]] = colour[[1, -2]]  # the roll wraps round at the corners
         if float(np.ptp(palette.lip)) < 1.0:  # a grey-scale photo's palette: keep the lips grey
             colour = (colour @ _LUMA)[:, None].repeat(3, axis=1)
         out[k] = colour
@@ -196,7 +198,7 @@ def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], palet
 
 
 TEAR_ROUNDING = 3.0  # superellipse exponent of what covers the tear: squarer than the lips (2.4), never a box
-INNER_SATURATION = (1.35, 1.75)  # the lips' inner sides by the lip line, and where they meet the dark
+INNER_SATURATION = (1.2, 1.75)  # the lips' inner sides by the lip line, and where they meet the dark
 _DEEP_TINT = np.array([1.0, 0.84, 0.86], np.float32)  # deeper in, the wet lip is redder (blood under thin skin)
 
 
@@ -391,7 +393,9 @@ class MouthInterior:
         # along the mouth, so no column ends it in a seam
         opened = 0.3 + 0.7 * _clip(gap / (0.02 * H + 2.0), 0.0, 1.0) * _clip(1.0 - (a_s - end) / 0.2, 0.0, 1.0)
         deep = into * into * opened  # the shadow gathers by the dark: the lips stay lit by their line
-        lit_side = side * (1.0 - wet) * crease * (0.8 - deep * (0.32 - 0.1 * lower_side))
+        # by the lip line nearly the lip's own light (0.8 drew a darker rim round a flat patch), turning
+        # darker all the way in as the lip curves away from the light
+        lit_side = side * (1.0 - wet) * crease * (0.9 - 0.1 * into - deep * (0.32 - 0.1 * lower_side))
         weights = np.empty(alpha.shape + (2,), np.float32)
         weights[..., 0] = 0.0
         weights[..., 1] = (1.0 - alpha) * shine + side * wet  # the sheen: the lip's own highlight colour

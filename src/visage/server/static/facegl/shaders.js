@@ -176,7 +176,7 @@ void main() {
   float side = alpha * (1.0 - dark);
   float opened = 0.3 + 0.7 * clamp(gap / (0.02 * H + 2.0), 0.0, 1.0) * clamp(1.0 - (abs(s) - end) / 0.2, 0.0, 1.0);
   float deep = into * into * opened;
-  float litSide = side * (1.0 - wet) * crease * (0.8 - deep * (0.32 - 0.1 * lowerSide));
+  float litSide = side * (1.0 - wet) * crease * (0.9 - 0.1 * into - deep * (0.32 - 0.1 * lowerSide));
   vec3 base = mix(lipAt(u, upU, lipUp), lipAt(u, loU, lipLo), lowerSide);
   vec3 lip = mix(saturate(base, saturation.x), saturate(base * deepTint, saturation.y), deep);
   float glow = (1.0 - alpha) * shine;
