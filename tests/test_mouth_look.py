@@ -240,3 +240,27 @@ def test_no_light_lines_along_the_painted_mouth_s_edge(faces, size, shape):
     ring = (cv2.dilate((shows < 0.98).astype(np.uint8), k) > 0) & ~(cv2.erode((shows < 0.02).astype(np.uint8), k) > 0)
     excess = light_line_share(render(r, w), ring) - light_line_share(render(r, np.zeros_like(w)), ring)
     assert excess < 0.025, f"{excess:.3f} more of the painted edge's pixels on thin light lines than at rest"
+
+
+@pytest.mark.parametrize("photo", ["smiling", "glasses"])
+def test_tongue_out_shows_a_tongue_over_the_lower_lip(faces, photo):
+    """tongueOut (ARKit) pushes the tongue's tip out between the lips: a tongue-coloured shape in
+    the middle of the mouth that reaches past the lower lip's inner line (before: not drawn at all)."""
+    from visage.core.arkit import INDEX
+
+    r = faces[photo]
+    shape = np.asarray(OPEN["aa"], np.float32)
+    out = shape.copy()
+    out[INDEX["tongueOut"]] = 1.0
+    without, with_tongue = render(r, shape).astype(np.float32), render(r, out).astype(np.float32)
+    changed = np.abs(with_tongue - without).max(axis=-1) > 20
+    ys, xs = np.nonzero(changed)
+    lower = lines(r, out)["lower"]
+    centre, half_w = lower[[0, -1]].mean(axis=0), 0.5 * float(np.linalg.norm(lower[-1] - lower[0]))
+    assert changed.sum() > 150, int(changed.sum())
+    assert float(np.abs(xs - centre[0]).mean()) < 0.3 * half_w  # the middle of the mouth, not its corners
+    assert int((ys > lower[5, 1] + 1.0).sum()) > 20  # over the lower lip, in front of it
+    tongue = with_tongue[changed]
+    redness = tongue[:, 0] / np.maximum(tongue.sum(axis=1), 1.0)
+    assert float((tongue @ LUMA).mean()) > 60 and float(redness.mean()) > 0.36, (
+        float((tongue @ LUMA).mean()), float(redness.mean()))

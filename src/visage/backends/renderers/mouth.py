@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from visage.backends.renderers.face_model import LOWER_INNER, LOWER_OUTER, UPPER_INNER, UPPER_OUTER, sorted_along
-from visage.backends.renderers.mouth_cavity import cavity_sprites
+from visage.backends.renderers.mouth_cavity import cavity_sprites, tongue_tip
 from visage.core.arkit import INDEX
 from visage.errors import require
 
@@ -251,6 +251,7 @@ class MouthInterior:
         self.lip_colours = np.stack([_saturate_rows(lips * tone, amount) for tone, amount
                                      in zip((np.ones(3, np.float32), self.deep_tint), INNER_SATURATION)]).astype(np.float32)
         self._half_w = half_w
+        self.tongue = (0.6 * palette.tongue + 0.4 * palette.lip).astype(np.float32)  # lit, out in front of the lips
         self.photo_teeth = photo_teeth  # draws the sprites
         # the two fixed colours mixed in: the wet sheen on the lips' inner sides, the lower lip's highlight
         self._colours = np.stack([np.full(3, 255.0), palette.lip + 0.7 * (255.0 - palette.lip)]).astype(np.float32)
@@ -339,7 +340,6 @@ class MouthInterior:
         local_gap = 2.0 * half
         cgap = float(local_gap.max())
         below_top, above_bottom = v - ct, cb - v  # (rows, columns)
-        del tongue_out  # the sprites' tongue rests on the floor of the mouth (tongueOut is not drawn)
 
         # the inside (mouth_cavity.py): the two rungs of the ladder around this opening, stretched
         # from the upper lip's inner side down to the lower one's
@@ -413,6 +413,14 @@ class MouthInterior:
         rgba[..., :3] += colour * (alpha * dark)[..., None]
         rgba[..., :3] += 0.5  # rounded when laid, as a GPU's blend rounds
         rgba[..., 3] = 1.0 - alpha - (1.0 - alpha) * shine  # what is left of the image under it
+        out = float(tongue_out) * min(1.0, widest / (0.03 * H))  # a tongue needs an open mouth to come out
+        if out > 0.01:  # pushed out over the lower lip, in front of everything else painted
+            i = int(np.argmin(np.abs(u)))
+            front = float(lip_bottom[i] + (0.15 + 0.45 * out) * lip_t[i])
+            back = float(ct[i] + 0.35 * (cb[i] - ct[i]))
+            tongue, cover_t = tongue_tip(self.tongue, u, v, out, half_w, front, back, max(step, 0.006 * H))
+            rgba[..., :3] += (tongue + 0.5 - rgba[..., :3]) * cover_t[..., None]
+            rgba[..., 3] *= 1.0 - cover_t
         self._lay(image, rgba, centre, along, down, (u0, v0), step)
 
     @staticmethod
