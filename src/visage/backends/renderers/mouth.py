@@ -197,7 +197,7 @@ def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], palet
     return out
 
 
-TEAR_ROUNDING = 3.0  # superellipse exponent of what covers the tear: squarer than the lips (2.4), never a box
+TEAR_ROUNDING = 2.4  # superellipse exponent of what covers the tear, as the lips' (3.0 covered more of the corners, in straight-sided boxes on o)
 INNER_SATURATION = (1.2, 1.75)  # the lips' inner sides by the lip line, and where they meet the dark
 _DEEP_TINT = np.array([1.0, 0.84, 0.86], np.float32)  # deeper in, the wet lip is redder (blood under thin skin)
 
@@ -314,7 +314,7 @@ class MouthInterior:
         lip_top = lip_top - reach_in * np.maximum(lip_top - _interp(u, ou_u, ou_v), 0.0)
         lip_bottom = lip_bottom + reach_in * lip_t
         outer = (_interp(u, ou_u, ou_v), _interp(u, out_u, out_v), 0.5 * (cu_u[0] + cu_u[-1]), 0.5 * (cu_u[-1] - cu_u[0]))
-        # what covers the warp's tear: its corners only just rounded (TEAR_ROUNDING), no box
+        # what covers the warp's tear: the lips before their rounding, rounded as they are (TEAR_ROUNDING)
         tear_top, tear_bottom = self._rounded(u, lip_top, lip_bottom, *outer, power=TEAR_ROUNDING)
         lip_top, lip_bottom = self._rounded(u, lip_top, lip_bottom, *outer)
         cover = np.maximum(lip_bottom - lip_top, 0.0)

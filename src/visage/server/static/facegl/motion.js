@@ -213,7 +213,7 @@ function mouthColumn(u, l, shape, H, halfW, widest) {
     s: Math.min(Math.max(u / halfW, -1), 1) };
 }
 
-export const TEAR_ROUNDING = 3.0;  // mouth.py TEAR_ROUNDING: the outline of what covers the warp's tear
+export const TEAR_ROUNDING = 2.4;  // mouth.py TEAR_ROUNDING: the outline of what covers the warp's tear
 
 // the lips' inner sides within a rounded contour (mouth.py _rounded): a superellipse corner to corner
 export function roundedLips(c, uMid, roundA, roundB, power = 2.4) {

@@ -141,7 +141,7 @@ void main() {
   float middle = 0.5 * (lipTop + lipBottom);
   float ra = clamp(abs(u - uMid) / max(roundA, 1.0), 0.0, 1.0);
   float rh = roundB * pow(max(1.0 - pow(ra, 2.4), 0.0), 1.0 / 2.4);
-  float th = roundB * pow(max(1.0 - pow(ra, 3.0), 0.0), 1.0 / 3.0);  // mouth.py TEAR_ROUNDING
+  float th = roundB * pow(max(1.0 - pow(ra, 2.4), 0.0), 1.0 / 2.4);  // mouth.py TEAR_ROUNDING
   float tearTop = max(lipTop, middle - th), tearBottom = min(lipBottom, middle + th);
   lipTop = max(lipTop, middle - rh);
   lipBottom = min(lipBottom, middle + rh);
