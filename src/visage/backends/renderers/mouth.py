@@ -197,7 +197,6 @@ def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], palet
     return out
 
 
-TEAR_ROUNDING = 2.4  # superellipse exponent of what covers the tear, as the lips' (3.0 covered more of the corners, in straight-sided boxes on o)
 INNER_SATURATION = (1.2, 1.75)  # the lips' inner sides by the lip line, and where they meet the dark
 _DEEP_TINT = np.array([1.0, 0.84, 0.86], np.float32)  # deeper in, the wet lip is redder (blood under thin skin)
 
@@ -298,7 +297,7 @@ class MouthInterior:
         shape = MouthShape.of(blendshapes)
 
         # the grid: columns u across the mouth, rows v down it, both in pixels from its centre
-        # the painting covers the warp's whole tear and a little more (see `past` below)
+        # the painting covers the lips' opening and a little more (see `margin` below)
         margin, outline = max(1.0, 0.004 * H), max(self.step, 0.007 * H)
         spill = int(np.ceil(margin + outline))
         u0, u1 = int(np.floor(min(cu_u[0], cl_u[0]))) - 2 - spill, int(np.ceil(max(cu_u[-1], cl_u[-1]))) + 3 + spill
@@ -313,12 +312,10 @@ class MouthInterior:
         reach_in = 0.6 * _clip((np.abs(u) / half_w - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H))
         lip_top = lip_top - reach_in * np.maximum(lip_top - _interp(u, ou_u, ou_v), 0.0)
         lip_bottom = lip_bottom + reach_in * lip_t
-        outer = (_interp(u, ou_u, ou_v), _interp(u, out_u, out_v), 0.5 * (cu_u[0] + cu_u[-1]), 0.5 * (cu_u[-1] - cu_u[0]))
-        # what covers the warp's tear: the lips before their rounding, rounded as they are (TEAR_ROUNDING)
-        tear_top, tear_bottom = self._rounded(u, lip_top, lip_bottom, *outer, power=TEAR_ROUNDING)
-        lip_top, lip_bottom = self._rounded(u, lip_top, lip_bottom, *outer)
+        lip_top, lip_bottom = self._rounded(u, lip_top, lip_bottom, _interp(u, ou_u, ou_v), _interp(u, out_u, out_v),
+                                            0.5 * (cu_u[0] + cu_u[-1]), 0.5 * (cu_u[-1] - cu_u[0]))
         cover = np.maximum(lip_bottom - lip_top, 0.0)
-        v0 = int(np.floor(min(float(tear_top.min()), float(top.min())))) - 2 - spill
+        v0 = int(np.floor(min(float(lip_top.min()), float(top.min())))) - 2 - spill
         v1 = int(np.ceil(float(np.max(lip_bottom + 0.7 * lip_t)))) + 3
         v = (v0 + step * np.arange(int(np.ceil((v1 - v0) / step)))).astype(np.float32)[:, None]
         s = _clip(u / half_w, -1.0, 1.0)
@@ -376,15 +373,15 @@ class MouthInterior:
         # the painted inner sides fade into the photo's lips, no drawn edge. Where the lips part, the
         # warp tears the photo between them and fills the tear with a ghost of the face at rest (its
         # inversion is one fixed-point step): skin from under the lower lip or above the upper one,
-        # with pixel steps along its edge. So the painting is opaque over the whole tear, before the
-        # rounding, and `margin` px past its edges and ends, then fades out over `outline`: lines
-        # lighter than the lips on both sides at the corners and along the lips, otherwise.
-        tear = np.maximum(tear_bottom - tear_top, 0.0)
-        torn = _clip(tear * (1.0 / (2.0 * margin + 1.0)), 0.0, 1.0)  # 0 where the lips meet: nothing torn
-        past = margin * torn
-        alpha = np.minimum(v - tear_top, tear_bottom - v) + past
+        # with pixel steps along its edge. Half transparent on the lip lines, the painting showed it as
+        # light lines along the lips and notches at the corners; so it is opaque over the opening and
+        # `margin` px past its edges and ends, then fades out over `outline` (where the lips meet,
+        # nothing is torn, and the edge stays as it was). A tear's square corners beyond the rounded
+        # opening (funnel) still show a little: covered, they made straight-sided boxes on o.
+        torn = _clip(cover * (1.0 / (2.0 * margin + 1.0)), 0.0, 1.0)
+        alpha = np.minimum(v - lip_top, lip_bottom - v) + margin * torn
         beyond = np.minimum(u - cu_u[0], cu_u[-1] - u) + margin
-        alpha = _clip(np.minimum(alpha, beyond) * (1.0 / outline) + (np.minimum(0.5, 0.5 * tear) + 0.5 * torn), 0.0, 1.0)
+        alpha = _clip(np.minimum(alpha, beyond) * (1.0 / outline) + (np.minimum(0.5, 0.5 * cover) + 0.5 * torn), 0.0, 1.0)
 
         # premultiplied colour: the inside over the lips' sides over the highlight (the sheen and the
         # highlight as weights of two colours: one small matrix product)
@@ -424,7 +421,7 @@ class MouthInterior:
         self._lay(image, rgba, centre, along, down, (u0, v0), step)
 
     @staticmethod
-    def _rounded(u, lip_top, lip_bottom, outer_top, outer_bottom, u_mid: float, a: float, power: float = 2.4):
+    def _rounded(u, lip_top, lip_bottom, outer_top, outer_bottom, u_mid: float, a: float):
         """The painted lips' inner sides kept inside the outer lip lines and within a rounded contour:
         a superellipse from corner to corner around the opening's middle line, as tall as the opening
         at its tallest, so a square warped opening (funnel, pucker) is painted round, never a box."""
@@ -432,7 +429,7 @@ class MouthInterior:
         middle = 0.5 * (lip_top + lip_bottom)
         b = 0.5 * float(np.max(lip_bottom - lip_top)) + 0.5
         along = _clip(np.abs(u - u_mid) / max(a, 1.0), 0.0, 1.0)
-        half = b * np.maximum(1.0 - along ** power, 0.0) ** (1.0 / power)
+        half = b * np.maximum(1.0 - along ** 2.4, 0.0) ** (1.0 / 2.4)
         return np.maximum(lip_top, middle - half), np.minimum(lip_bottom, middle + half)
 
     def _lay(self, image: np.ndarray, rgba: np.ndarray, centre, along, down, origin, step: float) -> None:

@@ -121,7 +121,7 @@ export class FaceModel {
     const clV = clV0.map((v, i) => Math.max(v, interp(clU[i], cuU, cuV)));
     const shape = mouthShape(w, this.index);
     // the grid Python paints (its columns and rows), for the maxima its formulas take
-    // the painting covers the warp's tear and `margin` px more, fading over `outline` (mouth.py)
+    // the painting covers the lips' opening and `margin` px more, fading over `outline` (mouth.py)
     const margin = Math.max(1, 0.004 * H), outline = Math.max(step, 0.007 * H), spill = Math.ceil(margin + outline);
     const u0 = Math.floor(Math.min(cuU[0], clU[0])) - 2 - spill, u1 = Math.ceil(Math.max(cuU[last], clU[last])) + 3 + spill;
     const cols = Math.ceil((u1 - u0) / step);
@@ -133,9 +133,6 @@ export class FaceModel {
     roundB = 0.5 * roundB + 0.5;
     const uMid = 0.5 * (cuU[0] + cuU[last]), roundA = 0.5 * (cuU[last] - cuU[0]);
     for (const c of columns) {
-      const tear = { u: c.u, lipTop: c.lipTop, lipBottom: c.lipBottom };
-      roundedLips(tear, uMid, roundA, roundB, TEAR_ROUNDING);
-      top0 = Math.min(top0, tear.lipTop);
       roundedLips(c, uMid, roundA, roundB);
       halfMax = Math.max(halfMax, c.half);
       gapMax = Math.max(gapMax, c.gap);
@@ -213,13 +210,11 @@ function mouthColumn(u, l, shape, H, halfW, widest) {
     s: Math.min(Math.max(u / halfW, -1), 1) };
 }
 
-export const TEAR_ROUNDING = 2.4;  // mouth.py TEAR_ROUNDING: the outline of what covers the warp's tear
-
 // the lips' inner sides within a rounded contour (mouth.py _rounded): a superellipse corner to corner
-export function roundedLips(c, uMid, roundA, roundB, power = 2.4) {
+export function roundedLips(c, uMid, roundA, roundB) {
   const middle = 0.5 * (c.lipTop + c.lipBottom);
   const a = Math.min(Math.abs(c.u - uMid) / Math.max(roundA, 1), 1);
-  const h = roundB * Math.pow(Math.max(1 - Math.pow(a, power), 0), 1 / power);
+  const h = roundB * Math.pow(Math.max(1 - Math.pow(a, 2.4), 0), 1 / 2.4);
   c.lipTop = Math.max(c.lipTop, middle - h);
   c.lipBottom = Math.min(c.lipBottom, middle + h);
 }

@@ -141,8 +141,6 @@ void main() {
   float middle = 0.5 * (lipTop + lipBottom);
   float ra = clamp(abs(u - uMid) / max(roundA, 1.0), 0.0, 1.0);
   float rh = roundB * pow(max(1.0 - pow(ra, 2.4), 0.0), 1.0 / 2.4);
-  float th = roundB * pow(max(1.0 - pow(ra, 2.4), 0.0), 1.0 / 2.4);  // mouth.py TEAR_ROUNDING
-  float tearTop = max(lipTop, middle - th), tearBottom = min(lipBottom, middle + th);
   lipTop = max(lipTop, middle - rh);
   lipBottom = min(lipBottom, middle + rh);
   float cover = max(lipBottom - lipTop, 0.0);
@@ -170,11 +168,10 @@ void main() {
   float wet = 0.2 * acrossLit * exp(-pow((intoLo - 0.35) / 0.18, 2.0)) * lowerSide;
   float shine = 0.22 * min(1.0, widest / (0.02 * H)) * exp(-pow(s / 0.5, 2.0));
   shine *= exp(-pow((v - (lipBottom + 0.35 * lipT)) / (0.14 * lipT + 0.6), 2.0));
-  // opaque over the warp's tear and margin px past its edges and ends (mouth.py)
-  float tear = max(tearBottom - tearTop, 0.0);
-  float torn = clamp(tear / (2.0 * margin + 1.0), 0.0, 1.0);
-  float within = min(min(v - tearTop, tearBottom - v) + margin * torn, min(u - cuU[0], cuU[10] - u) + margin);
-  float alpha = clamp(within / outline + (min(0.5, 0.5 * tear) + 0.5 * torn), 0.0, 1.0);
+  // opaque over the opening and margin px past its edges and ends (mouth.py)
+  float torn = clamp(cover / (2.0 * margin + 1.0), 0.0, 1.0);
+  float within = min(min(v - lipTop, lipBottom - v) + margin * torn, min(u - cuU[0], cuU[10] - u) + margin);
+  float alpha = clamp(within / outline + (min(0.5, 0.5 * cover) + 0.5 * torn), 0.0, 1.0);
   float side = alpha * (1.0 - dark);
   float opened = 0.3 + 0.7 * clamp(gap / (0.02 * H + 2.0), 0.0, 1.0) * clamp(1.0 - (abs(s) - end) / 0.2, 0.0, 1.0);
   float deep = into * into * opened;
