@@ -84,6 +84,22 @@ def test_same_face_both_ways(setup, name):
     assert figures["landmarks_max_px"] < LANDMARKS_MAX_PX, figures
 
 
+def test_the_tongue_is_the_same_both_ways(setup):
+    """tongueOut's tongue over the lower lip (mouth_cavity.tongue_tip) is drawn by the page too, where
+    Python draws it."""
+    from visage.core.arkit import weights
+
+    _, renderer, browser = setup
+    frames = [FaceFrame(0.0, weights({"jawOpen": 0.5, "tongueOut": out}), HeadPose(), Gaze()) for out in (0.0, 1.0)]
+    python_images = [renderer.render(f).astype(np.int16) for f in frames]
+    browser_images = [browser.render(frame_record(f)).astype(np.int16) for f in frames]
+    tongue_py = np.abs(python_images[1] - python_images[0]).max(axis=2) > 20
+    tongue_web = np.abs(browser_images[1] - browser_images[0]).max(axis=2) > 20
+    assert tongue_py.sum() > 150 and tongue_web.sum() > 150, (int(tongue_py.sum()), int(tongue_web.sum()))
+    assert (tongue_py & tongue_web).sum() > 0.9 * min(tongue_py.sum(), tongue_web.sum())
+    assert float(np.abs(python_images[1] - browser_images[1]).mean()) < MAE
+
+
 @pytest.mark.parametrize("name", ["rest", "open vowel", "blink", "smile"])
 def test_same_face_on_other_photos(setup, other_photos, name):
     """Grace Hopper (glasses: rigid frame, lids painted all the way, a photo with no smile to take back)

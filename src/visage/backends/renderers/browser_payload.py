@@ -82,7 +82,7 @@ def _mouth_tables(mouth) -> dict:
             "outer_up": ints(mouth.outer_up), "cover_up": ints(mouth.cover[0]), "cover_lo": ints(mouth.cover[1]),
             "face_height": float(mouth.h), "step": float(mouth.step),
             "palette": {"lip": _rgb(mouth.p.lip)},
-            "highlight": _rgb(mouth._colours[1]),
+            "highlight": _rgb(mouth._colours[1]), "tongue": _rgb(mouth.tongue),
             "lip_colours": [_rgb(c) for c in np.broadcast_to(mouth.lips, (2, 11, 3)).reshape(2, -1)],
             "inner_saturation": [float(a) for a in INNER_SATURATION], "deep_tint": _rgb(mouth.deep_tint),
             "sprites": {"image": _png(sprites.images.reshape(levels * rows, columns, 3)), "levels": int(levels),

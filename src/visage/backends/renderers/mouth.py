@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from visage.backends.renderers.face_model import LOWER_INNER, LOWER_OUTER, UPPER_INNER, UPPER_OUTER, sorted_along
-from visage.backends.renderers.mouth_cavity import cavity_sprites
+from visage.backends.renderers.mouth_cavity import cavity_sprites, tongue_tip
 from visage.core.arkit import INDEX
 from visage.errors import require
 
@@ -171,31 +171,33 @@ class MouthShape:
 
 def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], palette: MouthPalette) -> np.ndarray:
     """The photo's lips' colours along the mouth, (2, 11, 3) float32: upper and lower lip, at the
-    places s of the inner lip line's points (corner, 9 points, corner), taken 40 % of the way from
+    places s of the inner lip line's points (corner, 9 points, corner), taken 20-50 % of the way from
     the inner to the outer lip line and blurred, so the lips' inner sides continue their own lips.
     Grey photos give grey (the palette's saturation follows the photo)."""
     cv2 = require("cv2", "portrait renderer", "portrait")
     soft = cv2.GaussianBlur(photo, (0, 0), sigmaX=2.0).astype(np.float32)
     out = np.empty((2, 11, 3), np.float32)
-    base = float(palette.lip @ _LUMA)
     for k, (inner, outer) in enumerate((([78] + UPPER_INNER + [308], [61] + UPPER_OUTER + [291]),
                                         ([78] + LOWER_INNER + [308], [61] + LOWER_OUTER + [291]))):
         a, b = rest[[pos[i] for i in inner]].copy(), rest[[pos[i] for i in outer]].copy()
         a[[0, -1]], b[[0, -1]] = a[[1, -2]], b[[1, -2]]  # the corners themselves are skin or shadow
         samples = []
-        for share in (0.3, 0.5, 0.7):  # across the lip, the median: a highlight or a dark gap is left out
+        for share in (0.2, 0.35, 0.5):  # across the lip, the median: a highlight or a dark gap is left out
             xy = (a + share * (b - a)).astype(np.float32)
             samples.append(cv2.remap(soft, xy[None, :, 0], xy[None, :, 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0])
-        colour = 0.5 * np.median(samples, axis=0) + 0.5 * palette.lip  # half the palette: no blotches
-        luma = colour @ _LUMA
-        colour *= (np.clip(luma, 0.85 * base, 1.08 * base) / np.maximum(luma, 1.0))[:, None]
+        # each lip's own colour by its inner line, smoothed along the mouth (no blotches): mixed with
+        # the palette, or pulled towards the two lips' mean brightness, a dark upper lip's inner side
+        # came out lighter than the lip and a pale lower lip's darker, an edge along each lip
+        colour = np.median(samples, axis=0)
+        colour = 0.25 * np.roll(colour, 1, 0) + 0.5 * colour + 0.25 * np.roll(colour, -1, 0)
+        colour[[0, -1]] = colour[[1, -2]]  # the roll wraps round at the corners
         if float(np.ptp(palette.lip)) < 1.0:  # a grey-scale photo's palette: keep the lips grey
             colour = (colour @ _LUMA)[:, None].repeat(3, axis=1)
         out[k] = colour
     return out
 
 
-INNER_SATURATION = (1.35, 1.75)  # the lips' inner sides by the lip line, and where they meet the dark
+INNER_SATURATION = (1.2, 1.75)  # the lips' inner sides by the lip line, and where they meet the dark
 _DEEP_TINT = np.array([1.0, 0.84, 0.86], np.float32)  # deeper in, the wet lip is redder (blood under thin skin)
 
 
@@ -248,6 +250,7 @@ class MouthInterior:
         self.lip_colours = np.stack([_saturate_rows(lips * tone, amount) for tone, amount
                                      in zip((np.ones(3, np.float32), self.deep_tint), INNER_SATURATION)]).astype(np.float32)
         self._half_w = half_w
+        self.tongue = (0.6 * palette.tongue + 0.4 * palette.lip).astype(np.float32)  # lit, out in front of the lips
         self.photo_teeth = photo_teeth  # draws the sprites
         # the two fixed colours mixed in: the wet sheen on the lips' inner sides, the lower lip's highlight
         self._colours = np.stack([np.full(3, 255.0), palette.lip + 0.7 * (255.0 - palette.lip)]).astype(np.float32)
@@ -294,7 +297,10 @@ class MouthInterior:
         shape = MouthShape.of(blendshapes)
 
         # the grid: columns u across the mouth, rows v down it, both in pixels from its centre
-        u0, u1 = int(np.floor(min(cu_u[0], cl_u[0]))) - 2, int(np.ceil(max(cu_u[-1], cl_u[-1]))) + 3
+        # the painting covers the lips' opening and a little more (see `margin` below)
+        margin, outline = max(1.0, 0.004 * H), max(self.step, 0.007 * H)
+        spill = int(np.ceil(margin + outline))
+        u0, u1 = int(np.floor(min(cu_u[0], cl_u[0]))) - 2 - spill, int(np.ceil(max(cu_u[-1], cl_u[-1]))) + 3 + spill
         step = self.step
         u = (u0 + step * np.arange(int(np.ceil((u1 - u0) / step)))).astype(np.float32)
         top, bottom = _interp(u, up_u, up_v), _interp(u, lo_u, lo_v)
@@ -309,7 +315,7 @@ class MouthInterior:
         lip_top, lip_bottom = self._rounded(u, lip_top, lip_bottom, _interp(u, ou_u, ou_v), _interp(u, out_u, out_v),
                                             0.5 * (cu_u[0] + cu_u[-1]), 0.5 * (cu_u[-1] - cu_u[0]))
         cover = np.maximum(lip_bottom - lip_top, 0.0)
-        v0 = int(np.floor(min(float(lip_top.min()), float(top.min())))) - 2
+        v0 = int(np.floor(min(float(lip_top.min()), float(top.min())))) - 2 - spill
         v1 = int(np.ceil(float(np.max(lip_bottom + 0.7 * lip_t)))) + 3
         v = (v0 + step * np.arange(int(np.ceil((v1 - v0) / step)))).astype(np.float32)[:, None]
         s = _clip(u / half_w, -1.0, 1.0)
@@ -331,7 +337,6 @@ class MouthInterior:
         local_gap = 2.0 * half
         cgap = float(local_gap.max())
         below_top, above_bottom = v - ct, cb - v  # (rows, columns)
-        del tongue_out  # the sprites' tongue rests on the floor of the mouth (tongueOut is not drawn)
 
         # the inside (mouth_cavity.py): the two rungs of the ladder around this opening, stretched
         # from the upper lip's inner side down to the lower one's
@@ -365,8 +370,18 @@ class MouthInterior:
         # and a moist highlight along the lower lip's outside, as it comes off the teeth
         shine = (0.22 * min(1.0, widest / (0.02 * H))) * np.exp(-(s / 0.5) ** 2)
         shine = shine * np.exp(-((v - (lip_bottom + 0.35 * lip_t)) / (0.14 * lip_t + 0.6)) ** 2)
-        outline = max(step, 0.007 * H)  # the painted inner sides fade into the photo's lips, no drawn edge
-        alpha = _clip(np.minimum(v - lip_top, lip_bottom - v) * (1.0 / outline) + np.minimum(0.5, 0.5 * cover), 0.0, 1.0)
+        # the painted inner sides fade into the photo's lips, no drawn edge. Where the lips part, the
+        # warp tears the photo between them and fills the tear with a ghost of the face at rest (its
+        # inversion is one fixed-point step): skin from under the lower lip or above the upper one,
+        # with pixel steps along its edge. Half transparent on the lip lines, the painting showed it as
+        # light lines along the lips and notches at the corners; so it is opaque over the opening and
+        # `margin` px past its edges and ends, then fades out over `outline` (where the lips meet,
+        # nothing is torn, and the edge stays as it was). A tear's square corners beyond the rounded
+        # opening (funnel) still show a little: covered, they made straight-sided boxes on o.
+        torn = _clip(cover * (1.0 / (2.0 * margin + 1.0)), 0.0, 1.0)
+        alpha = np.minimum(v - lip_top, lip_bottom - v) + margin * torn
+        beyond = np.minimum(u - cu_u[0], cu_u[-1] - u) + margin
+        alpha = _clip(np.minimum(alpha, beyond) * (1.0 / outline) + (np.minimum(0.5, 0.5 * cover) + 0.5 * torn), 0.0, 1.0)
 
         # premultiplied colour: the inside over the lips' sides over the highlight (the sheen and the
         # highlight as weights of two colours: one small matrix product)
@@ -375,7 +390,9 @@ class MouthInterior:
         # along the mouth, so no column ends it in a seam
         opened = 0.3 + 0.7 * _clip(gap / (0.02 * H + 2.0), 0.0, 1.0) * _clip(1.0 - (a_s - end) / 0.2, 0.0, 1.0)
         deep = into * into * opened  # the shadow gathers by the dark: the lips stay lit by their line
-        lit_side = side * (1.0 - wet) * crease * (0.8 - deep * (0.32 - 0.1 * lower_side))
+        # by the lip line nearly the lip's own light (0.8 drew a darker rim round a flat patch), turning
+        # darker all the way in as the lip curves away from the light
+        lit_side = side * (1.0 - wet) * crease * (0.9 - 0.1 * into - deep * (0.32 - 0.1 * lower_side))
         weights = np.empty(alpha.shape + (2,), np.float32)
         weights[..., 0] = 0.0
         weights[..., 1] = (1.0 - alpha) * shine + side * wet  # the sheen: the lip's own highlight colour
@@ -393,6 +410,14 @@ class MouthInterior:
         rgba[..., :3] += colour * (alpha * dark)[..., None]
         rgba[..., :3] += 0.5  # rounded when laid, as a GPU's blend rounds
         rgba[..., 3] = 1.0 - alpha - (1.0 - alpha) * shine  # what is left of the image under it
+        out = float(tongue_out) * min(1.0, widest / (0.03 * H))  # a tongue needs an open mouth to come out
+        if out > 0.01:  # pushed out over the lower lip, in front of everything else painted
+            i = int(np.argmin(np.abs(u)))
+            front = float(lip_bottom[i] + (0.15 + 0.45 * out) * lip_t[i])
+            back = float(ct[i] + 0.35 * (cb[i] - ct[i]))
+            tongue, cover_t = tongue_tip(self.tongue, u, v, out, half_w, front, back, max(step, 0.006 * H))
+            rgba[..., :3] += (tongue + 0.5 - rgba[..., :3]) * cover_t[..., None]
+            rgba[..., 3] *= 1.0 - cover_t
         self._lay(image, rgba, centre, along, down, (u0, v0), step)
 
     @staticmethod

@@ -130,3 +130,28 @@ def _inside(p, H: float, half_w: float, gap: float, photo_teeth, rows: int, colu
     sigma = max(1.0, 0.012 * H)
     colour *= (1.0 - 0.45 * np.exp(-below_top / sigma) - 0.25 * np.exp(-above_bottom / sigma))[..., None]
     return np.clip(np.round(colour), 0, 255).astype(np.uint8)
+
+
+def tongue_tip(tongue_rgb: np.ndarray, u: np.ndarray, v: np.ndarray, out: float, half_w: float,
+               front: float, back: float, edge: float) -> tuple[np.ndarray, np.ndarray]:
+    """The tongue pushed out between the lips (ARKit tongueOut = `out`, 0..1), on the painter's grid
+    (columns `u` (C,), rows `v` (R, 1), px in the mouth's axes): its colour (R, C, 3) and cover (R, C).
+
+    It comes forward from the dark, `back` px down the mouth's middle, to its tip at `front` (over the
+    lower lip): straight sides ending in a rounded tip a little narrower than the mouth, lit across its
+    top and darker at its sides, with a shallow groove down its middle (the median sulcus), turning
+    dark back in the mouth where the upper lip and teeth shade it. Drawn here and not in the sprites:
+    the sprites' tongue lies on the floor of the mouth, this one lies over the lower lip."""
+    a = half_w * (0.3 + 0.12 * out)  # half its width
+    length = max(front - back, 1.0)
+    tip = max(min(1.2 * a, length), 1.0)  # the rounded tip's length
+    y = np.maximum(v - (front - tip), 0.0) / tip
+    width = a * np.sqrt(np.maximum(1.0 - y * y, 0.0))  # (R, 1)
+    cover = _clip((width - np.abs(u)) / edge + 0.5, 0.0, 1.0) * _clip((front - v) / edge + 0.5, 0.0, 1.0)
+    cover = cover * _clip((v - back) / (0.3 * length + edge), 0.0, 1.0)  # out of the dark, no edge there
+    across = _clip(np.abs(u) / a, 0.0, 1.0)
+    shade = (0.72 + 0.28 * np.cos(0.5 * np.pi * across)) * (1.0 - 0.15 * np.exp(-(u / (0.08 * a + 0.5)) ** 2))
+    depth = _clip((front - v) / length, 0.0, 1.0)  # 0 at the tip, 1 where it goes back into the dark
+    shade = shade * (1.0 - 0.6 * depth ** 1.5) * (1.0 - 0.25 * y ** 4)  # and its tip's underside turns away
+    colour = np.asarray(tongue_rgb, np.float32) * (1.25 * shade)[..., None]  # lit in front of the lips
+    return colour.astype(np.float32), (cover * min(1.0, 3.0 * out)).astype(np.float32)

@@ -162,7 +162,7 @@ export class FaceGL {
       const { rect, rung, ...uniforms } = mouth;
       this._rect(this.mouth, rect, 0, { ...uniforms, rung, lipUp: pm.lip_colours[0], lipLo: pm.lip_colours[1],
         saturation: pm.inner_saturation, deepTint: pm.deep_tint,
-        highlight: pm.highlight, ladder: [sp.levels, sp.rows, sp.columns] });
+        highlight: pm.highlight, tongueColour: pm.tongue, ladder: [sp.levels, sp.rows, sp.columns] });
       gl.disable(gl.BLEND);
     }
     // pass 2, on the canvas: the image upright, then the closing lids repainted from it

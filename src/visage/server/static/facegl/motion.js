@@ -121,7 +121,9 @@ export class FaceModel {
     const clV = clV0.map((v, i) => Math.max(v, interp(clU[i], cuU, cuV)));
     const shape = mouthShape(w, this.index);
     // the grid Python paints (its columns and rows), for the maxima its formulas take
-    const u0 = Math.floor(Math.min(cuU[0], clU[0])) - 2, u1 = Math.ceil(Math.max(cuU[last], clU[last])) + 3;
+    // the painting covers the lips' opening and `margin` px more, fading over `outline` (mouth.py)
+    const margin = Math.max(1, 0.004 * H), outline = Math.max(step, 0.007 * H), spill = Math.ceil(margin + outline);
+    const u0 = Math.floor(Math.min(cuU[0], clU[0])) - 2 - spill, u1 = Math.ceil(Math.max(cuU[last], clU[last])) + 3 + spill;
     const cols = Math.ceil((u1 - u0) / step);
     const lines = { upU, upV, loU, loV, cuU, cuV, clU, clV, ouU, ouV, olU, olV };
     let halfMax = 0, gapMax = 0, top0 = Infinity, bottom1 = -Infinity, roundB = 0;
@@ -137,12 +139,19 @@ export class FaceModel {
       top0 = Math.min(top0, c.lipTop, c.top);
       bottom1 = Math.max(bottom1, c.lipBottom + 0.7 * c.lipT);
     }
-    let cgap = 0;
-    for (const c of columns) {
+    let cgap = 0, centreAt = 0;
+    for (const [i, c] of columns.entries()) {
       const h = Math.min(c.half, capAt(c.s, shape, halfMax));
-      cgap = Math.max(cgap, Math.max(Math.min(c.mid + h, c.lipBottom) - Math.max(c.mid - h, c.lipTop), 0));
+      const ct = Math.max(c.mid - h, c.lipTop), cb = Math.min(c.mid + h, c.lipBottom);
+      const mid = 0.5 * (ct + cb), half = Math.max(0.5 * (cb - ct), 0);
+      c.ct = mid - half; c.cb = mid + half;
+      cgap = Math.max(cgap, c.cb - c.ct);
+      if (Math.abs(c.u) < Math.abs(columns[centreAt].u)) centreAt = i;
     }
-    const v0 = Math.floor(top0) - 2, v1 = Math.ceil(bottom1) + 3;
+    // the tongue pushed out over the lower lip (mouth.py draw, mouth_cavity.tongue_tip)
+    const tc = columns[centreAt], tongueOut = w[this.index.tongueOut] * Math.min(1, widest / (0.03 * H));
+    const tongueFront = tc.lipBottom + (0.15 + 0.45 * tongueOut) * tc.lipT, tongueBack = tc.ct + 0.35 * (tc.cb - tc.ct);
+    const v0 = Math.floor(top0) - 2 - spill, v1 = Math.ceil(bottom1) + 3;
     const rows = Math.ceil((v1 - v0) / step);
     const ue = u0 + step * cols, ve = v0 + step * rows;
     const xs = [], ys = [];
@@ -158,8 +167,9 @@ export class FaceModel {
     const k = Math.min(Math.floor(x), sp.levels - 2);
     return { rect: [x0, y0, x1, y1], centre, along, down, halfW, H, ...lines, shareUp: shape.shareUp,
       shareLo: shape.shareLo, end: shape.end, power: shape.power, halfMax, gapMax, widest,
-      edge: Math.max(step, 0.004 * H), softEdge: Math.max(step, 0.009 * H), outline: Math.max(step, 0.007 * H),
-      uMid, roundA, roundB, rung: k, rungMix: x - k };
+      edge: Math.max(step, 0.004 * H), softEdge: Math.max(step, 0.009 * H), outline, margin,
+      uMid, roundA, roundB, rung: k, rungMix: x - k, tongueOut, tongueFront, tongueBack,
+      tongueEdge: Math.max(step, 0.006 * H) };
   }
 }
 

@@ -94,9 +94,11 @@ precision highp float;
 ${PIXEL}
 ${interp('interp11', 11)}
 uniform vec2 centre, along, down;
-uniform float halfW, H, edge, softEdge, outline, widest, halfMax, gapMax, uMid, roundA, roundB;
+uniform float halfW, H, edge, softEdge, outline, margin, widest, halfMax, gapMax, uMid, roundA, roundB;
 uniform float upU[11], upV[11], loU[11], loV[11], cuU[11], cuV[11], clU[11], clV[11], ouU[11], ouV[11], olU[11], olV[11];
 uniform float shareUp, shareLo, end, power;
+uniform float tongueOut, tongueFront, tongueBack, tongueEdge;
+uniform vec3 tongueColour;
 uniform float lipUp[33], lipLo[33];  // each lip's own colours at the inner line's points
 uniform vec2 saturation;  // the inner sides' by the lip line and by the dark (mouth.py INNER_SATURATION)
 uniform vec3 deepTint;
@@ -166,14 +168,33 @@ void main() {
   float wet = 0.2 * acrossLit * exp(-pow((intoLo - 0.35) / 0.18, 2.0)) * lowerSide;
   float shine = 0.22 * min(1.0, widest / (0.02 * H)) * exp(-pow(s / 0.5, 2.0));
   shine *= exp(-pow((v - (lipBottom + 0.35 * lipT)) / (0.14 * lipT + 0.6), 2.0));
-  float alpha = clamp(min(v - lipTop, lipBottom - v) / outline + min(0.5, 0.5 * cover), 0.0, 1.0);
+  // opaque over the opening and margin px past its edges and ends (mouth.py)
+  float torn = clamp(cover / (2.0 * margin + 1.0), 0.0, 1.0);
+  float within = min(min(v - lipTop, lipBottom - v) + margin * torn, min(u - cuU[0], cuU[10] - u) + margin);
+  float alpha = clamp(within / outline + (min(0.5, 0.5 * cover) + 0.5 * torn), 0.0, 1.0);
   float side = alpha * (1.0 - dark);
   float opened = 0.3 + 0.7 * clamp(gap / (0.02 * H + 2.0), 0.0, 1.0) * clamp(1.0 - (abs(s) - end) / 0.2, 0.0, 1.0);
   float deep = into * into * opened;
-  float litSide = side * (1.0 - wet) * crease * (0.8 - deep * (0.32 - 0.1 * lowerSide));
+  float litSide = side * (1.0 - wet) * crease * (0.9 - 0.1 * into - deep * (0.32 - 0.1 * lowerSide));
   vec3 base = mix(lipAt(u, upU, lipUp), lipAt(u, loU, lipLo), lowerSide);
   vec3 lip = mix(saturate(base, saturation.x), saturate(base * deepTint, saturation.y), deep);
   float glow = (1.0 - alpha) * shine;
   vec3 c = highlight * (glow + side * wet) + lip * litSide + inside * alpha * dark;
-  colour = vec4(clamp(c / 255.0, 0.0, 1.0), clamp(alpha + glow, 0.0, 1.0));
+  float covered = clamp(alpha + glow, 0.0, 1.0);
+  if (tongueOut > 0.01) {  // the tongue pushed out over the lower lip (mouth_cavity.py tongue_tip)
+    float ta = halfW * (0.3 + 0.12 * tongueOut);
+    float len = max(tongueFront - tongueBack, 1.0);
+    float tip = max(min(1.2 * ta, len), 1.0);
+    float y = max(v - (tongueFront - tip), 0.0) / tip;
+    float width = ta * sqrt(max(1.0 - y * y, 0.0));
+    float tc = clamp((width - abs(u)) / tongueEdge + 0.5, 0.0, 1.0) * clamp((tongueFront - v) / tongueEdge + 0.5, 0.0, 1.0);
+    tc *= clamp((v - tongueBack) / (0.3 * len + tongueEdge), 0.0, 1.0) * min(1.0, 3.0 * tongueOut);
+    float groove = u / (0.08 * ta + 0.5);
+    float ts = (0.72 + 0.28 * cos(1.5707963 * clamp(abs(u) / ta, 0.0, 1.0))) * (1.0 - 0.15 * exp(-groove * groove));
+    float depth = clamp((tongueFront - v) / len, 0.0, 1.0);
+    ts *= (1.0 - 0.6 * pow(depth, 1.5)) * (1.0 - 0.25 * pow(y, 4.0));
+    c += (tongueColour * 1.25 * ts - c) * tc;
+    covered += (1.0 - covered) * tc;
+  }
+  colour = vec4(clamp(c / 255.0, 0.0, 1.0), covered);
 }`;
