@@ -2,6 +2,8 @@
 
 Run: .venv/bin/python bench/bench_live.py [--turns 12] [--sessions 6] [--size 512] [--fps 25]
      .venv/bin/python bench/bench_live.py --asr pocketsphinx,whisper --no-concurrency   (ears side by side)
+     .venv/bin/python bench/bench_live.py --asr pocketsphinx --tts espeak,neural --compare-prepare   (voices, and
+     the reply prepared in the end-of-turn silence or not, side by side)
 
 With several --asr, each gets its own server, one after another in the same run, and the latency
 part only; for each, the words the server heard (its final "user" events) are scored against the
@@ -51,7 +53,7 @@ from browser_harness import QUESTION, Chromium, Client, question_wav  # noqa: E4
 SERVE = ["-m", "visage.cli.main"]  # how the server process is started (python SERVE serve ...)
 MIN_CORRELATION = 0.15  # below this the mouth-voice lag is noise, not a measurement
 STAGES = ("silence_detection", "asr", "brain_first_sentence", "first_voice_chunk", "scheduled_playout",
-          "mic_backlog", "audio_send_late_max")
+          "mic_backlog", "audio_send_late_max", "prepared_ahead")
 
 
 def busy_cores(seconds: float = 3.0) -> float:
@@ -139,6 +141,7 @@ def latency_report(stats: dict) -> dict:
         values = [t["stages"][stage] * 1000 for t in turns if stage in t["stages"]]
         if values:
             report["stages_median_ms"][stage] = statistics.median(values)
+    report["prepared_turns"] = sum(1 for t in turns if "prepared_ahead" in t["stages"])  # said as prepared
     transport = [t["latencyMs"] - t["stages"]["total_to_first_sound_sent"] * 1000 for t in turns]
     report["stages_median_ms"]["transport_and_playout"] = statistics.median(transport)
     # the split, on the one clock of this machine, when the server reports when (wall clock, seconds) it
@@ -278,17 +281,22 @@ def main() -> None:
     parser.add_argument("--end-silence", type=float, help="the server's --end-silence (default: its default)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--asr", default="", help="the server's --asr; several, comma-separated, run side by side")
+    parser.add_argument("--tts", default="", help="the server's --tts; several, comma-separated, run side by side "
+                        "(with each --asr)")
+    parser.add_argument("--compare-prepare", action="store_true",
+                        help="each server also with --no-prepare-reply, side by side")
     parser.add_argument("--no-concurrency", action="store_true", help="skip part 3")
     parser.add_argument("--drawing", choices=("auto", "browser", "server"), default="auto",
                         help="who draws the face (the page's ?drawing=; auto: the browser where WebGL 2 works)")
     args = parser.parse_args()
-    if "," in args.asr:
+    if "," in args.asr or "," in args.tts or args.compare_prepare:
         return compare_ears(args)
     results: dict = {"size": args.size, "fps": args.fps, "cpus": os.cpu_count(), "busy_before": busy_cores(),
                       "end_silence": args.end_silence}
     with tempfile.TemporaryDirectory(prefix="visage-bench-") as work:
         extra = ("--end-silence", str(args.end_silence)) if args.end_silence else ()
         extra += ("--asr", args.asr) if args.asr else ()
+        extra += ("--tts", args.tts) if args.tts else ()
         proc, url = start_server(work, args.size, args.fps, extra)
         try:
             print(f"latency: {args.turns} spoken turns in Chromium ...", flush=True)
@@ -317,32 +325,48 @@ def main() -> None:
 
 
 def compare_ears(args) -> None:
-    """Each recogniser in --asr behind its own server, back to back: latency and what was heard."""
+    """Each recogniser in --asr x voice in --tts (x reply preparation on and off, with
+    --compare-prepare) behind its own server, back to back: latency and what was heard."""
     rows = {}
-    for asr in args.asr.split(","):
-        with tempfile.TemporaryDirectory(prefix="visage-bench-") as work:
-            extra = ("--asr", asr) + (("--end-silence", str(args.end_silence)) if args.end_silence else ())
-            proc, url = start_server(work, args.size, args.fps, extra)
-            try:
-                print(f"{asr}: {args.turns} spoken turns in Chromium ...", flush=True)
-                stats = browser_run(url, args.turns, work, args.drawing)
-                rows[asr] = {"latency": latency_report(stats), "heard": heard_report(stats, QUESTION)}
-                lat = rows[asr]["latency"]
-                print(f"  {asr}: p50 {lat['p50_ms']:.0f} ms over {lat['turns']} turns; server stages (median ms): "
-                      + ", ".join(f"{k} {v:.0f}" for k, v in lat["stages_median_ms"].items()), flush=True)
-            except (RuntimeError, TimeoutError) as exc:  # one ear failing to measure leaves the other's row
-                print(f"  {asr}: not measured: {exc}", flush=True)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
-    print(f"\n| recogniser | reply latency p50 / p95 ms | ASR stage ms | WER heard | subtitles per turn | heard |"
-          f"\n|---|---|---|---|---|---|")
-    for asr, row in rows.items():
+    for asr in args.asr.split(",") if args.asr else [""]:
+        for tts in args.tts.split(",") if args.tts else [""]:
+            for prepare in (True, False) if args.compare_prepare else (True,):
+                label = " + ".join([asr or "default ear", tts or "default voice"]
+                                   + ([] if prepare else ["not prepared"]))
+                extra = (("--asr", asr) if asr else ()) + (("--tts", tts) if tts else ())
+                extra += (("--end-silence", str(args.end_silence)) if args.end_silence else ())
+                extra += () if prepare else ("--no-prepare-reply",)
+                rows[label] = measure_variant(label, extra, args)
+    rows = {k: v for k, v in rows.items() if v is not None}
+    print(f"\n| ear + voice | reply latency p50 / p95 ms | ASR stage ms | first voice chunk ms | turns said as "
+          f"prepared | WER heard | subtitles per turn | heard |\n|---|---|---|---|---|---|---|---|")
+    for label, row in rows.items():
         lat, heard = row["latency"], row["heard"]
-        print(f"| {asr} | {lat['p50_ms']:.0f} / {lat['p95_ms']:.0f} | {lat['stages_median_ms'].get('asr', 0):.0f} | "
+        stages = lat["stages_median_ms"]
+        print(f"| {label} | {lat['p50_ms']:.0f} / {lat['p95_ms']:.0f} | {stages.get('asr', 0):.0f} | "
+              f"{stages.get('first_voice_chunk', 0):.0f} | {lat['prepared_turns']} of {lat['turns']} | "
               f"{heard['wer']:.3f} ({heard['finals']} turns) | {heard['partials_per_turn']:.1f} | {heard['examples'][:1]} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+
+
+def measure_variant(label: str, extra: tuple[str, ...], args) -> dict | None:
+    with tempfile.TemporaryDirectory(prefix="visage-bench-") as work:
+        proc, url = start_server(work, args.size, args.fps, extra)
+        try:
+            print(f"{label}: {args.turns} spoken turns in Chromium ...", flush=True)
+            stats = browser_run(url, args.turns, work, args.drawing)
+            row = {"latency": latency_report(stats), "heard": heard_report(stats, QUESTION)}
+            lat = row["latency"]
+            print(f"  {label}: p50 {lat['p50_ms']:.0f} ms over {lat['turns']} turns; server stages (median ms): "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in lat["stages_median_ms"].items()), flush=True)
+            return row
+        except (RuntimeError, TimeoutError) as exc:  # one variant failing to measure leaves the others' rows
+            print(f"  {label}: not measured: {exc}", flush=True)
+            return None
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 def print_report(r: dict) -> None:

@@ -86,6 +86,8 @@ def test_serve_flags_become_the_pages_defaults():
     args = build_parser().parse_args(["serve", "--size", "384", "--fps", "30", "--knowledge", "faq.md",
                                       "--lang", "zh", "--brain", "openai"])
     assert defaults_from(args) == {"size": 384, "fps": 30, "knowledge": "faq.md", "language": "zh", "brain": "openai"}
+    args = build_parser().parse_args(["serve", "--tts", "espeak", "--no-prepare-reply", "--end-silence", "0.5"])
+    assert defaults_from(args) == {"tts": "espeak", "prepare_reply": False, "vad_silence": 0.5}
 
 
 @pytest.mark.parametrize("command", ["chat", "ask"])

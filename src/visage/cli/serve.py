@@ -92,6 +92,9 @@ def add_parser(commands) -> None:
     d.add_argument("--avatar", metavar="NAME", help="a saved avatar (see `visage avatar`; default: the built-in one)")
     d.add_argument("--lang", dest="language",
                    help=f"language of the conversation: en or zh (default {DEFAULT_LANGUAGE})")
+    d.add_argument("--tts", choices=["auto", "neural", "espeak"],
+                   help="voice backend for every conversation: auto (default: the neural voice for English, "
+                        "espeak for other languages), neural, or espeak (the old formant voice: the lightest)")
     d.add_argument("--voice", help="voice name for every conversation, over each avatar's own (see `visage voices`; "
                                    "default: the avatar's stored voice, else joe-female)")
     d.add_argument("--pitch", choices=[s.value for s in PitchStyle],
@@ -126,7 +129,7 @@ def add_parser(commands) -> None:
 
 def defaults_from(args: argparse.Namespace) -> dict:
     """The LiveOptions fields the flags set (unset flags keep LiveOptions' own defaults)."""
-    fields = ("brain", "base_url", "model", "api_key", "knowledge", "persona", "avatar", "language", "voice",
+    fields = ("brain", "base_url", "model", "api_key", "knowledge", "persona", "avatar", "language", "tts", "voice",
               "pitch", "style", "size", "fps", "vad_silence", "unfinished_hold", "prepare_reply")
     chosen = {f: getattr(args, f) for f in fields if getattr(args, f, None) is not None}
     key = api_key(args)
