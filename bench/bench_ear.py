@@ -13,6 +13,8 @@ is the time from the end of the audio to the final transcript (the cost of one d
   WER / CER      errors against the text spoken (numbers spelt out; punctuation and case ignored)
   rec p50 / p95  time from finish() to the final transcript
   ratio p50      that time / the utterance's duration
+  through the live listener  the same utterances as the live listener takes them (VAD, end of turn,
+                 the final started early in the silence): the words a live user's turn gets
   3 s p50        recognition time of the utterances 2.5-3.5 s long, and the CPU time it took (all of
                  the process's threads): under load, wall time waits for the CPU; CPU time does not,
                  and on an idle 2-core machine the wall time is at least half of it
@@ -165,6 +167,33 @@ def run(recognizer, items: list[dict], language: str) -> dict:
             "mistakes": sorted(worst, reverse=True)[:6]}
 
 
+def through_listener(recognizer, items: list[dict], language: str) -> dict:
+    """WER of the turns the live listener takes (live/listening.py: webrtcvad, 0.4 s end-of-turn
+    silence, the final started 0.2 s into it), the audio fed in 20 ms chunks and each early final
+    waited for before the next chunk (as if the recogniser were instant: the words, not the time)."""
+    from visage.backends.vad import create_vad
+    from visage.live.listening import TurnListener
+
+    errors = total = 0
+    by = {"clean": [0, 0], "noisy": [0, 0]}
+    for item in items:
+        listener = TurnListener(create_vad("webrtc", silence=0.4), recognizer, language, silence=0.4)
+        audio, said = np.concatenate([item["audio"], np.zeros(RATE, np.float32)]), []
+        for i in range(0, len(audio), 320):
+            if listener._guess is not None:
+                listener._guess.result()
+            said += [h.text for h in listener.hear(audio[i : i + 320]) if h.kind == "turn"]
+        listener.close()
+        heard = "".join(said) if language == "zh" else " ".join(said)
+        e, n = (word_errors(characters(item["text"]), characters(heard)) if language == "zh"
+                else word_errors(item["text"], heard))
+        errors, total = errors + e, total + n
+        kind = by["noisy" if item["noisy"] else "clean"]
+        kind[0], kind[1] = kind[0] + e, kind[1] + n
+    return {"error_rate": errors / total, "clean": by["clean"][0] / max(1, by["clean"][1]),
+            "noisy": by["noisy"][0] / max(1, by["noisy"][1])}
+
+
 def report(label: str, kind: str, r: dict) -> None:
     three = (f"{1000 * r['three_s_p50']:5.0f} ms ({r['three_s_count']}), CPU {1000 * r['three_s_cpu_p50']:5.0f} ms"
              if r["three_s_p50"] is not None else "   -")
@@ -206,6 +235,11 @@ def main() -> None:
         figures[label] = {"en": run(recognizer, en, "en"), "held-out": run(recognizer, held, "en")}
         report(label, "EN WER", figures[label]["en"])
         report("  held out", "EN WER", figures[label]["held-out"])
+        if label.startswith(("whisper (default", "pocketsphinx")):  # the live path, for the default and the light ear
+            for name, items in (("en", en), ("held-out", held)):
+                live = figures[label][f"{name} through the listener"] = through_listener(recognizer, items, "en")
+                print(f"  {name} through the live listener: EN WER {live['error_rate']:.3f} (clean "
+                      f"{live['clean']:.3f}, 20 dB {live['noisy']:.3f})")
         if multilingual:
             figures[label]["zh"] = run(recognizer, zh, "zh")
             report("", "ZH CER", figures[label]["zh"])

