@@ -24,6 +24,7 @@ examples:
   visage serve --lang zh --asr funasr --asr-model ~/models/SenseVoiceSmall       (Chinese speech)
   visage serve --end-silence 0.6             (answer later, for speakers who pause a lot)
   visage serve --config visage.yaml          (defaults from a file: "size: 384", "brain: openai", ...)
+  visage serve --workers auto                (conversations in one process per core: more of them at once)
 
 The page needs a secure origin for the microphone: http://localhost / 127.0.0.1 on the same machine,
 or https:// from other devices (give --ssl-certfile and --ssl-keyfile); without it, people can still

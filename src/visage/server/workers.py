@@ -25,6 +25,8 @@ from visage.server.worker_process import WorkerConfig, worker_main
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 10.0  # s a worker may take to close its sessions and exit before it is killed
+YOUNG_DEATH_S = 10.0  # a worker that dies sooner after its start is restarted after a growing delay
+MAX_RESTART_DELAY_S = 60.0
 
 
 def resolve_workers(value: str | int) -> int:
@@ -49,6 +51,7 @@ class Worker:
         self.loaded = False
         self.load_error: str | None = None
         self.pending = 0  # offers being answered
+        self.started = 0.0  # loop time of its start
         self.status: dict = {}
         self.sessions: set[str] = set()
         self.replies: dict[int, asyncio.Future] = {}
@@ -68,6 +71,7 @@ class WorkerPool:
         self.messages = None  # set by create_app as for Peers; the workers count typed turns themselves
         self._ids = itertools.count(1)
         self._stopping = False
+        self._quick_deaths = 0  # workers in a row that died within YOUNG_DEATH_S of their start
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -84,6 +88,7 @@ class WorkerPool:
         process.start()
         child.close()  # so the worker's death is an end of file here
         worker = Worker(process, conn)
+        worker.started = self._loop.time()
         self.workers.append(worker)
         self._loop.add_reader(conn.fileno(), self._on_readable, worker)
         log.info("worker %s started", worker.pid)
@@ -123,10 +128,19 @@ class WorkerPool:
         worker.process.join(timeout=0.5)
         if self._stopping:
             return
-        log.warning("worker %s ended (exit code %s) with %d session(s); starting a new one",
-                    worker.pid, worker.process.exitcode, len(worker.sessions))
+        # a worker that dies young (a broken install, a model that cannot load) is restarted ever later,
+        # not in a loop that would take the cores from the other workers' conversations
+        young = self._loop.time() - worker.started < YOUNG_DEATH_S
+        self._quick_deaths = self._quick_deaths + 1 if young else 0
+        delay = min(MAX_RESTART_DELAY_S, 2.0 ** self._quick_deaths) if young else 0.0
+        log.warning("worker %s ended (exit code %s) with %d session(s); starting a new one in %.0f s",
+                    worker.pid, worker.process.exitcode, len(worker.sessions), delay)
         self.restarts += 1
-        self._spawn()
+        self._loop.call_later(delay, self._replace)
+
+    def _replace(self) -> None:
+        if not self._stopping:
+            self._spawn()
 
     async def close_all(self, reason: str = "the server is shutting down") -> None:
         """Stop every worker (each closes its sessions first); kill those that take too long."""
