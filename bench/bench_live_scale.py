@@ -1,6 +1,7 @@
 """Browser drawing at scale: how many live conversations one server holds in real time.
 
 Run: .venv/bin/python bench/bench_live_scale.py [--levels 1,2,5,10,15] [--seconds 40] [--tts espeak]
+     [--server-workers 2]
 
 `visage serve` runs in its own process with browser drawing (no rendering, no video encoding). For each
 level N, N real WebRTC clients (tests/drawing_client.py: aiortc over real ICE/DTLS/SRTP/SCTP, in --workers
@@ -18,7 +19,9 @@ track), waits for the reply to end, pauses 1-3 s, and asks again, for --seconds.
   concealment);
 - motion on time: the share of the frames due (fps x seconds) that arrived no later than the audio of
   their time plus one frame (a page interpolates between frames, so one frame of slack is what it has);
-- server CPU: the server process and its recogniser process, in cores; the clients' too.
+- server CPU: the server process and its descendants (its recogniser process; with --server-workers N
+  the N worker processes and their recognisers), in cores; the clients' too. The event-loop lag is the
+  front process's (with workers, not the loop that paces the media).
 
 --idle connects the sessions and keeps them silent: what each costs between turns.
 
@@ -197,6 +200,8 @@ def main() -> None:
     parser.add_argument("--levels", default="1,2,5,10,15", help="session counts to try (default 1,2,5,10,15)")
     parser.add_argument("--seconds", type=float, default=40.0, help="measured seconds per level (default 40)")
     parser.add_argument("--workers", type=int, default=2, help="client processes (default 2)")
+    parser.add_argument("--server-workers", default="1", metavar="N",
+                        help="the server's --workers: processes holding the conversations (default 1)")
     parser.add_argument("--tts", default="espeak", help="the server's voice (default espeak; the product "
                                                         "default is auto: the neural voice)")
     parser.add_argument("--asr", default="", help="the server's --asr (default: its default)")
@@ -224,7 +229,8 @@ def main() -> None:
         config.write_text(f"tts: {args.tts}\n")
         # every client comes from 127.0.0.1: the per-address rates would refuse the later levels' offers
         extra = ("--config", str(config), "--max-drawn-sessions", "0", "--offers-per-minute", "0",
-                 "--messages-per-minute", "0") + (("--asr", args.asr) if args.asr else ())
+                 "--messages-per-minute", "0", "--workers", args.server_workers)
+        extra += ("--asr", args.asr) if args.asr else ()
         proc, url = start_server(work, 512, 25, extra)
         try:
             for n in levels:
@@ -236,7 +242,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
     print(f"\n(cores busy with other work before the run: {busy} of {os.cpu_count()}; voice {args.tts}, "
-          f"recogniser {args.asr or 'the server default'})")
+          f"recogniser {args.asr or 'the server default'}; server workers {args.server_workers})")
     print("| sessions | reply p50 / p95 ms | turns | late audio % | motion on time % | server cores | clients cores "
           "| load 1 min | holds |\n|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -249,7 +255,8 @@ def main() -> None:
         Path(args.json).write_text(json.dumps({"busy_before": busy, "rows": rows}, indent=1))
     print(json.dumps({"sessions_held": best["sessions"] if best else 0,
                       "reply_p95_ms": best["reply_p95_ms"] if best else None, "tts": args.tts,
-                      "busy_cores_before": busy, "levels": {r["sessions"]: r["reply_p95_ms"] for r in rows}}))
+                      "busy_cores_before": busy, "server_workers": args.server_workers,
+                      "levels": {r["sessions"]: r["reply_p95_ms"] for r in rows}}))
 
 
 if __name__ == "__main__":

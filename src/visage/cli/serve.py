@@ -24,6 +24,7 @@ examples:
   visage serve --lang zh --asr funasr --asr-model ~/models/SenseVoiceSmall       (Chinese speech)
   visage serve --end-silence 0.6             (answer later, for speakers who pause a lot)
   visage serve --config visage.yaml          (defaults from a file: "size: 384", "brain: openai", ...)
+  visage serve --workers auto                (conversations in one process per core: more of them at once)
 
 The page needs a secure origin for the microphone: http://localhost / 127.0.0.1 on the same machine,
 or https:// from other devices (give --ssl-certfile and --ssl-keyfile); without it, people can still
@@ -59,6 +60,10 @@ def add_parser(commands) -> None:
     net.add_argument("--max-drawn-sessions", type=int, default=None, metavar="N",
                      help="the same for conversations the browser draws (no video made here; default: 8 per "
                           f"CPU core, {default_max_drawn_sessions()} here; 0: no limit)")
+    net.add_argument("--workers", default="1", metavar="N",
+                     help="processes that hold the conversations (each with its own models and recogniser): one "
+                          "Python process saturates near one core, so several let browser-drawn conversations use "
+                          f"every core; auto: one per core ({os.cpu_count()} here); default 1: all in this process")
     net.add_argument("--idle-timeout", type=float, default=15.0, metavar="MIN",
                      help="end a conversation after MIN minutes in which nothing was said or typed (0: never; "
                           "default 15)")
@@ -197,15 +202,20 @@ def run(args: argparse.Namespace) -> int:
 
     defaults = conversation_defaults(args)  # checked before anything loads
     offer, access = offer_from(args), access_from(args)
+    from visage.server.workers import resolve_workers
+
+    workers = resolve_workers(args.workers)
     limits = Limits(offers_per_minute=args.offers_per_minute, messages_per_minute=args.messages_per_minute,
                     max_say_chars=max(1, args.max_text))
     services = LiveServices(asr=args.asr, asr_options=asr_options_from(args))
     if args.asr != "pocketsphinx":  # a model that may be missing or damaged: said now, not per session
         print(f"visage: loading the {args.asr} recogniser ...")
         services.asr()
+        if workers > 1:  # checked; the workers load their own
+            services.close()
     app = create_app(services, defaults=defaults, idle_timeout=max(0.0, args.idle_timeout) * 60,
                      max_sessions=None if args.max_sessions is None else max(0, args.max_sessions),
-                     access=access, limits=limits, offer=offer,
+                     access=access, limits=limits, offer=offer, workers=workers,
                      max_drawn_sessions=None if args.max_drawn_sessions is None else max(0, args.max_drawn_sessions))
     scheme = "https" if args.ssl_certfile else "http"
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host

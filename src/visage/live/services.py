@@ -37,11 +37,13 @@ class LiveServices:
         self.started = time.time()
         self.loaded = False
 
-    def load(self) -> None:
-        """Load the default models up front, so the first user does not wait for them."""
+    def load(self, asr: bool = True) -> None:
+        """Load the default models up front, so the first user does not wait for them (the recogniser
+        too unless `asr` is False: a front process whose workers hear for it)."""
         self.brain(LiveOptions())
         self.tts(LiveOptions())
-        self.asr()
+        if asr:
+            self.asr()
         self.avatar(None)
         self.loaded = True
 

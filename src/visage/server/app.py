@@ -7,7 +7,8 @@
     POST /api/avatars    multipart photo (+ name) -> a new avatar (10 MB, JPEG/PNG/WebP, one face)
     GET  /api/faces/{avatar}?size=512                   faces.py (the face a browser draws, once)
 
-The server holds no state of its own beyond the open connections (`Peers`); models live in the shared
+The server holds no state of its own beyond the open connections (`Peers`, or with `workers` > 1 the
+`WorkerPool` whose processes hold them: workers.py); models live in the shared
 `LiveServices`, loaded in the background at start so /health answers at once. Errors a user can act on
 are answered with their message: bad input (a setting, an offer, a photo) 400/422, a failure 500.
 Every request first passes `access.AccessGuard` (token, Host, Origin, body size, rates).
@@ -34,6 +35,8 @@ from visage.server.catalog import Catalog, OfferSettings
 from visage.server.ice import install_loopback_fallback
 from visage.server.peers import IDLE_TIMEOUT, Peers
 from visage.server.state import ServerState, state_of
+from visage.server.worker_process import WorkerConfig
+from visage.server.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,8 @@ STATIC = Path(__file__).parent / "static"
 
 def create_app(services: LiveServices | None = None, defaults: dict | None = None, max_sessions: int | None = None,
                idle_timeout: float = IDLE_TIMEOUT, access: Access | None = None, limits: Limits | None = None,
-               offer: OfferSettings | None = None, max_drawn_sessions: int | None = None) -> FastAPI:
+               offer: OfferSettings | None = None, max_drawn_sessions: int | None = None,
+               workers: int = 1) -> FastAPI:
     """The FastAPI application. `services` (a LiveServices) is made and loaded in the background if not
     given; `defaults` are LiveOptions fields the page's own options are laid over (set by `visage serve`
     flags); `max_sessions` (None: one per CPU core, 0: no limit) refuses new conversations once that many
@@ -50,14 +54,20 @@ def create_app(services: LiveServices | None = None, defaults: dict | None = Non
     browser draws, None: 8 per core); `idle_timeout` (s, 0: never) ends a conversation in
     which nothing was said or typed for that long (a forgotten tab would render video for no one);
     `access` the token, Host and Origin rules (default: a loopback server without a token); `limits`
-    the request limits; `offer` the named brains, knowledge bases and styles pages may choose."""
+    the request limits; `offer` the named brains, knowledge bases and styles pages may choose;
+    `workers` > 1 holds the conversations in that many worker processes (workers.py), 1 in this one."""
     defaults, limits = dict(defaults or {}), limits or Limits()
-    state = ServerState(services if services is not None else LiveServices(),
-                        Peers(default_max_sessions() if max_sessions is None else max_sessions, idle_timeout,
-                              limits.max_text_chars,
-                              max_drawn=default_max_drawn_sessions() if max_drawn_sessions is None
-                              else max_drawn_sessions),
-                        defaults, Catalog(defaults, offer), access or Access(), limits)
+    services = services if services is not None else LiveServices()
+    max_sessions = default_max_sessions() if max_sessions is None else max_sessions
+    max_drawn = default_max_drawn_sessions() if max_drawn_sessions is None else max_drawn_sessions
+    pool = None
+    if workers > 1:
+        config = WorkerConfig(asr=services.asr_name, asr_options=services.asr_options, idle_timeout=idle_timeout,
+                              max_text=limits.max_text_chars, messages_per_minute=limits.messages_per_minute,
+                              log_level=logging.getLogger().getEffectiveLevel())
+        pool = WorkerPool(workers, config, max_sessions, max_drawn)
+    peers = pool or Peers(max_sessions, idle_timeout, limits.max_text_chars, max_drawn=max_drawn)
+    state = ServerState(services, peers, defaults, Catalog(defaults, offer), access or Access(), limits, workers=pool)
     state.peers.messages = state.messages
     app = FastAPI(title="visage", version=__version__, lifespan=_lifespan, docs_url="/api/docs", redoc_url=None)
     app.add_middleware(AccessGuard, access=state.access, limits=limits)
@@ -84,6 +94,8 @@ def create_app(services: LiveServices | None = None, defaults: dict | None = Non
 async def _lifespan(app: FastAPI):
     state: ServerState = app.state.visage
     app.state.loopback_only = install_loopback_fallback()
+    if state.workers is not None:
+        state.workers.start()
     state.loading = asyncio.ensure_future(_load(state))
     watch = asyncio.ensure_future(app.state.loop_lag.run())
     try:
@@ -97,7 +109,7 @@ async def _lifespan(app: FastAPI):
 
 async def _load(state: ServerState) -> None:
     began = time.perf_counter()
-    await asyncio.to_thread(state.services.load)
+    await asyncio.to_thread(state.services.load, asr=state.workers is None)  # workers hear with their own
     state.voices = await asyncio.to_thread(status.voice_names, state.defaults.get("tts", DEFAULT_TTS))
     log.info("models loaded in %.1f s", time.perf_counter() - began)
 
@@ -115,6 +127,8 @@ async def _upload_avatar(request: Request):
     created = await uploads.create_avatar(AvatarStore(), upload.data, kind, name, upload.filename, upload.replace)
     with contextlib.suppress(Exception):
         state_of(request).services.forget_avatar(name)  # a replaced avatar must not be served from the cache
+        if state_of(request).workers is not None:
+            state_of(request).workers.forget_avatar(name)
         state_of(request).faces.forget(name)
     return created
 

@@ -56,6 +56,8 @@ async def offer(request: Request):
                                       f"limit is {peers.max_drawn if drawn else peers.max_sessions}); try again "
                                       "later"}, status_code=503, headers={"Retry-After": "30"})
     await state.ready()
+    if state.workers is not None:
+        return await _offer_to_worker(state, sdp, kind, options, client_key(request.scope))
     session = await _build_session(options, state.services)
     try:
         peer, answer = await peers.connect(sdp, kind, session, options, client_key(request.scope))
@@ -77,11 +79,32 @@ async def close_session(session_id: str, request: Request):
         secret = (await request.json()).get("secret")
     except (ValueError, AttributeError):
         secret = None
-    peer = state_of(request).peers.owned(session_id, secret)
-    if peer is None:
+    state = state_of(request)
+    if state.workers is not None:
+        closed = await state.workers.close_session(session_id, secret)
+    else:
+        peer = state.peers.owned(session_id, secret)
+        closed = peer is not None
+        if closed:
+            peer.close("the page said goodbye")
+    if not closed:
         return JSONResponse({"error": "no session of yours has this id", "closed": False}, status_code=404)
-    peer.close("the page said goodbye")
     return {"closed": True}
+
+
+async def _offer_to_worker(state: ServerState, sdp: str, kind: str, options: LiveOptions, client: str):
+    """The checked offer, answered by a worker process (workers.py); the avatar's layout is made here,
+    where the faces it names are served."""
+    layout = None
+    with contextlib.suppress(Exception):
+        layout = await asyncio.to_thread(avatar_layout, state, options)
+    answer = await state.workers.offer(sdp, kind, options, client, layout)
+    if answer is None:
+        return _bad_offer("the WebRTC offer could not be used (its media, codecs or DTLS fingerprint)")
+    conversation = answer["conversation_id"]
+    return {"sdp": answer["sdp"], "type": answer["type"], "session": answer["session"], "secret": answer["secret"],
+            "conversation_id": conversation, "conversation_token": conversation_token(conversation),
+            "worker": answer["worker_pid"]}
 
 
 @router.websocket("/ws/motion")

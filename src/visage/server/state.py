@@ -26,7 +26,7 @@ class ServerState:
     """One per application (`app.state.visage`); models live in `services`, loaded by `loading`."""
 
     services: LiveServices
-    peers: Peers
+    peers: Peers  # or, with workers, the WorkerPool (the same counting interface)
     defaults: dict  # LiveOptions fields the page's own settings are laid over (`visage serve` flags)
     catalog: Catalog = None  # type: ignore[assignment]  # what pages choose among, by name
     access: Access = field(default_factory=Access)
@@ -36,6 +36,7 @@ class ServerState:
     voices: list[str] = field(default_factory=list)  # "default" and the default voice's names, once listed
     motion_streams: int = 0  # motion WebSocket streams running now
     faces: FaceCache = field(default_factory=FaceCache)  # the faces browsers draw, built once each
+    workers: object | None = None  # --workers > 1: the WorkerPool holding the conversations (also `peers`)
 
     def __post_init__(self) -> None:
         if self.catalog is None:
@@ -77,6 +78,14 @@ class ServerState:
             await asyncio.shield(self.loading)
         except Exception as exc:
             raise VisageError(f"the server could not load its models: {exc}") from None
+
+    def load_state(self) -> str:
+        """loading, ok or error: this process's models, and with workers, theirs."""
+        if not self.loading.done():
+            return "loading"
+        if self.loading.exception() or (self.workers is not None and self.workers.load_error):
+            return "error"
+        return "ok" if self.workers is None or self.workers.loaded else "loading"
 
 
 def saved_avatars() -> list[str]:

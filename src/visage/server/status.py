@@ -54,8 +54,7 @@ class LoopLag:
 @router.get("/health")
 async def health(request: Request):
     state = state_of(request)
-    loading = state.loading
-    status = "loading" if not loading.done() else ("error" if loading.exception() else "ok")
+    status = state.load_state()
     if not request.scope.get("state", {}).get("authorized", True):  # without the token: the status only
         return JSONResponse({"status": status}, status_code=200 if status != "error" else 503)
     try:
