@@ -7,23 +7,32 @@ import pytest
 from visage.backends.asr import create_asr
 from visage.backends.vad import create_vad
 from visage.core.audio import resample
-from visage.core.types import SpeechRequest
 from visage.live.listening import TurnListener, sounds_unfinished
 
-from conftest import speak
+from conftest import speak_in_fresh_espeak
 
 RATE = 16000
 
 
 @pytest.fixture(scope="module")
-def say(espeak):
+def say(tmp_path_factory):
+    """Each sentence is spoken once by a fresh espeak (conftest.speak_in_fresh_espeak): in one process
+    espeak's pitch flutter runs on from sentence to sentence, so the suite's order changed what
+    pocketsphinx heard ("i think that is because" in one CI run)."""
+    folder, spoken = tmp_path_factory.mktemp("listening"), {}
+
+    def sentence(text: str) -> np.ndarray:
+        if text not in spoken:
+            [samples], rate = speak_in_fresh_espeak([(text, None)], folder)
+            spoken[text] = np.trim_zeros(resample(samples, rate, RATE), "b")  # espeak's own 0.3 s
+        return spoken[text]
+
     def make(*parts) -> np.ndarray:
         """Sentences (str) and the exact pauses between them (float, seconds); 0.5 s before, 2 s after."""
         pieces = [np.zeros(RATE // 2)]
         for part in parts:
             if isinstance(part, str):
-                samples, rate, _, _ = speak(espeak, SpeechRequest(part))
-                pieces.append(np.trim_zeros(resample(samples, rate, RATE), "b"))  # espeak's own 0.3 s
+                pieces.append(sentence(part))
             else:
                 pieces.append(np.zeros(int(part * RATE)))
         pieces.append(np.zeros(2 * RATE))
