@@ -123,11 +123,15 @@ def _choices(state) -> dict:
             "limits": {"text_chars": limits.max_text_chars, "say_chars": limits.max_say_chars}}
 
 
-def _load_figures() -> dict:
+def process_figures() -> dict:
+    """This process's CPU time and peak memory: with `--workers` each worker reports its own."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"process_cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "max_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def _load_figures() -> dict:
     return {"loadavg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-            "cpus": os.cpu_count(), "process_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-            "max_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+            "cpus": os.cpu_count(), **process_figures()}
 
 
 def _versions() -> dict:

@@ -11,8 +11,9 @@ browser and this process directly (aiortc's UDP sockets are opened here).
 Messages on the pipe are pickled dicts. Front -> worker: {"op": "offer", "id", "sdp", "kind",
 "options" (a checked LiveOptions), "client", "layout"}, {"op": "close", "id", "session", "secret"},
 {"op": "forget_avatar", "name"}, {"op": "stop"}. Worker -> front: {"op": "reply", "id", ...},
-{"op": "loaded"} or {"op": "load_failed", "error"}, and {"op": "counts", ...} whenever its sessions
-change. When the pipe closes (the front died or stopped) the worker closes its sessions and exits.
+{"op": "loaded"} or {"op": "load_failed", "error"}, {"op": "counts", ...} whenever its sessions
+change, and {"op": "health", ...} every HEALTH_PERIOD s (its event-loop lag, CPU time and memory: the
+front's own loop lag says nothing of the loops that pace the media). When the pipe closes (the front died or stopped) the worker closes its sessions and exits.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ import os
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
+
+HEALTH_PERIOD = 2.0  # s between a worker's health reports to the front (/health shows the latest)
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,10 @@ class WorkerHost:
         from visage.server.access import RateLimiter
         from visage.server.faces import FaceCache
         from visage.server.peers import Peers
+        from visage.server.status import LoopLag
 
         self.conn, self.config = conn, config
+        self.loop_lag = LoopLag()
         self.services = LiveServices(asr=config.asr, asr_options=config.asr_options)
         self.peers = Peers(0, config.idle_timeout, config.max_text, RateLimiter(config.messages_per_minute))
         self.peers.forget = self._forget  # each ended session is reported to the front
@@ -69,9 +74,12 @@ class WorkerHost:
         loop = asyncio.get_running_loop()
         loop.add_reader(self.conn.fileno(), self._on_readable)
         self.loading = asyncio.ensure_future(self._load())
+        watches = [asyncio.ensure_future(self.loop_lag.run()), asyncio.ensure_future(self._report_health())]
         try:
             await self.done.wait()
         finally:
+            for watch in watches:
+                watch.cancel()
             loop.remove_reader(self.conn.fileno())
             await self.peers.close_all()
             self.loading.cancel()
@@ -142,6 +150,13 @@ class WorkerHost:
             peer.send({"type": "avatar", **message["layout"]})
         return {"sdp": answer.sdp, "type": answer.type, "session": peer.id, "secret": peer.secret,
                 "conversation_id": session.chat.conversation.session_id, "worker_pid": os.getpid()}
+
+    async def _report_health(self) -> None:
+        from visage.server.status import process_figures
+
+        while True:
+            await asyncio.sleep(HEALTH_PERIOD)
+            self._send({"op": "health", "event_loop_lag_ms": self.loop_lag.figures(), **process_figures()})
 
     def _forget(self, peer) -> None:
         self.peers.active.pop(peer.id, None)

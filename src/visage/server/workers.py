@@ -53,6 +53,7 @@ class Worker:
         self.pending = 0  # offers being answered
         self.started = 0.0  # loop time of its start
         self.status: dict = {}
+        self.health: dict = {}  # its latest {"event_loop_lag_ms", "process_cpu_s", "max_rss_mb"}
         self.sessions: set[str] = set()
         self.replies: dict[int, asyncio.Future] = {}
 
@@ -109,6 +110,8 @@ class WorkerPool:
                 future.set_result(message)
         elif op == "counts":
             worker.status, worker.sessions = message["status"], set(message["sessions"])
+        elif op == "health":
+            worker.health = {key: value for key, value in message.items() if key != "op"}
         elif op == "loaded":
             worker.loaded = True
         elif op == "load_failed":
@@ -231,4 +234,5 @@ class WorkerPool:
         return {"active": video + drawn, "max": self.max_sessions or None, "video": video,
                 "browser_drawn": drawn, "max_browser_drawn": self.max_drawn or None, "opened": total("opened"),
                 "failed_to_open": total("failed_to_open"), "worker_restarts": self.restarts,
-                "workers": [{"pid": w.pid, "active": len(w.sessions), "loaded": w.loaded} for w in self.workers]}
+                "workers": [{"pid": w.pid, "active": len(w.sessions), "loaded": w.loaded, **w.health}
+                            for w in self.workers]}
