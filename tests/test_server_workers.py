@@ -84,7 +84,7 @@ def test_sessions_live_in_workers_that_are_replaced_when_they_die(server):
             close = f"{server}/api/sessions/{answer_a['session']}/close"
             assert httpx.post(close, json={"secret": answer_b["secret"]}).status_code == 404
             assert httpx.post(close, json={"secret": answer_a["secret"]}).json() == {"closed": True}
-            await a.until(lambda: "closed" in a.kinds(), 10, "the closed session's page is told")
+            await a.until(lambda: "closed" in a.kinds(), 20, "the closed session's page is told")
             wait_for(lambda: health(server)["sessions"]["active"] == 1, 10, "the count drops to one")
             await replies(b, "Are you still there?")
             # a third session goes to the worker that has none; killing that worker ends it alone
