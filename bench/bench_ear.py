@@ -180,8 +180,7 @@ def through_listener(recognizer, items: list[dict], language: str) -> dict:
         listener = TurnListener(create_vad("webrtc", silence=0.4), recognizer, language, silence=0.4)
         audio, said = np.concatenate([item["audio"], np.zeros(RATE, np.float32)]), []
         for i in range(0, len(audio), 320):
-            if listener._guess is not None:
-                listener._guess.result()
+            listener.wait_for_guess()
             said += [h.text for h in listener.hear(audio[i : i + 320]) if h.kind == "turn"]
         listener.close()
         heard = "".join(said) if language == "zh" else " ".join(said)

@@ -64,8 +64,7 @@ def hear_with_fast_finals(listener, audio):
     that finishes within a chunk would be (on a loaded machine a real-time feed can't promise it)."""
     heard = []
     for i in range(0, len(audio), 320):
-        if listener._guess is not None:
-            listener._guess.result()
+        listener.wait_for_guess()
         heard += [(listener.heard, h) for h in listener.hear(audio[i: i + 320])]
     return heard
 
@@ -145,6 +144,21 @@ def test_a_guess_ready_before_the_end_is_told_first(pocketsphinx, say):
     assert kinds.index("guess") < kinds.index("resumed") < kinds.index("turn"), kinds
     guesses, [turn] = [h.text for _, h in heard if h.kind == "guess"], turns(heard)
     assert guesses[0].startswith("i think") and len(turn.text.split()) >= 8 and turn.text != guesses[0]
+    listener.close()
+
+
+def test_wait_for_guess_returns_once_the_early_final_is_done(pocketsphinx, say):
+    """The public way to hear faster than real time: after `wait_for_guess` the speculative final is
+    ready, so the very next 20 ms tells it (pocketsphinx takes ~0.1 s, far longer than one `hear`)."""
+    listener = listener_for(pocketsphinx)
+    listener.wait_for_guess()  # nothing in flight: returns at once
+    audio, at = say("I think that is right."), 0
+    while listener.speculations == 0:
+        assert "guess" not in [h.kind for h in listener.hear(audio[at: at + 320])]
+        at += 320
+    listener.wait_for_guess()
+    told = [h for h in listener.hear(audio[at: at + 320]) if h.kind == "guess"]
+    assert [h.text for h in told] == ["i think that is right"]
     listener.close()
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import Enum
 
@@ -155,6 +155,14 @@ class TurnListener:
     def idle(self) -> bool:
         """No turn open, held or finishing and nobody speaking: audio now can only start a turn."""
         return self._stream is None and self._held is None and self._guess is None and not self.vad.speaking
+
+    def wait_for_guess(self) -> None:
+        """Block until the speculative final in flight, if any, is done. Audio fed faster than real time
+        (a benchmark, a test) can otherwise end a turn before its early final could have finished, which
+        a live microphone, 20 ms a chunk, does not: waiting here hears it as a recogniser that keeps up."""
+        guess = self._guess
+        if guess is not None:
+            wait([guess])  # (its error, if any, is the next `hear`'s ERROR, as it would be live)
 
     def close(self) -> None:
         self._drop()
