@@ -92,10 +92,11 @@ class MeshWarp:
             self.fine_triangles = tri[np.argsort(-self.rest[tri][..., 1].mean(axis=1), kind="stable")]
             # the exact map fades into the fixed-point one by the box's edges, where both are smooth
             # (a hard edge showed as a line across the face at the box's top)
-            feather = max(2.0, 0.03 * (fx1 - fx0))
+            self.feather = max(2.0, 0.03 * (fx1 - fx0))
             gy, gx = np.mgrid[0 : fy1 - fy0, 0 : fx1 - fx0].astype(np.float32)
             edge = np.minimum(np.minimum(gx, fx1 - fx0 - 1 - gx), np.minimum(gy, fy1 - fy0 - 1 - gy))
-            self._feather = np.clip(edge / feather, 0.0, 1.0)[..., None]
+            self._feather = np.clip(edge / np.float32(self.feather), 0.0, 1.0)[..., None]
+            self._pixels = (gx, gy)
 
     def field(self, displacement: np.ndarray) -> np.ndarray:
         """The displacement field (rows, columns, 2) on the coarse grid points of the moving box
@@ -185,36 +186,35 @@ class MeshWarp:
         e1, e2 = moved[:, 0] - moved[:, 2], moved[:, 1] - moved[:, 2]
         det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
         r1, r2 = rest[:, 0] - rest[:, 2], rest[:, 1] - rest[:, 2]
-        # a triangle turned over is a fold (the lips pressed past each other): it is not drawn
+        # a triangle turned over is a fold (the lips pressed past each other): it is not drawn, nor
+        # one that lands off the box
         ok = (np.abs(det) > 1e-3) & (det * (r1[:, 0] * r2[:, 1] - r1[:, 1] * r2[:, 0]) > 0)
-        owner = np.full((fy1 - fy0, fx1 - fx0), -1, np.int32)
+        lo, hi = moved.min(axis=1), moved.max(axis=1)
+        ok &= (hi[:, 0] >= fx0 - 1) & (lo[:, 0] <= fx1) & (hi[:, 1] >= fy0 - 1) & (lo[:, 1] <= fy1)
         corners = np.round((moved - (fx0, fy0)) * 16).astype(np.int32)
-        for k in np.flatnonzero(ok):
-            cv2.fillConvexPoly(owner, corners[k], int(k), cv2.LINE_8, 4)
         # rest = r2 + [r0 - r2, r1 - r2] @ inv([m0 - m2, m1 - m2]) @ (p - m2): one 2x3 matrix a triangle
         det = np.where(ok, det, 1.0)
         inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], 1), np.stack([-e1[:, 1], e1[:, 0]], 1)], 1) / det[:, None, None]
-        r = np.stack([rest[:, 0] - rest[:, 2], rest[:, 1] - rest[:, 2]], 2)  # columns r0 - r2, r1 - r2
-        lin = r @ inv  # (T, 2, 2)
+        lin = np.stack([r1, r2], 2) @ inv  # (T, 2, 2)
         shift = rest[:, 2] - np.einsum("tij,tj->ti", lin, moved[:, 2] - (fx0, fy0))
-        affine = np.concatenate([lin, shift[..., None]], 2).astype(np.float32).reshape(-1, 6)
-        # drawn again the other way round: where two triangles claim a pixel (a fold: the lips pressed
-        # past each other as the smile is taken back) no drawing order is right everywhere; the pixel
-        # takes the claim nearer the fixed-point answer, which followed the lips smoothly before
-        first = np.full_like(owner, -1)
-        for k in np.flatnonzero(ok)[::-1]:
-            cv2.fillConvexPoly(first, corners[k], int(k), cv2.LINE_8, 4)
-        covered = owner >= 0
-        ys, xs = np.nonzero(covered)
-        near = stepped[ys, xs]
-        xs, ys = xs.astype(np.float32), ys.astype(np.float32)
-        a, b = affine[owner[covered]], affine[first[covered]]
-        ax, ay = a[:, 0] * xs + a[:, 1] * ys + a[:, 2], a[:, 3] * xs + a[:, 4] * ys + a[:, 5]
-        bx, by = b[:, 0] * xs + b[:, 1] * ys + b[:, 2], b[:, 3] * xs + b[:, 4] * ys + b[:, 5]
-        take_b = np.abs(bx - near[:, 0]) + np.abs(by - near[:, 1]) < np.abs(ax - near[:, 0]) + np.abs(ay - near[:, 1])
-        out = stepped.copy()
-        out[covered, 0] = np.where(take_b, bx, ax)
-        out[covered, 1] = np.where(take_b, by, ay)
+        affine = np.concatenate([lin, shift[..., None]], 2).reshape(-1, 6)
+        # the triangles drawn with their maps as colours (x's row, then y's, and 1 where drawn): the
+        # last drawn wins, as on a GPU
+        h, w = fy1 - fy0, fx1 - fx0
+        ax, ay = np.zeros((h, w, 4), np.float32), np.zeros((h, w, 4), np.float32)
+        for k in np.flatnonzero(ok):
+            a = affine[k]
+            cv2.fillConvexPoly(ax, corners[k], (a[0], a[1], a[2], 1.0), cv2.LINE_8, 4)
+            cv2.fillConvexPoly(ay, corners[k], (a[3], a[4], a[5], 1.0), cv2.LINE_8, 4)
+        gx, gy = self._pixels
+        out = ax[..., 0] * gx
+        out += ax[..., 1] * gy
+        out += ax[..., 2]
+        out_y = ay[..., 0] * gx
+        out_y += ay[..., 1] * gy
+        out_y += ay[..., 2]
+        covered = ax[..., 3] > 0.5
+        out = cv2.merge([out, out_y])
         out -= stepped
         out *= self._feather if share >= 1.0 else self._feather * np.float32(share)
         out += stepped
