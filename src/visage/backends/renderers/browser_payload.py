@@ -130,7 +130,7 @@ def _warp_tables(warp, renderer) -> dict:
         # drawing order, the rest places, the edge's feather, the inner lip lines and the full gap
         out["fine"]["exact"] = {
             "triangles": _typed(warp.fine_triangles.ravel(), "<u2"), "rest": _floats(warp.rest),
-            "feather": float(warp.feather), "upper": [int(i) for i in renderer._upper_inner],
+            "feather": float(warp.feather), "rows": int(warp.exact_rows), "upper": [int(i) for i in renderer._upper_inner],
             "lower": [int(i) for i in renderer._lower_inner],
             "gap": float(EXACT_GAP * renderer.model.g.height)}
     return out

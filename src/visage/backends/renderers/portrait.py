@@ -82,7 +82,8 @@ class PortraitRenderer(Renderer):
         self._lower_inner = [self.model.pos[i] for i in LOWER_INNER]
         self.warp = MeshWarp(vertices[:, :2], self.size, active=(self.follow[:, 0] > 0) | (self.ids >= 0),
                              layout=_lips_apart(vertices[:, :2], self.model.pos),
-                             fine_box=_mouth_box(landmarks, geometry.height))
+                             fine_box=(box := _mouth_box(landmarks, geometry.height)),
+                             exact_rows=_exact_rows(landmarks, geometry.height, box))
         skin = avatar.info.get("skin_rgb") or _median_colour(self.image, landmarks, photo_expression.CHEEKS)
         lips = avatar.info.get("lip_rgb") or _median_colour(self.image, landmarks, photo_expression.LIPS)
         source = avatar.info.get("source_face_height")  # the face's height in the original photo
@@ -150,6 +151,13 @@ def _mouth_box(landmarks: np.ndarray, height: float) -> tuple[int, int, int, int
     lips = landmarks[list(photo_expression.LIPS) + [61, 291], :2]
     (x0, y0), (x1, y1) = lips.min(axis=0), lips.max(axis=0)
     return (int(x0 - 0.1 * height), int(y0 - 0.05 * height), int(x1 + 0.1 * height) + 1, int(y1 + 0.25 * height) + 1)
+
+
+def _exact_rows(landmarks: np.ndarray, height: float, box: tuple[int, int, int, int]) -> int:
+    """The mouth box's rows the warp maps exactly: down to the lower lip and as far again as an open
+    jaw carries it (the chin below moves smoothly, and the fixed-point step is right there)."""
+    bottom = float(landmarks[list(photo_expression.LIPS) + [61, 291], 1].max())
+    return int(bottom + 0.12 * height) - box[1]
 
 
 def _lips_apart(vertices: np.ndarray, pos: dict[int, int]) -> np.ndarray:

@@ -65,7 +65,7 @@ export class InverseWarp {
         field: new Float32Array((x1 - x0) * (y1 - y0) * 2), map: new Float32Array((x1 - x0) * (y1 - y0) * 4) };
       const e = warp.fine.exact;
       this.exact = { triangles: typed(e.triangles, Uint16Array), rest: typed(e.rest, Float32Array), feather: e.feather,
-        upper: e.upper, lower: e.lower, gap: e.gap, last: new Int32Array(this.fine.w * this.fine.h),
+        upper: e.upper, lower: e.lower, gap: e.gap, rows: e.rows, last: new Int32Array(this.fine.w * e.rows),
       };
     }
   }
@@ -84,7 +84,7 @@ export class InverseWarp {
   // the fine box's exact map over its fixed-point one (warp.py MeshWarp._exact)
   applyExact(d, share) {
     const f = this.fine, e = this.exact, { rest, triangles } = e;
-    const [x0, y0] = f.box, W = f.w, H = f.h, T = triangles.length / 3;
+    const [x0, y0] = f.box, W = f.w, H = e.rows, T = triangles.length / 3;
     const aff = new Float64Array(6 * T), ok = new Uint8Array(T), corners = new Array(T);
     for (let t = 0; t < T; t++) {
       const i = triangles.subarray(3 * t, 3 * t + 3);
