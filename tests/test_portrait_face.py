@@ -174,6 +174,26 @@ def test_glasses_stay_rigid_while_the_face_moves(renderers):
         assert patch.mean() < 3, (i, patch.mean())
 
 
+def test_raised_brows_draw_no_dark_marks_above_the_frame(renderers):
+    """Surprise lifts the brows above the glasses' top rim, and the skin there stays skin: no more
+    near-black pixels (luma < 60) just above the rim than at rest. A rigid rim point 0.8 px under an
+    outer brow point that rises 12 px stretched the warp past what its inversion follows, and the
+    rim's dark pixels showed above it by the temple (28 -> 57 such pixels on Grace Hopper; now that
+    brow point is held with the rim, 28 -> 28)."""
+    from visage.backends.renderers.glasses import find_rim
+
+    r = renderers["glasses"]
+    landmarks = r.avatar.landmarks * (r.size / r.avatar.image.shape[0])
+    h = r.model.g.height
+    above = np.zeros((r.size, r.size), bool)
+    for x, y in find_rim(r.image, landmarks, r.model.g).points[:, :2]:
+        above[int(y - 0.07 * h) : int(y - 0.01 * h), int(x - 0.02 * h) : int(x + 0.02 * h)] = True
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    dark = [int(((render(r, shape).astype(np.float32) @ luma < 60) & above).sum())
+            for shape in (weights({}), EXPRESSIONS[Emotion.SURPRISED] * 0.9)]
+    assert above.sum() > 500 and dark[1] <= dark[0] + 5, dark
+
+
 def test_old_avatars_without_the_measured_expression_render_the_same(renderers):
     """Avatars saved before the expression was recorded still load: it is measured again from the
     landmarks and the image, with the same result."""

@@ -21,6 +21,7 @@ from visage.backends.renderers.base import DEFAULT_SIZE
 from visage.backends.renderers import eyelids as eyelids_module
 from visage.backends.renderers.mouth import INNER_SATURATION
 from visage.backends.renderers.shading import DEPTH_STEP, FOLD_DEPTH, MAX_LIGHTEN
+from visage.backends.renderers.portrait import EXACT_GAP
 from visage.backends.renderers.warp import STEP
 from visage.core.arkit import BLENDSHAPE_NAMES
 from visage.errors import InputError
@@ -57,7 +58,7 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
         "crease_constants": {"fold_depth": FOLD_DEPTH, "max_lighten": MAX_LIGHTEN, "step": DEPTH_STEP},
         "vertices": [round(float(v), 3) for v in renderer.vertices.ravel()],
         "triangles": [int(i) for i in renderer.warp.triangles.ravel()],
-        "warp": _warp_tables(renderer.warp),
+        "warp": _warp_tables(renderer.warp, renderer),
         "follow": [round(float(v), 4) for v in renderer.follow[:, 0]],
         "basis": _floats(model.basis),
         "rest": _floats(model.rest),
@@ -101,7 +102,7 @@ def _lid_tables(lids) -> dict:
             "wide_half": float(lids.wide_half), "constants": constants}
 
 
-def _warp_tables(warp) -> dict:
+def _warp_tables(warp, renderer) -> dict:
     """The warp's sparse barycentric tables (warp.py): for each grid point the mesh moves, its three
     vertices and weights, on the coarse grid and in the mouth's full-resolution box. The page evaluates
     the same field and the same one-step inversion, so folds (the closed lips) and the slivers by the
@@ -125,6 +126,13 @@ def _warp_tables(warp) -> dict:
     if warp.fine is not None:
         x0, y0, x1, y1, rows, weights, _ = warp.fine
         out["fine"] = {"box": [int(x0), int(y0), int(x1), int(y1)], **table(rows, weights)}
+        # the exact map's inputs (warp.py `_exact`, portrait.py `exact_share`): the triangles in their
+        # drawing order, the rest places, the edge's feather, the inner lip lines and the full gap
+        out["fine"]["exact"] = {
+            "triangles": _typed(warp.fine_triangles.ravel(), "<u2"), "rest": _floats(warp.rest),
+            "feather": float(warp.feather), "rows": int(warp.exact_rows), "upper": [int(i) for i in renderer._upper_inner],
+            "lower": [int(i) for i in renderer._lower_inner],
+            "gap": float(EXACT_GAP * renderer.model.g.height)}
     return out
 
 

@@ -21,6 +21,9 @@ _DARK = 0.35  # the rim's top edge: where the brightness is a third of the way f
 _ON_RIM = 0.012  # a brow point less than this (face heights) above the rim's top edge lies on the frame
 _GAP = 0.01  # rigid points sit this far above the rim's top edge (face heights): closer, they pin the
 # brow skin just above the rim and the inner brows, which sit there behind glasses, barely come down
+_STRETCH = 0.02  # a brow point whose rigid point would lie closer than this (face heights) below it is
+# held too: the skin between could not stretch, and the warp drew the rim's dark pixels above the rim
+# (a dark mark by Grace Hopper's temple on surprise: a rigid point 0.8 px under a brow point rising 12 px)
 _ABOVE = 0.06  # the search for the rim starts this far above each brow point (face heights)
 
 
@@ -65,7 +68,7 @@ def find_rim(image: np.ndarray, landmarks: np.ndarray, geometry: FaceGeometry) -
             while top > 0 and profile[top - 1] < level:
                 top -= 1
             edge = float(ts[top])  # the rim's top edge, along the face's vertical from the brow point
-            if edge < _ON_RIM * h:
+            if edge < max(_ON_RIM, _GAP + _STRETCH) * h:  # on the rim, or too near it to move
                 held.append(i)
             # a rigid point at the rim's top edge; above a brow point on the rim too (a cat-eye frame's
             # wings rise above the brows' outer ends), where it holds the frame and not a moving brow

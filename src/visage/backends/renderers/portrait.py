@@ -15,7 +15,7 @@ from visage.backends.renderers.base import DEFAULT_SIZE, SIZES, Renderer
 from visage.backends.renderers import photo_expression
 from visage.backends.renderers.eyelids import EyeLids
 from visage.backends.renderers.glasses import find_rim
-from visage.backends.renderers.face_model import FACE_OVAL, MESH_LANDMARKS, FaceMotionModel, face_geometry, head_displacement
+from visage.backends.renderers.face_model import FACE_OVAL, LOWER_INNER, MESH_LANDMARKS, UPPER_INNER, FaceMotionModel, face_geometry, head_displacement
 from visage.backends.renderers.mouth import MouthInterior, MouthPalette, teeth_texture
 from visage.backends.renderers.shading import ExpressionShading
 from visage.backends.renderers.warp import MeshWarp
@@ -30,6 +30,7 @@ _RINGS = ((1.22, 1.0), (1.55, 0.85), (2.0, 0.4), (2.7, 0.0))
 _RING_POINTS = 28
 _NECK_FOLLOW = 0.3
 _WARPED_BLINK = 0.5  # share of a blink done by moving the lid; eyelids.py paints the rest
+EXACT_GAP = 0.012  # lips this far apart (share of the face's height) take the warp's exact map
 _METRES_PER_FACE_HEIGHT = 0.2  # a head is ~20 cm from brow to chin: converts pose translation
 
 
@@ -77,9 +78,12 @@ class PortraitRenderer(Renderer):
         self.model = FaceMotionModel(vertices, self.ids, geometry, photo_lift=self.photo.corner_lift,
                                      warped_blink=warped_blink, glasses=self.photo.glasses,
                                      held_brows=rim.held if rim is not None else None)
+        self._upper_inner = [self.model.pos[i] for i in UPPER_INNER]
+        self._lower_inner = [self.model.pos[i] for i in LOWER_INNER]
         self.warp = MeshWarp(vertices[:, :2], self.size, active=(self.follow[:, 0] > 0) | (self.ids >= 0),
                              layout=_lips_apart(vertices[:, :2], self.model.pos),
-                             fine_box=_mouth_box(landmarks, geometry.height))
+                             fine_box=(box := _mouth_box(landmarks, geometry.height)),
+                             exact_rows=_exact_rows(landmarks, geometry.height, box))
         skin = avatar.info.get("skin_rgb") or _median_colour(self.image, landmarks, photo_expression.CHEEKS)
         lips = avatar.info.get("lip_rgb") or _median_colour(self.image, landmarks, photo_expression.LIPS)
         source = avatar.info.get("source_face_height")  # the face's height in the original photo
@@ -125,12 +129,21 @@ class PortraitRenderer(Renderer):
         moved = self.vertices.copy()
         moved[:, :2] += d
         d += self.follow * head_displacement(moved, self.pivot, frame.head, self.metres)
-        out = self.warp.warp(self.shading.apply(frame.blendshapes), d)
         moved = self.vertices[:, :2] + d
+        out = self.warp.warp(self.shading.apply(frame.blendshapes), d, self.exact_share(moved))
         w = frame.blendshapes
         self.mouth.draw(out, moved, tongue_out=float(w[INDEX["tongueOut"]]), blendshapes=w)
         self.lids.draw(out, moved, {"L": float(w[INDEX["eyeBlinkLeft"]]), "R": float(w[INDEX["eyeBlinkRight"]])})
         return out
+
+    def exact_share(self, moved: np.ndarray) -> float:
+        """How much of the warp's exact map the mouth's box takes (warp.py `_exact`): all of it once
+        the lips part by EXACT_GAP of the face's height, none while they touch. The exact map keeps the
+        corners and the lips' edges clean as they part and round (the fixed-point step drew notches and
+        light lines there), but where the lips are pressed past each other (the smile taken back) it
+        shows the fold that the fixed-point step smooths over."""
+        gap = float(np.max(moved[self._lower_inner, 1] - moved[self._upper_inner, 1]))
+        return float(np.clip(gap / (EXACT_GAP * self.model.g.height), 0.0, 1.0))
 
 
 def _mouth_box(landmarks: np.ndarray, height: float) -> tuple[int, int, int, int]:
@@ -138,6 +151,13 @@ def _mouth_box(landmarks: np.ndarray, height: float) -> tuple[int, int, int, int
     lips = landmarks[list(photo_expression.LIPS) + [61, 291], :2]
     (x0, y0), (x1, y1) = lips.min(axis=0), lips.max(axis=0)
     return (int(x0 - 0.1 * height), int(y0 - 0.05 * height), int(x1 + 0.1 * height) + 1, int(y1 + 0.25 * height) + 1)
+
+
+def _exact_rows(landmarks: np.ndarray, height: float, box: tuple[int, int, int, int]) -> int:
+    """The mouth box's rows the warp maps exactly: down to the lower lip and as far again as an open
+    jaw carries it (the chin below moves smoothly, and the fixed-point step is right there)."""
+    bottom = float(landmarks[list(photo_expression.LIPS) + [61, 291], 1].max())
+    return int(bottom + 0.12 * height) - box[1]
 
 
 def _lips_apart(vertices: np.ndarray, pos: dict[int, int]) -> np.ndarray:

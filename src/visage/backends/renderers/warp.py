@@ -9,7 +9,14 @@ accurately where the face stretches (the open jaw).
 
 Around the mouth the field is not smooth: the lips of a closed mouth lie a pixel apart, and as the
 jaw drops one moves and the other does not. A coarse grid blurs that step into specks along the lips,
-so a box around the mouth (`fine_box`) gets its own full-resolution weights and inversion.
+so a box around the mouth (`fine_box`) gets its own full-resolution weights and inversion. There the
+one fixed-point step is not enough: by the lip corners the field steps where triangles overlap at rest
+(the lips' spread layout), and the step's answer showed as notches and light lines at the corners and
+above the upper lip on rounded lips. So the box's map is exact wherever a moved triangle covers it: the
+triangles are rasterised at their moved places and each pixel is pulled from the rest place its
+triangle's affine map gives, as a GPU draws a mesh (the tear between parting lips then maps onto the
+closed slit, the lips' own pixels, instead of skin); the fixed-point answer stands only where no
+triangle lands.
 
 Speed (one core, 512 px: ~150+ fps for the whole renderer): only the box of grid points that can
 move is computed (outside it the output is the photo); the sparse product runs once per coordinate
@@ -27,17 +34,20 @@ STEP = 2  # the field is computed every STEP pixels in each direction
 
 class MeshWarp:
     def __init__(self, vertices: np.ndarray, size: int, active: np.ndarray | None = None,
-                 layout: np.ndarray | None = None, fine_box: tuple[int, int, int, int] | None = None) -> None:
+                 layout: np.ndarray | None = None, fine_box: tuple[int, int, int, int] | None = None,
+                 exact_rows: int | None = None) -> None:
         """`vertices` (V, 2) in pixels of a size x size image; `active` marks vertices that can move:
         grid points whose triangle has none stay put and cost nothing per frame. The triangles are
         those of the Delaunay triangulation of `layout` (default: `vertices`): the portrait passes
         its vertices with the lips drawn apart, so that no triangle bridges a closed mouth from one
         lip to the other and an opening jaw carries the whole lower lip with it. `fine_box`
-        (x0, y0, x1, y1) is warped at full resolution."""
+        (x0, y0, x1, y1) is warped at full resolution, and its top `exact_rows` rows (all by default:
+        the lips, not the chin below them, where the field is smooth) with the exact map."""
         from scipy.spatial import Delaunay
 
         self.cv2 = require("cv2", "portrait renderer", "portrait")
         self.size = size
+        self.rest = np.asarray(vertices, np.float32)[:, :2]
         simplices = Delaunay(vertices if layout is None else layout).simplices
         mesh = _Mesh(self.cv2, vertices, simplices, layout)
         self.triangles = simplices[mesh.drawn]  # the ones drawn: what a GPU rasteriser draws too (browser_payload)
@@ -72,6 +82,28 @@ class MeshWarp:
             boxed = _reindex(f_weights, f_rows, fx1 - fx0, (0, 0, fx1 - fx0, fy1 - fy0))
             # what a frame uses: the fine box in the coordinates of the full-resolution box
             self._fine = (fx0 - x0, fy0 - y0, fx1 - x0, fy1 - y0, boxed, np.array([fx0, fy0], np.float32))
+            # the drawn triangles that can reach the box (a vertex within a box's size of it), in
+            # drawing order: rasterised at their moved places each frame (`_exact`)
+            reach = 0.5 * max(fx1 - fx0, fy1 - fy0)  # a lip moves by a tenth of the face: a quarter of the box
+            c = self.rest[self.triangles]
+            near = ((c[..., 0].max(1) >= fx0 - reach) & (c[..., 0].min(1) <= fx1 + reach)
+                    & (c[..., 1].max(1) >= fy0 - reach) & (c[..., 1].min(1) <= fy1 + reach))
+            # from the bottom up: where the lips are pressed past each other (a fold), the upper lip is
+            # drawn over the lower one, as it lies in front of it on a real closed mouth
+            tri = self.triangles[near]
+            self.fine_triangles = tri[np.argsort(-self.rest[tri][..., 1].mean(axis=1), kind="stable")]
+            # the exact map fades into the fixed-point one by the box's edges, where both are smooth
+            # (a hard edge showed as a line across the face at the box's top)
+            self.feather = max(2.0, 0.03 * (fx1 - fx0))
+            self.exact_rows = fy1 - fy0 if exact_rows is None else int(np.clip(exact_rows, 4, fy1 - fy0))
+            gy, gx = np.mgrid[0 : self.exact_rows, 0 : fx1 - fx0].astype(np.float32)
+            edge = np.minimum(np.minimum(gx, fx1 - fx0 - 1 - gx), np.minimum(gy, self.exact_rows - 1 - gy))
+            self._feather = np.clip(edge / np.float32(self.feather), 0.0, 1.0)[..., None]
+            self._pixels = (gx, gy)
+            rest = self.rest[self.fine_triangles].astype(np.float64)
+            r1, r2 = rest[:, 0] - rest[:, 2], rest[:, 1] - rest[:, 2]
+            self._fine_rest = (rest, r1, r2, r1[:, 0] * r2[:, 1] - r1[:, 1] * r2[:, 0])
+            self._coefficients = tuple(np.zeros((self.exact_rows, fx1 - fx0, 4), np.float32) for _ in range(2))
 
     def field(self, displacement: np.ndarray) -> np.ndarray:
         """The displacement field (rows, columns, 2) on the coarse grid points of the moving box
@@ -79,14 +111,15 @@ class MeshWarp:
         cx0, cy0, cx1, cy1 = self.box
         return _product(self._weights, displacement, cy1 - cy0, cx1 - cx0)
 
-    def warp(self, image: np.ndarray, displacement: np.ndarray) -> np.ndarray:
+    def warp(self, image: np.ndarray, displacement: np.ndarray, exact: float = 1.0) -> np.ndarray:
         """`image` moved by the vertex displacements: output(p) = image(q) where q + d(q) = p.
 
         The full-resolution map is written into a buffer kept between frames (a fresh 2 MB array
         each frame costs its page faults), the arithmetic runs through cv2 (the same IEEE float32
         operations as numpy, so the same pixels: `warp_reference` is the plain version the tests
         compare against), and when the moving box is the whole image the remap writes the output
-        directly instead of into a copy of the photo."""
+        directly instead of into a copy of the photo. `exact` (0..1): how much of the fine box's exact
+        map is used (`_exact`): the renderer fades it in as the lips part."""
         cv2 = self.cv2
         displacement = np.asarray(displacement, np.float32)
         d = self.field(displacement)
@@ -110,6 +143,10 @@ class MeshWarp:
             keep = cv2.inRange(guess, (0.0, 0.0), (float(bx1 - bx0 - 1), float(by1 - by0 - 1))).view(bool)
             cv2.subtract(here, inside, dst=inside)
             np.copyto(full[by0:by1, bx0:bx1], inside, where=keep[..., None])
+            if exact > 0.0:
+                ey1 = by0 + self.exact_rows
+                exact, covered = self._exact(displacement, full[by0:ey1, bx0:bx1], exact)
+                np.copyto(full[by0:ey1, bx0:bx1], exact, where=covered[..., None])
         # maps as one two-channel array: remap reads it as is (two separate planes would be copied)
         if (x0, y0, x1, y1) == (0, 0) + image.shape[1::-1]:
             return cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -117,7 +154,7 @@ class MeshWarp:
         cv2.remap(image, full, None, cv2.INTER_LINEAR, dst=result[y0:y1, x0:x1], borderMode=cv2.BORDER_REPLICATE)
         return result
 
-    def warp_reference(self, image: np.ndarray, displacement: np.ndarray) -> np.ndarray:
+    def warp_reference(self, image: np.ndarray, displacement: np.ndarray, exact: float = 1.0) -> np.ndarray:
         """The plain numpy version of `warp` (fresh arrays each frame): kept so tests can prove the
         fast one gives the same pixels."""
         cv2 = self.cv2
@@ -138,9 +175,62 @@ class MeshWarp:
             keep = (guess[..., 0] >= 0) & (guess[..., 1] >= 0) & (guess[..., 0] <= bx1 - bx0 - 1) & (guess[..., 1] <= by1 - by0 - 1)
             np.subtract(here, inside, out=inside)
             np.copyto(full[by0:by1, bx0:bx1], inside, where=keep[..., None])
+            if exact > 0.0:
+                ey1 = by0 + self.exact_rows
+                exact, covered = self._exact(displacement, full[by0:ey1, bx0:bx1], exact)
+                full[by0:ey1, bx0:bx1][covered] = exact[covered]
         result = image.copy()
         result[y0:y1, x0:x1] = cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return result
+
+    def _exact(self, displacement: np.ndarray, stepped: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+        """The fine box's exact inverse map (rows, columns, 2) and where it holds: each pixel's
+        moved triangle (the last drawn wins, as on a GPU), its affine map back to the rest place,
+        faded into `stepped` (the fixed-point map) by the box's edges, `share` of it elsewhere."""
+        cv2 = self.cv2
+        fx0, fy0, fx1 = self.fine[:3]
+        fy1 = fy0 + self.exact_rows
+        tri = self.fine_triangles
+        rest, r1, r2, turn = self._fine_rest  # (T, 3, 2) float64, edges, orientation at rest
+        moved = rest + displacement[tri].astype(np.float64)
+        e1, e2 = moved[:, 0] - moved[:, 2], moved[:, 1] - moved[:, 2]
+        det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+        # a triangle turned over is a fold (the lips pressed past each other): it is not drawn, nor
+        # one that lands off the box
+        ok = (np.abs(det) > 1e-3) & (det * turn > 0)
+        lo, hi = moved.min(axis=1), moved.max(axis=1)
+        ok &= (hi[:, 0] >= fx0 - 1) & (lo[:, 0] <= fx1) & (hi[:, 1] >= fy0 - 1) & (lo[:, 1] <= fy1)
+        keep = np.flatnonzero(ok)
+        moved, e1, e2, r1, r2, det = moved[keep], e1[keep], e2[keep], r1[keep], r2[keep], det[keep]
+        corners = np.round((moved - (fx0, fy0)) * 16).astype(np.int32)
+        # rest = r2 + [r0 - r2, r1 - r2] @ inv([m0 - m2, m1 - m2]) @ (p - m2): one 2x3 matrix a triangle
+        inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], 1), np.stack([-e1[:, 1], e1[:, 0]], 1)], 1) / det[:, None, None]
+        lin = np.stack([r1, r2], 2) @ inv  # (T, 2, 2)
+        shift = rest[keep, 2] - np.einsum("tij,tj->ti", lin, moved[:, 2] - (fx0, fy0))
+        affine = np.concatenate([lin, shift[..., None]], 2).reshape(-1, 6).tolist()
+        # the triangles drawn with their maps as colours (x's row, then y's, and 1 where drawn): the
+        # last drawn wins, as on a GPU
+        h, w = fy1 - fy0, fx1 - fx0
+        ax, ay = self._coefficients
+        ax.fill(0.0)
+        ay.fill(0.0)
+        fill, line = cv2.fillConvexPoly, cv2.LINE_8
+        for points, a in zip(corners, affine):
+            fill(ax, points, (a[0], a[1], a[2], 1.0), line, 4)
+            fill(ay, points, (a[3], a[4], a[5], 1.0), line, 4)
+        gx, gy = self._pixels
+        out = ax[..., 0] * gx
+        out += ax[..., 1] * gy
+        out += ax[..., 2]
+        out_y = ay[..., 0] * gx
+        out_y += ay[..., 1] * gy
+        out_y += ay[..., 2]
+        covered = ax[..., 3] > 0.5
+        out = cv2.merge([out, out_y])
+        out -= stepped
+        out *= self._feather if share >= 1.0 else self._feather * np.float32(share)
+        out += stepped
+        return out, covered
 
 
 def _product(weights, displacement: np.ndarray, rows: int, columns: int) -> np.ndarray:

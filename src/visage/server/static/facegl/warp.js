@@ -3,6 +3,8 @@
 // fixed-point step inverts it, q = p - d(p - d(p)), as the Python renderer does; the mouth's box gets
 // its own full-resolution field and inversion. The shader (shaders.js WARP_FS) upsamples the coarse
 // answer and pulls the photo through it, so the two renderers agree pixel for pixel, folds included.
+// As the lips part the mouth's box takes the exact map (warp.py _exact): the triangles rasterised at
+// their moved places, each pixel pulled back through its triangle's affine map.
 
 const typed = (b64, Type) => {
   const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
@@ -61,6 +63,95 @@ export class InverseWarp {
       const [x0, y0, x1, y1] = warp.fine.box;
       this.fine = { box: warp.fine.box, w: x1 - x0, h: y1 - y0, table: new Table(warp.fine),
         field: new Float32Array((x1 - x0) * (y1 - y0) * 2), map: new Float32Array((x1 - x0) * (y1 - y0) * 4) };
+      const e = warp.fine.exact;
+      this.exact = { triangles: typed(e.triangles, Uint16Array), rest: typed(e.rest, Float32Array), feather: e.feather,
+        upper: e.upper, lower: e.lower, gap: e.gap, rows: e.rows, last: new Int32Array(this.fine.w * e.rows),
+      };
+    }
+  }
+
+  // how much of the exact map to take (portrait.py exact_share): all once the lips part by `gap`
+  share(d) {
+    const { rest, upper, lower, gap } = this.exact;
+    let widest = -Infinity;
+    for (let k = 0; k < upper.length; k++) {
+      const u = upper[k], l = lower[k];
+      widest = Math.max(widest, (rest[2 * l + 1] + d[2 * l + 1]) - (rest[2 * u + 1] + d[2 * u + 1]));
+    }
+    return Math.min(Math.max(widest / gap, 0), 1);
+  }
+
+  // the fine box's exact map over its fixed-point one (warp.py MeshWarp._exact)
+  applyExact(d, share) {
+    const f = this.fine, e = this.exact, { rest, triangles } = e;
+    const [x0, y0] = f.box, W = f.w, H = e.rows, T = triangles.length / 3;
+    const aff = new Float64Array(6 * T), ok = new Uint8Array(T), corners = new Array(T);
+    for (let t = 0; t < T; t++) {
+      const i = triangles.subarray(3 * t, 3 * t + 3);
+      const r = [], m = [];
+      for (let c = 0; c < 3; c++) {
+        const v = i[c];
+        r.push([rest[2 * v], rest[2 * v + 1]]);
+        m.push([rest[2 * v] + d[2 * v] - x0, rest[2 * v + 1] + d[2 * v + 1] - y0]);
+      }
+      const e1 = [m[0][0] - m[2][0], m[0][1] - m[2][1]], e2 = [m[1][0] - m[2][0], m[1][1] - m[2][1]];
+      const r1 = [r[0][0] - r[2][0], r[0][1] - r[2][1]], r2 = [r[1][0] - r[2][0], r[1][1] - r[2][1]];
+      const det = e1[0] * e2[1] - e1[1] * e2[0], restDet = r1[0] * r2[1] - r1[1] * r2[0];
+      ok[t] = Math.abs(det) > 1e-3 && det * restDet > 0 ? 1 : 0;
+      if (!ok[t]) continue;
+      // lin = [r1 r2] @ inv([e1 e2]); shift = r2' - lin @ m2
+      const i00 = e2[1] / det, i01 = -e2[0] / det, i10 = -e1[1] / det, i11 = e1[0] / det;
+      const a = r1[0] * i00 + r2[0] * i10, b = r1[0] * i01 + r2[0] * i11;
+      const c = r1[1] * i00 + r2[1] * i10, g = r1[1] * i01 + r2[1] * i11;
+      aff.set([a, b, r[2][0] - (a * m[2][0] + b * m[2][1]), c, g, r[2][1] - (c * m[2][0] + g * m[2][1])], 6 * t);
+      // corners in 1/16 px, as cv2.fillConvexPoly with shift 4 draws them
+      corners[t] = m.flatMap(([x, y]) => [Math.round(x * 16), Math.round(y * 16)]);
+    }
+    const fill = (owner, order) => {
+      owner.fill(-1);
+      for (const t of order) {
+        if (!ok[t]) continue;
+        const p = corners[t];
+        const xs = [p[0] / 16, p[2] / 16, p[4] / 16], ys = [p[1] / 16, p[3] / 16, p[5] / 16];
+        const bx0 = Math.max(0, Math.ceil(Math.min(...xs))), bx1 = Math.min(W - 1, Math.floor(Math.max(...xs)));
+        const by0 = Math.max(0, Math.ceil(Math.min(...ys))), by1 = Math.min(H - 1, Math.floor(Math.max(...ys)));
+        const area = (xs[1] - xs[0]) * (ys[2] - ys[0]) - (ys[1] - ys[0]) * (xs[2] - xs[0]);
+        const sgn = area > 0 ? 1 : -1;
+        for (let y = by0; y <= by1; y++) {
+          for (let x = bx0; x <= bx1; x++) {
+            let inside = true;
+            for (let k = 0; k < 3 && inside; k++) {
+              const k1 = (k + 1) % 3;
+              const cross = (xs[k1] - xs[k]) * (y - ys[k]) - (ys[k1] - ys[k]) * (x - xs[k]);
+              inside = sgn * cross >= -1e-9;
+            }
+            if (inside) owner[y * W + x] = t;
+          }
+        }
+      }
+    };
+    fill(e.last, Array.from({ length: T }, (_, t) => t));  // the last drawn wins, as on a GPU
+    const got = [0, 0];
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const i = y * W + x, t = e.last[i];
+        if (t < 0) continue;
+        // the fixed-point answer here, faded into by the box's edges: the fine one, or the coarse one
+        // upsampled (cv2.resize's pixel centres)
+        let sx, sy;
+        if (f.map[4 * i + 2]) { sx = f.map[4 * i]; sy = f.map[4 * i + 1]; } else {
+          const X = x0 + x, Y = y0 + y;
+          sample(this.inverse, this.n, this.n, (X + 0.5) / this.step - 0.5, (Y + 0.5) / this.step - 0.5, got);
+          sx = X - got[0]; sy = Y - got[1];
+        }
+        const a = 6 * t;
+        const ex = aff[a] * x + aff[a + 1] * y + aff[a + 2], ey = aff[a + 3] * x + aff[a + 4] * y + aff[a + 5];
+        const edge = Math.min(Math.min(x, W - 1 - x), Math.min(y, H - 1 - y));
+        const wgt = Math.min(Math.max(edge / e.feather, 0), 1) * share;
+        f.map[4 * i] = sx + (ex - sx) * wgt;
+        f.map[4 * i + 1] = sy + (ey - sy) * wgt;
+        f.map[4 * i + 2] = 1;
+      }
     }
   }
 
@@ -92,5 +183,7 @@ export class InverseWarp {
         f.map[4 * i + 2] = out ? 0 : 1;
       }
     }
+    const share = this.share(d);
+    if (share > 0) this.applyExact(d, share);
   }
 }
