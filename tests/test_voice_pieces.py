@@ -44,6 +44,16 @@ def test_no_cut_where_a_speaker_would_not_break(text):
     assert texts(text)[0].rstrip().endswith((",", ".", "?", "!")), texts(text)
 
 
+def test_a_later_piece_is_cut_when_it_would_take_long_to_make_behind_a_short_one():
+    long = ("I can tell you about the history of the museum and the paintings in the collection that were "
+            "given by the city in the last century.")
+    assert texts(long) == ["I can tell you", " about the history of the museum and the paintings in the collection",
+                           " that were given by the city in the last century."]
+    # a second piece up to three times the first stays whole: a cut is a break in the speech
+    assert texts("She bought fresh bread and a bottle of milk on her way home.") == [
+        "She bought fresh bread", " and a bottle of milk on her way home."]
+
+
 def test_a_cut_never_crosses_punctuation():
     # "with" follows a dash: no word cut there, and none later in the phrase
     assert texts("Well then my friend - with great pleasure, I will show you the way.")[0] == \
