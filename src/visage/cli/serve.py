@@ -64,6 +64,9 @@ def add_parser(commands) -> None:
                      help="processes that hold the conversations (each with its own models and recogniser): one "
                           "Python process saturates near one core, so several let browser-drawn conversations use "
                           f"every core; auto: one per core ({os.cpu_count()} here); default 1: all in this process")
+    net.add_argument("--no-priority", dest="priority", action="store_false",
+                     help="keep the default scheduling priority (by default the server raises its own to nice -8 "
+                          "where it is allowed, so replies stay fast on a busy machine)")
     net.add_argument("--idle-timeout", type=float, default=15.0, metavar="MIN",
                      help="end a conversation after MIN minutes in which nothing was said or typed (0: never; "
                           "default 15)")
@@ -199,6 +202,12 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         raise InputError("give both --ssl-certfile and --ssl-keyfile for https, or neither")
     from visage.live.services import LiveServices
+    from visage.server.priority import raise_priority
+
+    if args.priority:  # before any worker or thread starts: they inherit it
+        _, refused = raise_priority()
+        if refused:
+            print(f"visage: note: {refused}")
 
     defaults = conversation_defaults(args)  # checked before anything loads
     offer, access = offer_from(args), access_from(args)

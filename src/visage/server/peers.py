@@ -26,6 +26,7 @@ from visage.live.events import UserSaid
 from visage.live.output import AUDIO_RATE
 from visage.live.tracks import AUDIO_PTIME
 from visage.server.access import RateLimiter
+from visage.server.mic_packets import decode_microphone_at_once
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Peer:
     async def answer(self, sdp: str, kind: str) -> RTCSessionDescription:
         """Apply the page's offer, attach the session's tracks, start the session and answer."""
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
-        shorten_audio_jitter_buffer(self.pc)
+        decode_microphone_at_once(self.pc)  # each Opus packet decoded as it arrives (mic_packets.py)
         if self.session.video is not None:
             self.pc.addTrack(self.session.video)
         self.session.audio.send_encoded()  # Opus made in the track, silence one cached packet: far cheaper
@@ -324,22 +325,6 @@ class Peers:
                 "failed_to_open": self.failed}
 
 
-def shorten_audio_jitter_buffer(pc: RTCPeerConnection) -> None:
-    """Decode the microphone one packet behind instead of four.
-
-    aiortc holds four 20 ms audio packets before it decodes the first, to reorder late packets. On the
-    networks visage serves (the same machine or a LAN) packets arrive in order, and those 80 ms come
-    straight on top of every reply's latency: the server hears the end of a question that much later.
-    One packet is the least its jitter buffer can hold (the next packet is how it knows a frame ended).
-    A private attribute of aiortc 1.x; when it is not there this does nothing and only latency is lost.
-    """
-    for transceiver in pc.getTransceivers():
-        if transceiver.kind == "audio":
-            buffer = getattr(transceiver.receiver, "_RTCRtpReceiver__jitter_buffer", None)
-            if buffer is not None and getattr(buffer, "_prefetch", 0) > 1:
-                buffer._prefetch = 1
-
-
 def audio_rtp_origin(pc: RTCPeerConnection, track) -> int | None:
     """The RTP timestamp aiortc gives the sample at output time 0 of `track`, once it has sent packets.
 
@@ -347,8 +332,8 @@ def audio_rtp_origin(pc: RTCPeerConnection, track) -> int | None:
     does keep the last packet's timestamp and how many packets it sent. Each packet is one 20 ms frame
     of the track (960 samples at 48 kHz, timestamps contiguous from the first frame, whose output time
     is track.first_index x 20 ms), so origin = last timestamp - 960 x (packets - 1 + first_index).
-    Private attributes of aiortc 1.x, like the jitter buffer's above: when they are missing this says
-    None and the page times frames by their arrival.
+    Private attributes of aiortc 1.x, like the jitter buffer that mic_packets.py replaces: when they
+    are missing this says None and the page times frames by their arrival.
     """
     for sender in pc.getSenders():
         if sender.track is track and track.first_index is not None:
