@@ -64,3 +64,36 @@ def test_the_track_gives_packets_only_when_its_sender_asks(tmp_path):
     packets = asyncio.run(pull(True))
     assert all(isinstance(p, Packet) for p in packets)
     assert [p.pts for p in packets] == [i * N for i in range(5)]  # counted from the first frame sent
+
+
+def test_a_reply_starts_in_the_next_packet_the_track_sends():
+    """Speech placed at `start_time()` is heard from the first frame the track has not read yet (or
+    the one after, when that one is due within PLACE_MARGIN), not LEAD (30 ms) ahead of now."""
+    from visage.core.motion.engine import MotionEngine
+    from visage.core.types import SpeechChunk
+    from visage.live.output import LEAD, PLACE_MARGIN, AvatarOutput
+    from visage.live.tracks import AUDIO_PTIME, AvatarAudioTrack
+
+    async def main():
+        output = AvatarOutput(MotionEngine(fps=25), None, 25)
+        assert output.start_time() >= output.now() + LEAD - 1e-3  # no track reading yet: the plain lead
+        track = AvatarAudioTrack(output)
+        for _ in range(3):
+            await track.recv()
+        await asyncio.sleep(0.007)  # somewhere inside the next frame's 20 ms
+        now, start = output.now(), output.start_time()
+        read_until = output.audio_read[0]
+        assert now + PLACE_MARGIN - 1e-6 <= start <= now + PLACE_MARGIN + AUDIO_PTIME + 1e-6
+        assert abs((start - read_until) / AUDIO_PTIME - round((start - read_until) / AUDIO_PTIME)) < 1e-6
+        tone = 0.5 * np.ones(AUDIO_RATE // 10, np.float32)
+        output.schedule(SpeechChunk(samples=tone, sample_rate=AUDIO_RATE, start=0.0), start)
+        times, levels = [], []
+        for _ in range(4):
+            frame = await track.recv()
+            times.append(frame.pts / AUDIO_RATE)
+            levels.append(np.abs(frame.to_ndarray()).max())
+        first = times[[i for i, v in enumerate(levels) if v > 1000][0]]
+        assert abs(first - start) < 1e-6  # the first loud frame begins exactly where the reply does
+        assert start - now <= LEAD + 1e-6  # never later than the plain lead would have started it
+
+    asyncio.run(main())

@@ -8,6 +8,7 @@ catch up with the clock (a lower frame rate), never delayed (drift).
 """
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -23,6 +24,11 @@ AUDIO_RATE = 48000  # WebRTC's Opus runs at 48 kHz
 # whole sentence in ~10 ms (README, performance), so the audio never runs dry and the motion engine
 # has the sentence's phonemes (its 200 ms look-ahead) before the first frame of it is drawn.
 LEAD = 0.03
+# s: with a voice track that reads the ring 20 ms at a time, speech starts instead at the first frame
+# it has not read yet, unless that frame is read in less than this (the reply's thread must place the
+# samples first: a chunk's resampling and placing take well under a millisecond, a GIL hand-over up to
+# Python's 5 ms switch interval). On average 10 ms after now against LEAD's 30.
+PLACE_MARGIN = 0.01
 
 
 class AudioRing:
@@ -82,6 +88,8 @@ class AvatarOutput:
         self.reply_start: float | None = None  # output time the current reply's speech begins
         self.first_speech_frame: float | None = None  # wall time its first frame was made
         self.frames_made = self.frames_skipped = 0
+        # the voice track's read position: (output time up to which it has read, its frame length)
+        self.audio_read: tuple[float, float] | None = None
         self.engine.set_state(ConversationState.LISTENING)
 
     def now(self) -> float:
@@ -97,8 +105,15 @@ class AvatarOutput:
         self.reply_start, self.first_speech_frame = start, None
 
     def start_time(self) -> float:
-        """Where the next reply may start: after what is already scheduled, and a little ahead of now."""
-        return max(self.now() + LEAD, self.audio.playing_until)
+        """Where the next reply may start: after what is already scheduled, and a little ahead of now:
+        at the start of the next frame the voice track will read (with a track), so that the first
+        sound is in the first packet sent with it, not a packet later."""
+        now = self.now()
+        earliest = now + LEAD
+        if self.audio_read is not None:
+            read_until, frame = self.audio_read
+            earliest = read_until + frame * max(0, math.ceil((now + PLACE_MARGIN - read_until) / frame))
+        return max(earliest, self.audio.playing_until)
 
     def schedule(self, item: SpeechChunk | Sentence, offset: float,
                  cancel: threading.Event | None = None) -> bool:

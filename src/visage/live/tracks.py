@@ -92,6 +92,7 @@ class AvatarAudioTrack(MediaStreamTrack):
             wait = out.t0 + start / AUDIO_RATE - time.monotonic()
         self.late_max = max(self.late_max, -wait)
         samples = out.audio.read(start, self.samples_per_frame)
+        out.audio_read = ((start + self.samples_per_frame) / AUDIO_RATE, AUDIO_PTIME)  # where replies may start
         if self.first_sound is None and np.abs(samples).max() > 0.01:
             self.first_sound = time.time()
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
