@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from visage.backends.renderers.exact_map import ExactMap
 from visage.errors import require
 
 STEP = 2  # the field is computed every STEP pixels in each direction
@@ -74,7 +75,7 @@ class MeshWarp:
         fy, fx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self.full_grid = np.stack([fx, fy], axis=-1)
         self._map = np.empty_like(self.full_grid)  # the full-resolution map, rewritten each frame
-        self.fine = self._fine = None
+        self.fine = self._fine = self.exact_map = None
         if fine is not None:
             fx0, fy0, fx1, fy1 = fine
             f_rows, f_weights = mesh.weights(fx0, fy0, 1, fx1 - fx0, fy1 - fy0, None)
@@ -96,14 +97,7 @@ class MeshWarp:
             # (a hard edge showed as a line across the face at the box's top)
             self.feather = max(2.0, 0.03 * (fx1 - fx0))
             self.exact_rows = fy1 - fy0 if exact_rows is None else int(np.clip(exact_rows, 4, fy1 - fy0))
-            gy, gx = np.mgrid[0 : self.exact_rows, 0 : fx1 - fx0].astype(np.float32)
-            edge = np.minimum(np.minimum(gx, fx1 - fx0 - 1 - gx), np.minimum(gy, self.exact_rows - 1 - gy))
-            self._feather = np.clip(edge / np.float32(self.feather), 0.0, 1.0)[..., None]
-            self._pixels = (gx, gy)
-            rest = self.rest[self.fine_triangles].astype(np.float64)
-            r1, r2 = rest[:, 0] - rest[:, 2], rest[:, 1] - rest[:, 2]
-            self._fine_rest = (rest, r1, r2, r1[:, 0] * r2[:, 1] - r1[:, 1] * r2[:, 0])
-            self._coefficients = tuple(np.zeros((self.exact_rows, fx1 - fx0, 4), np.float32) for _ in range(2))
+            self.exact_map = ExactMap(self.cv2, self.rest, self.fine_triangles, (fx0, fy0, fx1), self.exact_rows, self.feather)
 
     def field(self, displacement: np.ndarray) -> np.ndarray:
         """The displacement field (rows, columns, 2) on the coarse grid points of the moving box
@@ -177,7 +171,7 @@ class MeshWarp:
             np.copyto(full[by0:by1, bx0:bx1], inside, where=keep[..., None])
             if exact > 0.0:
                 ey1 = by0 + self.exact_rows
-                exact, covered = self._exact(displacement, full[by0:ey1, bx0:bx1], exact)
+                exact, covered = self.exact_map.map_reference(displacement, full[by0:ey1, bx0:bx1], exact)
                 full[by0:ey1, bx0:bx1][covered] = exact[covered]
         result = image.copy()
         result[y0:y1, x0:x1] = cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -186,51 +180,9 @@ class MeshWarp:
     def _exact(self, displacement: np.ndarray, stepped: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
         """The fine box's exact inverse map (rows, columns, 2) and where it holds: each pixel's
         moved triangle (the last drawn wins, as on a GPU), its affine map back to the rest place,
-        faded into `stepped` (the fixed-point map) by the box's edges, `share` of it elsewhere."""
-        cv2 = self.cv2
-        fx0, fy0, fx1 = self.fine[:3]
-        fy1 = fy0 + self.exact_rows
-        tri = self.fine_triangles
-        rest, r1, r2, turn = self._fine_rest  # (T, 3, 2) float64, edges, orientation at rest
-        moved = rest + displacement[tri].astype(np.float64)
-        e1, e2 = moved[:, 0] - moved[:, 2], moved[:, 1] - moved[:, 2]
-        det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-        # a triangle turned over is a fold (the lips pressed past each other): it is not drawn, nor
-        # one that lands off the box
-        ok = (np.abs(det) > 1e-3) & (det * turn > 0)
-        lo, hi = moved.min(axis=1), moved.max(axis=1)
-        ok &= (hi[:, 0] >= fx0 - 1) & (lo[:, 0] <= fx1) & (hi[:, 1] >= fy0 - 1) & (lo[:, 1] <= fy1)
-        keep = np.flatnonzero(ok)
-        moved, e1, e2, r1, r2, det = moved[keep], e1[keep], e2[keep], r1[keep], r2[keep], det[keep]
-        corners = np.round((moved - (fx0, fy0)) * 16).astype(np.int32)
-        # rest = r2 + [r0 - r2, r1 - r2] @ inv([m0 - m2, m1 - m2]) @ (p - m2): one 2x3 matrix a triangle
-        inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], 1), np.stack([-e1[:, 1], e1[:, 0]], 1)], 1) / det[:, None, None]
-        lin = np.stack([r1, r2], 2) @ inv  # (T, 2, 2)
-        shift = rest[keep, 2] - np.einsum("tij,tj->ti", lin, moved[:, 2] - (fx0, fy0))
-        affine = np.concatenate([lin, shift[..., None]], 2).reshape(-1, 6).tolist()
-        # the triangles drawn with their maps as colours (x's row, then y's, and 1 where drawn): the
-        # last drawn wins, as on a GPU
-        h, w = fy1 - fy0, fx1 - fx0
-        ax, ay = self._coefficients
-        ax.fill(0.0)
-        ay.fill(0.0)
-        fill, line = cv2.fillConvexPoly, cv2.LINE_8
-        for points, a in zip(corners, affine):
-            fill(ax, points, (a[0], a[1], a[2], 1.0), line, 4)
-            fill(ay, points, (a[3], a[4], a[5], 1.0), line, 4)
-        gx, gy = self._pixels
-        out = ax[..., 0] * gx
-        out += ax[..., 1] * gy
-        out += ax[..., 2]
-        out_y = ay[..., 0] * gx
-        out_y += ay[..., 1] * gy
-        out_y += ay[..., 2]
-        covered = ax[..., 3] > 0.5
-        out = cv2.merge([out, out_y])
-        out -= stepped
-        out *= self._feather if share >= 1.0 else self._feather * np.float32(share)
-        out += stepped
-        return out, covered
+        faded into `stepped` (the fixed-point map) by the box's edges, `share` of it elsewhere
+        (exact_map.py)."""
+        return self.exact_map.map(displacement, stepped, share)
 
 
 def _product(weights, displacement: np.ndarray, rows: int, columns: int) -> np.ndarray:
