@@ -55,14 +55,7 @@ class ExactMap:
         # stale, but no pixel of the owner image names them
         table[keep + 1] = affine
         c = np.take(table, self._owner, axis=0)  # (rows, columns, 6)
-        gx, gy = self.pixels
-        out = c[..., 0] * gx
-        out += c[..., 1] * gy
-        out += c[..., 2]
-        out_y = c[..., 3] * gx
-        out_y += c[..., 4] * gy
-        out_y += c[..., 5]
-        return self._fade(out, out_y, stepped, share), self._owner > 0
+        return self._fade(self._evaluate(c[..., :3]), self._evaluate(c[..., 3:]), stepped, share), self._owner > 0
 
     def map_reference(self, displacement: np.ndarray, stepped: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
         """`map` as it was first drawn: each triangle's coefficients filled as colours into two
@@ -75,14 +68,16 @@ class ExactMap:
         for points, a in zip(corners, affine.tolist()):
             fill(ax, points, (a[0], a[1], a[2], 1.0), line, 4)
             fill(ay, points, (a[3], a[4], a[5], 1.0), line, 4)
+        return self._fade(self._evaluate(ax), self._evaluate(ay), stepped, share), ax[..., 3] > 0.5
+
+    def _evaluate(self, row: np.ndarray) -> np.ndarray:
+        """One coordinate of the map, a0 gx + a1 gy + a2, from per-pixel coefficients (rows,
+        columns, >= 3): float32 operations in one order, so both ways give the same bits."""
         gx, gy = self.pixels
-        out = ax[..., 0] * gx
-        out += ax[..., 1] * gy
-        out += ax[..., 2]
-        out_y = ay[..., 0] * gx
-        out_y += ay[..., 1] * gy
-        out_y += ay[..., 2]
-        return self._fade(out, out_y, stepped, share), ax[..., 3] > 0.5
+        out = row[..., 0] * gx
+        out += row[..., 1] * gy
+        out += row[..., 2]
+        return out
 
     def _affine(self, displacement: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(kept triangle numbers, their moved corners in sixteenths of a box pixel (K, 3, 2) int32,
