@@ -85,7 +85,9 @@ class MeshWarp:
             self.fine = (fx0, fy0, fx1, fy1, f_rows, f_weights, None)  # image pixels, the tables as built
             boxed = _reindex(f_weights, f_rows, fx1 - fx0, (0, 0, fx1 - fx0, fy1 - fy0))
             # what a frame uses: the fine box in the coordinates of the full-resolution box
-            self._fine = (fx0 - x0, fy0 - y0, fx1 - x0, fy1 - y0, boxed, np.array([fx0, fy0], np.float32))
+            # the box's pixel positions relative to its corner, where the inversion's first guess is read
+            local = np.ascontiguousarray(self.full_grid[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0] - (fx0, fy0), np.float32)
+            self._fine = (fx0 - x0, fy0 - y0, fx1 - x0, fy1 - y0, boxed, local)
             # the drawn triangles that can reach the box (a vertex within a box's size of it), in
             # drawing order: rasterised at their moved places each frame (`_exact`)
             reach = 0.5 * max(fx1 - fx0, fy1 - fy0)  # a lip moves by a tenth of the face: a quarter of the box
@@ -130,20 +132,19 @@ class MeshWarp:
         cv2.resize(d2, (x1 - x0, y1 - y0), dst=full, interpolation=cv2.INTER_LINEAR)
         cv2.subtract(self.full_grid, full, dst=full)
         if self._fine is not None:
-            bx0, by0, bx1, by1, weights, corner = self._fine
+            bx0, by0, bx1, by1, weights, local = self._fine
             fd = _product(weights, displacement, by1 - by0, bx1 - bx0)
-            here = self.full_grid[by0:by1, bx0:bx1]
-            guess = cv2.subtract(here, fd)
-            guess -= corner
+            guess = cv2.subtract(local, fd)
             inside = cv2.remap(fd, guess, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            # where the first guess leaves the box, the coarse answer stands
-            keep = cv2.inRange(guess, (0.0, 0.0), (float(bx1 - bx0 - 1), float(by1 - by0 - 1))).view(bool)
-            cv2.subtract(here, inside, dst=inside)
-            np.copyto(full[by0:by1, bx0:bx1], inside, where=keep[..., None])
+            # where the first guess leaves the box, the coarse answer stands (cv2.copyTo with a mask:
+            # numpy's masked copy over two channels took 30 times as long)
+            keep = cv2.inRange(guess, (0.0, 0.0), (float(bx1 - bx0 - 1), float(by1 - by0 - 1)))
+            cv2.subtract(self.full_grid[by0:by1, bx0:bx1], inside, dst=inside)
+            cv2.copyTo(inside, keep, full[by0:by1, bx0:bx1])
             if exact > 0.0:
                 ey1 = by0 + self.exact_rows
                 exact, covered = self._exact(displacement, full[by0:ey1, bx0:bx1], exact)
-                np.copyto(full[by0:ey1, bx0:bx1], exact, where=covered[..., None])
+                cv2.copyTo(exact, covered.view(np.uint8), full[by0:ey1, bx0:bx1])
         # remap turns a float map into whole pixels and 1/32 fractions before it samples; done
         # here, once, into buffers kept between frames, the sampling itself is a quarter faster and
         # gives the same pixels (tests/test_warp_speed_path.py compares with warp_reference)
@@ -167,10 +168,10 @@ class MeshWarp:
         full = cv2.resize(d2, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         np.subtract(self.full_grid, full, out=full)
         if self._fine is not None:
-            bx0, by0, bx1, by1, weights, corner = self._fine
+            bx0, by0, bx1, by1, weights, local = self._fine
             fd = _product(weights, displacement, by1 - by0, bx1 - bx0)
             here = self.full_grid[by0:by1, bx0:bx1]
-            guess = here - fd - corner
+            guess = local - fd
             inside = cv2.remap(fd, guess, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             keep = (guess[..., 0] >= 0) & (guess[..., 1] >= 0) & (guess[..., 0] <= bx1 - bx0 - 1) & (guess[..., 1] <= by1 - by0 - 1)
             np.subtract(here, inside, out=inside)
