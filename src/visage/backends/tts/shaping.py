@@ -11,6 +11,9 @@ length scale, before this step).
 - Spectral envelope: stretched along frequency (formant scale: a shorter vocal tract), given a tilt
   (tense voices are brighter, sad ones darker), and an energy contour (emphasis, declining sadness).
 - Aperiodicity: raised above 1 kHz for a breathy voice (sadness, fear).
+- Unvoiced frames (bursts, fricatives, pauses) have no pitch to change: they keep the model's own
+  samples, at the frame's loudness, because WORLD rebuilds them as noise from a smoothed envelope and
+  a recogniser then hears "spread" for "bread" and "foam" for "phone" (bench/wer_stages.py).
 """
 from __future__ import annotations
 
@@ -24,15 +27,18 @@ from visage.core.types import Emotion, PitchStyle, SentenceTags, SentenceType
 from visage.errors import BackendError
 
 FRAME_MS = 5.0  # WORLD's default frame period: F0 moves (emphasis, contours) at this resolution
-# The analysis is made cheap where the ear does not notice (bench/bench_voice_neural.py measures the
-# cost, F0, formants and WER; together these cut the step's CPU time by ~58 %):
-ANALYSIS_STEP = 2  # envelope every 10 ms (it changes slowly), interpolated onto the 5 ms frames
+# The analysis is cheap where the ear and the recogniser do not notice, full where they do
+# (bench/wer_stages.py measures what each setting does to the word error rate; bench_voice_neural.py
+# the cost, F0 and formants):
+ANALYSIS_STEP = 1  # the envelope every 5 ms frame: every 10 ms, interpolated, blurred bursts and
+# formant transitions (mel-cepstral distance of WORLD's resynthesis from the model's audio 21.3 -> 17.5)
 APERIODICITY_STEP = 8  # D4C every 40 ms: it matters only in voiced frames (WORLD excites unvoiced
-# frames with noise whatever it says), where it changes slowly; it was the step's largest cost
-FFT_SIZE = 512  # 43 Hz bins: CheapTrick's window then fits F0 >= 130 Hz (lower frames get that
-# window, a slightly smoother envelope), and synthesis costs half of the 1024-point default
+# frames with noise whatever it says), where it changes slowly; every frame measured no better
+FFT_SIZE = 1024  # 21.5 Hz bins: CheapTrick's window fits F0 down to 65 Hz, so joe's low frames are
+# not smeared (512 points fitted only F0 >= 130 Hz); with the 5 ms envelope the distance 21.3 -> 15.0
 DIO_SPEED = 3  # DIO on a 3x decimated signal: F0 is repaired from the phone spans anyway (below)
 F0_FLOOR, F0_CEIL = 70.0, 400.0  # search range for the model's own F0 (a male voice, before scaling)
+KEEP_UNVOICED = True  # unvoiced frames keep the model's own samples (_keep_unvoiced): distance 15.0 -> 12.9
 EDGE_FADE_S = 0.003  # a few ms ramp at the piece's ends keeps resynthesis from clicking at joins
 
 
@@ -116,11 +122,14 @@ def reshape(samples: np.ndarray, rate: int, shape: Shape) -> np.ndarray:
                               len(times), APERIODICITY_STEP)
 
     f0 = _new_f0(f0, times, shape)
-    envelope = _new_envelope(envelope, times, rate, shape)
+    gain = _frame_gain(times, shape)
+    envelope = _new_envelope(envelope, times, rate, shape, gain)
     if shape.quality.breathiness > 0:
         aperiodicity = _breathier(aperiodicity, rate, shape.quality.breathiness)
     y = pw.synthesize(f0, envelope, aperiodicity, rate, FRAME_MS)
     y = np.pad(y[: len(x)], (0, max(0, len(x) - len(y))))
+    if KEEP_UNVOICED:
+        y = _keep_unvoiced(y, x, f0, times, rate, gain)
     ramp = max(1, int(EDGE_FADE_S * rate))
     fade = np.linspace(0.0, 1.0, ramp)
     y[:ramp] *= fade
@@ -207,7 +216,27 @@ def _new_f0(f0: np.ndarray, times: np.ndarray, shape: Shape) -> np.ndarray:
     return np.where(voiced, np.exp(out), 0.0)
 
 
-def _new_envelope(envelope: np.ndarray, times: np.ndarray, rate: int, shape: Shape) -> np.ndarray:
+def _frame_gain(times: np.ndarray, shape: Shape) -> np.ndarray:
+    """Loudness per frame: the delivery's gain, emphasis, and an energy slope (sadness)."""
+    gain = shape.gain * (1.0 + (EMPHASIS_GAIN - 1.0) * _raised_cosine(times, shape.emphasis))
+    if shape.quality.energy_slope:
+        gain = gain * (1.0 + shape.quality.energy_slope * times / max(times[-1], 1e-3))
+    return gain
+
+
+def _keep_unvoiced(y: np.ndarray, x: np.ndarray, f0: np.ndarray, times: np.ndarray, rate: int,
+                   gain: np.ndarray) -> np.ndarray:
+    """The model's own samples (at the frame's loudness) where the new F0 is unvoiced, WORLD's elsewhere,
+    crossfaded over a frame. WORLD rebuilds unvoiced frames as shaped noise from a smoothed envelope,
+    which blurs bursts and fricatives; there is no pitch to change in them. The tilt and the formant
+    stretch are not applied there: they are heard in the vowels."""
+    t = np.arange(len(x)) / rate
+    keep = np.interp(t, times, (f0 <= 0).astype(float))
+    return y * (1.0 - keep) + x * np.interp(t, times, gain) * keep
+
+
+def _new_envelope(envelope: np.ndarray, times: np.ndarray, rate: int, shape: Shape,
+                  gain: np.ndarray) -> np.ndarray:
     n_bins = envelope.shape[1]
     if shape.formant_scale != 1.0:
         # a shorter vocal tract moves every formant up by the same factor: bin k takes bin k / scale
@@ -217,11 +246,7 @@ def _new_envelope(envelope: np.ndarray, times: np.ndarray, rate: int, shape: Sha
         w = (src - np.floor(src))[None, :]
         envelope = envelope[:, i0] * (1 - w) + envelope[:, i1] * w
     freqs = np.linspace(0.0, rate / 2, n_bins)
-    power = np.ones((len(times), 1))
-    gain = shape.gain * (1.0 + (EMPHASIS_GAIN - 1.0) * _raised_cosine(times, shape.emphasis))
-    if shape.quality.energy_slope:
-        gain = gain * (1.0 + shape.quality.energy_slope * times / max(times[-1], 1e-3))
-    power = power * (gain**2)[:, None]
+    power = np.ones((len(times), 1)) * (gain**2)[:, None]
     if shape.quality.tilt_db_per_octave:
         octaves = np.log2(np.maximum(freqs, 500.0) / 500.0)
         power = power * (10 ** (shape.quality.tilt_db_per_octave * octaves / 10))[None, :]
