@@ -31,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
+from visage.backends.asr import word_errors  # noqa: E402
 from visage.backends.tts import create_tts  # noqa: E402
 from visage.core.audio import resample  # noqa: E402
 from visage.core.types import Emotion, SpeechRequest  # noqa: E402
@@ -181,20 +182,17 @@ _CONTRACTIONS = {"they're": "they are", "we're": "we are", "you're": "you are", 
                  "cannot": "can not", "don't": "do not", "isn't": "is not", "he's": "he is", "she's": "she is"}
 
 
+def spoken_word_errors(reference: str, heard: str) -> tuple[int, int]:
+    """(errors, reference words) as the ear's benchmarks count them (`word_errors`: a compound written
+    as one word or two is the same speech), with contractions written out on both sides first."""
+    return word_errors(" ".join(words_of(reference)), " ".join(words_of(heard)))
+
+
 def words_of(text: str) -> list[str]:
     """Lowercase words without punctuation, contractions written out (a recogniser's "they're" for
     "they are" is the same speech)."""
-    words = re.sub(r"[^a-z' ]", " ", text.lower().replace("’", "'").replace("-", " ")).split()
+    words = re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("’", "'").replace("-", " ")).split()
     return " ".join(_CONTRACTIONS.get(w, w) for w in words).split()
-
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
-    return row[-1]
 
 
 def bench_wer(tts, n: int, emotional: bool, model, voice: str | None = None) -> tuple[float, list[tuple[str, str]]]:
@@ -206,10 +204,9 @@ def bench_wer(tts, n: int, emotional: bool, model, voice: str | None = None) -> 
         audio = resample(x, rate, 16000).astype(np.float32)
         segments, _ = model.transcribe(audio, language="en", beam_size=5, vad_filter=False)
         heard = " ".join(s.text for s in segments)
-        ref, hyp = words_of(text), words_of(heard)
-        e = edit_distance(ref, hyp)
+        e, n = spoken_word_errors(text, heard)
         errors += e
-        total += len(ref)
+        total += n
         if e:
             misses.append((text, heard.strip()))
     return errors / total, misses

@@ -95,10 +95,11 @@ def run_stage(stage: str, emotional: bool, n: int, model, voices: dict) -> tuple
             x, rate, _ = bvn.spoken(tts, SpeechRequest(text, voice=voice, emotion=asked, intensity=0.8))
             audio = resample(x, rate, 16000).astype(np.float32)
             segments, _ = model.transcribe(audio, language="en", beam_size=5, vad_filter=False)
-            ref, hyp = bvn.words_of(text), bvn.words_of(" ".join(s.text for s in segments))
-            e = bvn.edit_distance(ref, hyp)
+            heard = " ".join(s.text for s in segments)
+            ref, hyp = bvn.words_of(text), bvn.words_of(heard)
+            e, n = bvn.spoken_word_errors(text, heard)
             errors += e
-            total += len(ref)
+            total += n
             if e:
                 misses[i] = missed(ref, hyp)
     finally:
