@@ -52,7 +52,7 @@ ROUND_REACH = 1.0
 # beside the corners (the gathered lip is round there, not a point), `open_` parts the inner lines
 # (a funnel holds an opening, a pucker hardly any). A real o narrows the mouth by about a third, a
 # pucker (u) by about half (front-view lip-reading data, e.g. Montgomery and Jackson 1983).
-ROUNDING = {"mouthFunnel": (0.32, 0.04, 0.018, 0.012, 0.016), "mouthPucker": (0.42, 0.05, 0.008, 0.010, 0.004)}
+ROUNDING = {"mouthFunnel": (0.35, 0.0, 0.018, 0.012, 0.016), "mouthPucker": (0.40, 0.0, 0.008, 0.010, 0.004)}
 UNDER_EYE = {"R": [111, 31, 228, 229, 230, 231, 232], "L": [340, 261, 448, 449, 450, 451, 452]}
 
 MESH_LANDMARKS = sorted(set(

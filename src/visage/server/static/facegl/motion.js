@@ -183,7 +183,7 @@ export function mouthShape(w, index) {
   return {
     shareUp: Math.max(0.05 + 0.08 * round - 0.03 * lift - 0.02 * wide, 0.02),
     shareLo: Math.max(0.13 + 0.10 * jaw + 0.16 * round + 0.10 * roll - 0.05 * wide, 0.05),
-    end: Math.min(Math.max(0.86 - 0.36 * round + 0.08 * wide, 0.5), 0.95),
+    end: Math.min(Math.max(0.86 - 0.42 * round + 0.08 * wide, 0.45), 0.95),
     power: 2.0 + 0.8 * jaw * (1 - round),
   };
 }
