@@ -161,11 +161,18 @@ class MouthShape:
         lower = 0.13 + 0.10 * self.jaw + 0.16 * self.round + 0.10 * self.roll - 0.05 * self.wide
         return max(upper, 0.02), max(lower, 0.05)
 
+    def reach(self) -> float:
+        """How far into the lips by the corners the painting reaches (share of the lower lip's
+        thickness): an opening jaw stretches the skin by the corners into slivers, which the lips'
+        colour covers; rounded lips close their corners themselves, and the painted lip ended there in
+        a straight edge across the lower lip."""
+        return 0.6 * (1.0 - 0.8 * self.round)
+
     def ends(self) -> tuple[float, float]:
         """Where the dark of the opening ends (share of the half width: the lips fill the corners
         beyond) and its end's superellipse exponent: round lips make a small round O, a smile a
         long slit, an open jaw a rounded oblong."""
-        end = min(max(0.86 - 0.42 * self.round + 0.08 * self.wide, 0.45), 0.95)
+        end = min(max(0.86 - 0.46 * self.round + 0.08 * self.wide, 0.4), 0.95)
         return end, 2.0 + 0.8 * self.jaw * (1.0 - self.round)
 
 
@@ -352,7 +359,7 @@ class MouthInterior:
         lip_t = np.maximum(_interp(u, out_u, out_v) - lip_bottom, 1.0)  # the lower lip's thickness
         # towards the corners the painting reaches into the lips (in their own colour): the warp
         # stretches the skin by the corners into slivers there as the mouth opens
-        reach_in = 0.6 * _clip((np.abs(u) / half_w - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H))
+        reach_in = shape.reach() * _clip((np.abs(u) / half_w - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H))
         lip_top = lip_top - reach_in * np.maximum(lip_top - _interp(u, ou_u, ou_v), 0.0)
         lip_bottom = lip_bottom + reach_in * lip_t
         lip_top, lip_bottom = self._rounded(u, lip_top, lip_bottom, _interp(u, ou_u, ou_v), _interp(u, out_u, out_v),

@@ -96,7 +96,7 @@ ${interp('interp11', 11)}
 uniform vec2 centre, along, down;
 uniform float halfW, H, edge, softEdge, outline, margin, widest, halfMax, gapMax, uMid, roundA, roundB;
 uniform float upU[11], upV[11], loU[11], loV[11], cuU[11], cuV[11], clU[11], clV[11], ouU[11], ouV[11], olU[11], olV[11];
-uniform float shareUp, shareLo, end, power;
+uniform float shareUp, shareLo, end, power, reachIn;
 uniform float tongueOut, tongueFront, tongueBack, tongueEdge;
 uniform vec3 tongueColour;
 uniform sampler2D lipTex;  // the lips' strips (mouth.py lip_texture): upper lip's rows, then the lower one's
@@ -127,7 +127,7 @@ void main() {
   float gap = max(bottom - top, 0.0);
   float lipTop = interp11(u, cuU, cuV), lipBottom = interp11(u, clU, clV);
   float lipT = max(interp11(u, olU, olV) - lipBottom, 1.0);
-  float reach = 0.6 * clamp((abs(u) / halfW - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H));
+  float reach = reachIn * clamp((abs(u) / halfW - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H));
   lipTop -= reach * max(lipTop - interp11(u, ouU, ouV), 0.0);
   lipBottom += reach * lipT;
   lipTop = max(lipTop, interp11(u, ouU, ouV));  // inside the outer lip lines, and rounded (_rounded)
