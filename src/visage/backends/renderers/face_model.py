@@ -166,14 +166,15 @@ class FaceMotionModel:
                 # a little past the midline: the photo's teeth hide behind lips that just meet
                 self.rest[self.pos[up]] += gap * 0.62
                 self.rest[self.pos[low]] -= gap * 0.62
-        # the lips' outer lines go along, each point as far as the opening under it closes: moved by
-        # the gap at the middle, the upper lip's outline by the corners dropped below the corner and
-        # folded there, and the photo's lip line showed past the corners as a dark line on the skin
-        for up, low, inner_up, inner_low in zip(UPPER_OUTER, LOWER_OUTER, UPPER_INNER, LOWER_INNER):
-            if all(i in self.pos for i in (up, low, inner_up, inner_low)):
-                gap = self.vertices[self.pos[inner_low], :2] - self.vertices[self.pos[inner_up], :2]
-                self.rest[self.pos[up]] += 0.55 * gap
-                self.rest[self.pos[low]] -= 0.55 * gap
+        # the lips' outer lines go along, less towards the corners (a lens, as the opening closes):
+        # moved all by the gap at the middle, the upper lip's outline by the corners dropped below the
+        # corner and folded there, and the photo's lip line showed past the corners on the skin
+        centre_gap = (self.vertices[self.pos[14], :2] - self.vertices[self.pos[13], :2]) if 13 in self.pos else 0
+        hw = self.g.mouth_half_width / self.g.height
+        for up, low in zip(UPPER_OUTER, LOWER_OUTER):
+            for i, sign in ((up, 1.0), (low, -1.0)):
+                lens = np.sqrt(max(1.0 - (self.u[self.pos[i]] / hw) ** 2, 0.0))
+                self.rest[self.pos[i]] += sign * 0.55 * lens * centre_gap
 
         # jaw: the lower lip, chin and jaw line drop; less towards the mouth corners and jaw angles
         lateral = np.clip(1.0 - (np.abs(u) - 0.6 * hw) / (2.0 * hw), 0.25, 1.0)
