@@ -297,8 +297,12 @@ class MouthInterior:
             self.lip_texture = lip_texture(photo, rest, landmark_pos, grey)
         else:
             self.lip_texture = np.broadcast_to(np.round(palette.lip).astype(np.uint8), (2 * LIP_ROWS, LIP_COLUMNS, 3)).copy()
-        self._lip_texture = self.lip_texture.astype(np.float32)
         self.deep_tint = np.ones(3, np.float32) if grey else _DEEP_TINT
+        # saturated once here, not per frame on the grid: the same colours (the saturation is linear),
+        # clamped per texel where the browser's shader clamps per pixel (a level at most, at the clip)
+        strip = self.lip_texture.astype(np.float32)
+        self._lip_near = _saturated(strip, INNER_SATURATION[0])
+        self._lip_far = _saturated(strip * self.deep_tint, INNER_SATURATION[1])
         self._half_w = half_w
         self.tongue = (0.6 * palette.tongue + 0.4 * palette.lip).astype(np.float32)  # lit, out in front of the lips
         self.photo_teeth = photo_teeth  # draws the sprites
@@ -454,10 +458,8 @@ class MouthInterior:
         lip_cols[:] = (s + 1.0) * (0.5 * (LIP_COLUMNS - 1))
         lip_rows = into * np.float32(LIP_ROWS - 1)
         lip_rows += LIP_ROWS * lower_side
-        base = cv2.remap(self._lip_texture, lip_cols, lip_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        near = _saturated(base, INNER_SATURATION[0])
-        base *= self.deep_tint
-        lip = _saturated(base, INNER_SATURATION[1])
+        near = cv2.remap(self._lip_near, lip_cols, lip_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        lip = cv2.remap(self._lip_far, lip_cols, lip_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         lip -= near
         lip *= deep[..., None]
         lip += near
