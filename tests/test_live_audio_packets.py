@@ -82,7 +82,7 @@ def test_a_reply_starts_in_the_next_packet_the_track_sends():
             await track.recv()
         await asyncio.sleep(0.007)  # somewhere inside the next frame's 20 ms
         now, start = output.now(), output.start_time()
-        read_until = output.audio_read[0]
+        read_until = output.audio_read
         assert now + PLACE_MARGIN - 1e-6 <= start <= now + PLACE_MARGIN + AUDIO_PTIME + 1e-6
         assert abs((start - read_until) / AUDIO_PTIME - round((start - read_until) / AUDIO_PTIME)) < 1e-6
         tone = 0.5 * np.ones(AUDIO_RATE // 10, np.float32)

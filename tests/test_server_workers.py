@@ -112,8 +112,9 @@ def test_sessions_live_in_workers_that_are_replaced_when_they_die(server):
 
 
 def test_health_shows_each_workers_own_event_loop_lag(server):
-    """The loops that pace the media are the workers': a worker held still for 0.6 s shows it in /health,
-    under its own pid, while the other worker and the front do not."""
+    """The loops that pace the media are the workers': a worker held still for 1.5 s shows it in /health,
+    under its own pid, while the other worker and the front do not. (The stall is long against what a
+    busy machine gives a loop: a run beside other work once saw the front's loop lag past 0.5 s.)"""
     def by_pid() -> dict:
         return {w["pid"]: w for w in health(server)["sessions"]["workers"]}
 
@@ -121,9 +122,9 @@ def test_health_shows_each_workers_own_event_loop_lag(server):
     stalled, other = sorted(by_pid())
     assert by_pid()[stalled]["max_rss_mb"] > 50 and by_pid()[stalled]["process_cpu_s"] > 0, by_pid()
     os.kill(stalled, signal.SIGSTOP)
-    time.sleep(0.6)
+    time.sleep(1.5)
     os.kill(stalled, signal.SIGCONT)
-    wait_for(lambda: (by_pid()[stalled]["event_loop_lag_ms"]["max"] or 0) >= 500, 10, "the stall is reported")
+    wait_for(lambda: (by_pid()[stalled]["event_loop_lag_ms"]["max"] or 0) >= 1400, 10, "the stall is reported")
     workers = by_pid()
-    assert workers[other]["event_loop_lag_ms"]["max"] < workers[stalled]["event_loop_lag_ms"]["max"], workers
-    assert health(server)["load"]["event_loop_lag_ms"]["max"] < 500, health(server)["load"]
+    assert workers[other]["event_loop_lag_ms"]["max"] < 1000 < workers[stalled]["event_loop_lag_ms"]["max"], workers
+    assert health(server)["load"]["event_loop_lag_ms"]["max"] < 1000, health(server)["load"]

@@ -20,6 +20,7 @@ from visage.core.motion.engine import MotionEngine
 from visage.core.types import ConversationState, FaceFrame, Sentence, SpeechChunk
 
 AUDIO_RATE = 48000  # WebRTC's Opus runs at 48 kHz
+AUDIO_PTIME = 0.02  # one audio frame (an RTP packet) of the voice track, in seconds
 # s: speech is scheduled this far ahead of now. The voice makes its first 40 ms chunk in ~1 ms and a
 # whole sentence in ~10 ms (README, performance), so the audio never runs dry and the motion engine
 # has the sentence's phonemes (its 200 ms look-ahead) before the first frame of it is drawn.
@@ -88,8 +89,8 @@ class AvatarOutput:
         self.reply_start: float | None = None  # output time the current reply's speech begins
         self.first_speech_frame: float | None = None  # wall time its first frame was made
         self.frames_made = self.frames_skipped = 0
-        # the voice track's read position: (output time up to which it has read, its frame length)
-        self.audio_read: tuple[float, float] | None = None
+        # the output time up to which the voice track has read (frames of AUDIO_PTIME), once it reads
+        self.audio_read: float | None = None
         self.engine.set_state(ConversationState.LISTENING)
 
     def now(self) -> float:
@@ -111,8 +112,8 @@ class AvatarOutput:
         now = self.now()
         earliest = now + LEAD
         if self.audio_read is not None:
-            read_until, frame = self.audio_read
-            earliest = read_until + frame * max(0, math.ceil((now + PLACE_MARGIN - read_until) / frame))
+            read_until = self.audio_read
+            earliest = read_until + AUDIO_PTIME * max(0, math.ceil((now + PLACE_MARGIN - read_until) / AUDIO_PTIME))
         return max(earliest, self.audio.playing_until)
 
     def schedule(self, item: SpeechChunk | Sentence, offset: float,

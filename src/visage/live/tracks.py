@@ -13,9 +13,8 @@ from av import AudioFrame, VideoFrame
 from av.packet import Packet
 
 from visage.live.audio_packets import OpusPackets
-from visage.live.output import AUDIO_RATE, AvatarOutput
+from visage.live.output import AUDIO_PTIME, AUDIO_RATE, AvatarOutput
 
-AUDIO_PTIME = 0.02
 VIDEO_CLOCK = 90000
 
 
@@ -92,7 +91,7 @@ class AvatarAudioTrack(MediaStreamTrack):
             wait = out.t0 + start / AUDIO_RATE - time.monotonic()
         self.late_max = max(self.late_max, -wait)
         samples = out.audio.read(start, self.samples_per_frame)
-        out.audio_read = ((start + self.samples_per_frame) / AUDIO_RATE, AUDIO_PTIME)  # where replies may start
+        out.audio_read = (start + self.samples_per_frame) / AUDIO_RATE  # where replies may start
         if self.first_sound is None and np.abs(samples).max() > 0.01:
             self.first_sound = time.time()
         pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1)

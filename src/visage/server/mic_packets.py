@@ -25,7 +25,7 @@ class WholePacketBuffer:
 
     def __init__(self) -> None:
         self._newest: int | None = None  # the newest sequence number given out
-        self.given = self.dropped = 0
+        self.dropped = 0  # late or duplicate packets, not decoded
 
     def add(self, packet) -> tuple[bool, JitterFrame | None]:
         """(no picture-loss request, the packet's frame or None when it is late or a duplicate)."""
@@ -34,7 +34,6 @@ class WholePacketBuffer:
             self.dropped += 1
             return False, None
         self._newest = sequence
-        self.given += 1
         return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)
 
 

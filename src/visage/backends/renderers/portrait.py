@@ -91,7 +91,12 @@ class PortraitRenderer(Renderer):
         self.mouth = MouthInterior(self.model.pos, geometry.height, MouthPalette.from_face(skin, lips, self.photo.teeth_rgb),
                                    teeth, photo_pixel, rest=vertices[:, :2], photo=self.image)
         self.lids = EyeLids(self.model.pos, self.image, vertices, geometry.height, warped_blink, skin, photo_pixel)
-        self.shading = ExpressionShading(self.image, landmarks, geometry, self.model.neutralising)
+        # the photo the warp pulls through its map carries a fourth, unused channel: cv2.remap samples
+        # four channels as one 32-bit load (at 512, 1.7 ms against 2.25 for three), and dropping the
+        # fourth afterwards costs 0.04 ms
+        self.shading = ExpressionShading(cv2.cvtColor(self.image, cv2.COLOR_RGB2RGBA), landmarks, geometry,
+                                         self.model.neutralising)
+        self._cv2 = cv2
         chin = landmarks[152]
         self.pivot = np.array([geometry.mouth[0], chin[1] + 0.25 * geometry.height, 0.6 * geometry.height], np.float32)
         self.metres = geometry.height / _METRES_PER_FACE_HEIGHT
@@ -130,7 +135,8 @@ class PortraitRenderer(Renderer):
         moved[:, :2] += d
         d += self.follow * head_displacement(moved, self.pivot, frame.head, self.metres)
         moved = self.vertices[:, :2] + d
-        out = self.warp.warp(self.shading.apply(frame.blendshapes), d, self.exact_share(moved))
+        out = self._cv2.cvtColor(self.warp.warp(self.shading.apply(frame.blendshapes), d, self.exact_share(moved)),
+                                 self._cv2.COLOR_RGBA2RGB)
         w = frame.blendshapes
         self.mouth.draw(out, moved, tongue_out=float(w[INDEX["tongueOut"]]), blendshapes=w)
         self.lids.draw(out, moved, {"L": float(w[INDEX["eyeBlinkLeft"]]), "R": float(w[INDEX["eyeBlinkRight"]])})

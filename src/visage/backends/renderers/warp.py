@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from visage.backends.renderers.exact_map import ExactMap
 from visage.errors import require
 
 STEP = 2  # the field is computed every STEP pixels in each direction
@@ -74,14 +75,19 @@ class MeshWarp:
         fy, fx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self.full_grid = np.stack([fx, fy], axis=-1)
         self._map = np.empty_like(self.full_grid)  # the full-resolution map, rewritten each frame
-        self.fine = self._fine = None
+        # ... and as remap's fixed point: whole pixels (int16 pairs), 1/32 fractions (uint16 table rows)
+        self._whole = np.empty(self.full_grid.shape, np.int16)
+        self._fraction = np.empty(self.full_grid.shape[:2], np.uint16)
+        self.fine = self._fine = self.exact_map = None
         if fine is not None:
             fx0, fy0, fx1, fy1 = fine
             f_rows, f_weights = mesh.weights(fx0, fy0, 1, fx1 - fx0, fy1 - fy0, None)
             self.fine = (fx0, fy0, fx1, fy1, f_rows, f_weights, None)  # image pixels, the tables as built
             boxed = _reindex(f_weights, f_rows, fx1 - fx0, (0, 0, fx1 - fx0, fy1 - fy0))
             # what a frame uses: the fine box in the coordinates of the full-resolution box
-            self._fine = (fx0 - x0, fy0 - y0, fx1 - x0, fy1 - y0, boxed, np.array([fx0, fy0], np.float32))
+            # the box's pixel positions relative to its corner, where the inversion's first guess is read
+            local = np.ascontiguousarray(self.full_grid[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0] - (fx0, fy0), np.float32)
+            self._fine = (fx0 - x0, fy0 - y0, fx1 - x0, fy1 - y0, boxed, local)
             # the drawn triangles that can reach the box (a vertex within a box's size of it), in
             # drawing order: rasterised at their moved places each frame (`_exact`)
             reach = 0.5 * max(fx1 - fx0, fy1 - fy0)  # a lip moves by a tenth of the face: a quarter of the box
@@ -96,14 +102,7 @@ class MeshWarp:
             # (a hard edge showed as a line across the face at the box's top)
             self.feather = max(2.0, 0.03 * (fx1 - fx0))
             self.exact_rows = fy1 - fy0 if exact_rows is None else int(np.clip(exact_rows, 4, fy1 - fy0))
-            gy, gx = np.mgrid[0 : self.exact_rows, 0 : fx1 - fx0].astype(np.float32)
-            edge = np.minimum(np.minimum(gx, fx1 - fx0 - 1 - gx), np.minimum(gy, self.exact_rows - 1 - gy))
-            self._feather = np.clip(edge / np.float32(self.feather), 0.0, 1.0)[..., None]
-            self._pixels = (gx, gy)
-            rest = self.rest[self.fine_triangles].astype(np.float64)
-            r1, r2 = rest[:, 0] - rest[:, 2], rest[:, 1] - rest[:, 2]
-            self._fine_rest = (rest, r1, r2, r1[:, 0] * r2[:, 1] - r1[:, 1] * r2[:, 0])
-            self._coefficients = tuple(np.zeros((self.exact_rows, fx1 - fx0, 4), np.float32) for _ in range(2))
+            self.exact_map = ExactMap(self.cv2, self.rest, self.fine_triangles, (fx0, fy0, fx1), self.exact_rows, self.feather)
 
     def field(self, displacement: np.ndarray) -> np.ndarray:
         """The displacement field (rows, columns, 2) on the coarse grid points of the moving box
@@ -133,25 +132,27 @@ class MeshWarp:
         cv2.resize(d2, (x1 - x0, y1 - y0), dst=full, interpolation=cv2.INTER_LINEAR)
         cv2.subtract(self.full_grid, full, dst=full)
         if self._fine is not None:
-            bx0, by0, bx1, by1, weights, corner = self._fine
+            bx0, by0, bx1, by1, weights, local = self._fine
             fd = _product(weights, displacement, by1 - by0, bx1 - bx0)
-            here = self.full_grid[by0:by1, bx0:bx1]
-            guess = cv2.subtract(here, fd)
-            guess -= corner
+            guess = cv2.subtract(local, fd)
             inside = cv2.remap(fd, guess, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            # where the first guess leaves the box, the coarse answer stands
-            keep = cv2.inRange(guess, (0.0, 0.0), (float(bx1 - bx0 - 1), float(by1 - by0 - 1))).view(bool)
-            cv2.subtract(here, inside, dst=inside)
-            np.copyto(full[by0:by1, bx0:bx1], inside, where=keep[..., None])
+            # where the first guess leaves the box, the coarse answer stands (cv2.copyTo with a mask:
+            # numpy's masked copy over two channels took 30 times as long)
+            keep = cv2.inRange(guess, (0.0, 0.0), (float(bx1 - bx0 - 1), float(by1 - by0 - 1)))
+            cv2.subtract(self.full_grid[by0:by1, bx0:bx1], inside, dst=inside)
+            cv2.copyTo(inside, keep, full[by0:by1, bx0:bx1])
             if exact > 0.0:
                 ey1 = by0 + self.exact_rows
                 exact, covered = self._exact(displacement, full[by0:ey1, bx0:bx1], exact)
-                np.copyto(full[by0:ey1, bx0:bx1], exact, where=covered[..., None])
-        # maps as one two-channel array: remap reads it as is (two separate planes would be copied)
+                cv2.copyTo(exact, covered.view(np.uint8), full[by0:ey1, bx0:bx1])
+        # remap turns a float map into whole pixels and 1/32 fractions before it samples; done
+        # here, once, into buffers kept between frames, the sampling itself is a quarter faster and
+        # gives the same pixels (tests/test_warp_speed_path.py compares with warp_reference)
+        whole, fraction = cv2.convertMaps(full, None, cv2.CV_16SC2, dstmap1=self._whole, dstmap2=self._fraction)
         if (x0, y0, x1, y1) == (0, 0) + image.shape[1::-1]:
-            return cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            return cv2.remap(image, whole, fraction, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         result = image.copy()
-        cv2.remap(image, full, None, cv2.INTER_LINEAR, dst=result[y0:y1, x0:x1], borderMode=cv2.BORDER_REPLICATE)
+        cv2.remap(image, whole, fraction, cv2.INTER_LINEAR, dst=result[y0:y1, x0:x1], borderMode=cv2.BORDER_REPLICATE)
         return result
 
     def warp_reference(self, image: np.ndarray, displacement: np.ndarray, exact: float = 1.0) -> np.ndarray:
@@ -167,17 +168,17 @@ class MeshWarp:
         full = cv2.resize(d2, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         np.subtract(self.full_grid, full, out=full)
         if self._fine is not None:
-            bx0, by0, bx1, by1, weights, corner = self._fine
+            bx0, by0, bx1, by1, weights, local = self._fine
             fd = _product(weights, displacement, by1 - by0, bx1 - bx0)
             here = self.full_grid[by0:by1, bx0:bx1]
-            guess = here - fd - corner
+            guess = local - fd
             inside = cv2.remap(fd, guess, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             keep = (guess[..., 0] >= 0) & (guess[..., 1] >= 0) & (guess[..., 0] <= bx1 - bx0 - 1) & (guess[..., 1] <= by1 - by0 - 1)
             np.subtract(here, inside, out=inside)
             np.copyto(full[by0:by1, bx0:bx1], inside, where=keep[..., None])
             if exact > 0.0:
                 ey1 = by0 + self.exact_rows
-                exact, covered = self._exact(displacement, full[by0:ey1, bx0:bx1], exact)
+                exact, covered = self.exact_map.map_reference(displacement, full[by0:ey1, bx0:bx1], exact)
                 full[by0:ey1, bx0:bx1][covered] = exact[covered]
         result = image.copy()
         result[y0:y1, x0:x1] = cv2.remap(image, full, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -186,51 +187,9 @@ class MeshWarp:
     def _exact(self, displacement: np.ndarray, stepped: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
         """The fine box's exact inverse map (rows, columns, 2) and where it holds: each pixel's
         moved triangle (the last drawn wins, as on a GPU), its affine map back to the rest place,
-        faded into `stepped` (the fixed-point map) by the box's edges, `share` of it elsewhere."""
-        cv2 = self.cv2
-        fx0, fy0, fx1 = self.fine[:3]
-        fy1 = fy0 + self.exact_rows
-        tri = self.fine_triangles
-        rest, r1, r2, turn = self._fine_rest  # (T, 3, 2) float64, edges, orientation at rest
-        moved = rest + displacement[tri].astype(np.float64)
-        e1, e2 = moved[:, 0] - moved[:, 2], moved[:, 1] - moved[:, 2]
-        det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-        # a triangle turned over is a fold (the lips pressed past each other): it is not drawn, nor
-        # one that lands off the box
-        ok = (np.abs(det) > 1e-3) & (det * turn > 0)
-        lo, hi = moved.min(axis=1), moved.max(axis=1)
-        ok &= (hi[:, 0] >= fx0 - 1) & (lo[:, 0] <= fx1) & (hi[:, 1] >= fy0 - 1) & (lo[:, 1] <= fy1)
-        keep = np.flatnonzero(ok)
-        moved, e1, e2, r1, r2, det = moved[keep], e1[keep], e2[keep], r1[keep], r2[keep], det[keep]
-        corners = np.round((moved - (fx0, fy0)) * 16).astype(np.int32)
-        # rest = r2 + [r0 - r2, r1 - r2] @ inv([m0 - m2, m1 - m2]) @ (p - m2): one 2x3 matrix a triangle
-        inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], 1), np.stack([-e1[:, 1], e1[:, 0]], 1)], 1) / det[:, None, None]
-        lin = np.stack([r1, r2], 2) @ inv  # (T, 2, 2)
-        shift = rest[keep, 2] - np.einsum("tij,tj->ti", lin, moved[:, 2] - (fx0, fy0))
-        affine = np.concatenate([lin, shift[..., None]], 2).reshape(-1, 6).tolist()
-        # the triangles drawn with their maps as colours (x's row, then y's, and 1 where drawn): the
-        # last drawn wins, as on a GPU
-        h, w = fy1 - fy0, fx1 - fx0
-        ax, ay = self._coefficients
-        ax.fill(0.0)
-        ay.fill(0.0)
-        fill, line = cv2.fillConvexPoly, cv2.LINE_8
-        for points, a in zip(corners, affine):
-            fill(ax, points, (a[0], a[1], a[2], 1.0), line, 4)
-            fill(ay, points, (a[3], a[4], a[5], 1.0), line, 4)
-        gx, gy = self._pixels
-        out = ax[..., 0] * gx
-        out += ax[..., 1] * gy
-        out += ax[..., 2]
-        out_y = ay[..., 0] * gx
-        out_y += ay[..., 1] * gy
-        out_y += ay[..., 2]
-        covered = ax[..., 3] > 0.5
-        out = cv2.merge([out, out_y])
-        out -= stepped
-        out *= self._feather if share >= 1.0 else self._feather * np.float32(share)
-        out += stepped
-        return out, covered
+        faded into `stepped` (the fixed-point map) by the box's edges, `share` of it elsewhere
+        (exact_map.py)."""
+        return self.exact_map.map(displacement, stepped, share)
 
 
 def _product(weights, displacement: np.ndarray, rows: int, columns: int) -> np.ndarray:
