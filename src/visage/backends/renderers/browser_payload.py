@@ -19,7 +19,7 @@ import numpy as np
 from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE
 from visage.backends.renderers import eyelids as eyelids_module
-from visage.backends.renderers.mouth import INNER_SATURATION
+from visage.backends.renderers.mouth import INNER_SATURATION, LIP_COLUMNS, LIP_ROWS
 from visage.backends.renderers.shading import DEPTH_STEP, FOLD_DEPTH, MAX_LIGHTEN
 from visage.backends.renderers.portrait import EXACT_GAP
 from visage.backends.renderers.warp import STEP
@@ -73,9 +73,9 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
 
 
 def _mouth_tables(mouth) -> dict:
-    """The mouth painter's geometry (its lip lines, as vertex indices), colours, the lips' own colours
-    along the mouth and the inside's ladder of sprites (mouth_cavity.py: one RGB atlas, rung under
-    rung), for facegl's MOUTH_FS. The sprites are the very 8-bit pixels Python resamples."""
+    """The mouth painter's geometry (its lip lines, as vertex indices), colours, the lips' own strips
+    (mouth.py lip_texture) and the inside's ladder of sprites (mouth_cavity.py: one RGB atlas, rung
+    under rung), for facegl's MOUTH_FS. Strips and sprites are the very 8-bit pixels Python resamples."""
     sprites = mouth.sprites
     levels, rows, columns, _ = sprites.images.shape
     ints = lambda ids: [int(i) for i in ids]  # noqa: E731
@@ -84,7 +84,7 @@ def _mouth_tables(mouth) -> dict:
             "face_height": float(mouth.h), "step": float(mouth.step),
             "palette": {"lip": _rgb(mouth.p.lip)},
             "highlight": _rgb(mouth._colours[1]), "tongue": _rgb(mouth.tongue),
-            "lip_colours": [_rgb(c) for c in np.broadcast_to(mouth.lips, (2, 11, 3)).reshape(2, -1)],
+            "lip_texture": {"image": _png(mouth.lip_texture), "rows": LIP_ROWS, "columns": LIP_COLUMNS},
             "inner_saturation": [float(a) for a in INNER_SATURATION], "deep_tint": _rgb(mouth.deep_tint),
             "sprites": {"image": _png(sprites.images.reshape(levels * rows, columns, 3)), "levels": int(levels),
                         "rows": int(rows), "columns": int(columns), "gaps": _rgb(sprites.gaps)}}

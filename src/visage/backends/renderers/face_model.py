@@ -41,6 +41,18 @@ MAX_NEUTRALISING = 1.6  # the most smile (or frown) the rest pose takes away: be
 SOFT_SHAPES = [f"{n}{side}" for n in ("mouthSmile", "mouthFrown", "mouthStretch", "mouthDimple", "mouthPress")
                for side in ("Left", "Right")] + ["mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight"]
 SOFT_REACH = 0.55  # mouth half-widths over which the skin's share of the lips' motion falls to 1/e
+# rounded lips draw the skin around the mouth in with them (the orbicularis oris is a ring): a corner
+# moved in alone stretched the skin beside it into light streaks along the warp's triangles
+ROUND_REACH = 1.0
+# Rounding (FACS AU22 funnel, AU18 pucker): per unit weight, in face heights or mouth half-widths.
+# `inward` and `bunch` pull the lips towards the middle by (inward * x + bunch * x**3) half-widths at a
+# share x of the way out to the corner: the corners most, so the lips gather into a rounder outline
+# instead of the same lens squeezed; `flare` turns the lips out (the outer lines away from the
+# midline, most in the middle: lips pushed forward show more of their red), `swell` thickens them
+# beside the corners (the gathered lip is round there, not a point), `open_` parts the inner lines
+# (a funnel holds an opening, a pucker hardly any). A real o narrows the mouth by about a third, a
+# pucker (u) by about half (front-view lip-reading data, e.g. Montgomery and Jackson 1983).
+ROUNDING = {"mouthFunnel": (0.35, 0.0, 0.018, 0.012, 0.016), "mouthPucker": (0.40, 0.0, 0.008, 0.010, 0.004)}
 UNDER_EYE = {"R": [111, 31, 228, 229, 230, 231, 232], "L": [340, 261, 448, 449, 450, 451, 452]}
 
 MESH_LANDMARKS = sorted(set(
@@ -154,10 +166,15 @@ class FaceMotionModel:
                 # a little past the midline: the photo's teeth hide behind lips that just meet
                 self.rest[self.pos[up]] += gap * 0.62
                 self.rest[self.pos[low]] -= gap * 0.62
+        # the lips' outer lines go along, less towards the corners (a lens, as the opening closes):
+        # moved all by the gap at the middle, the upper lip's outline by the corners dropped below the
+        # corner and folded there, and the photo's lip line showed past the corners on the skin
         centre_gap = (self.vertices[self.pos[14], :2] - self.vertices[self.pos[13], :2]) if 13 in self.pos else 0
+        hw = self.g.mouth_half_width / self.g.height
         for up, low in zip(UPPER_OUTER, LOWER_OUTER):
-            self.rest[self.pos[up]] += 0.55 * centre_gap
-            self.rest[self.pos[low]] -= 0.55 * centre_gap
+            for i, sign in ((up, 1.0), (low, -1.0)):
+                lens = np.sqrt(max(1.0 - (self.u[self.pos[i]] / hw) ** 2, 0.0))
+                self.rest[self.pos[i]] += sign * 0.55 * lens * centre_gap
 
         # jaw: the lower lip, chin and jaw line drop; less towards the mouth corners and jaw angles
         lateral = np.clip(1.0 - (np.abs(u) - 0.6 * hw) / (2.0 * hw), 0.25, 1.0)
@@ -193,14 +210,8 @@ class FaceMotionModel:
                 self._add(shape, keep(outer_up), 0.0, 0.012 * k)
             if shape != "mouthRollUpper":
                 self._add(shape, keep(outer_low), 0.0, -0.014 * k)
-        # rounding: corners in, lips pushed open a little (funnel) or tight (pucker)
-        for shape, inward, open_ in (("mouthFunnel", 0.22, 0.025), ("mouthPucker", 0.32, 0.006)):
-            for idx in (self._idx(UPPER_OUTER + UPPER_INNER + LOWER_OUTER + LOWER_INNER + CORNERS),):
-                self._add(shape, idx, -inward * hw * np.sign(u[idx]) * np.clip(np.abs(u[idx]) / hw, 0, 1), 0.0)
-            self._add(shape, outer_up, 0.0, -open_)
-            self._add(shape, outer_low, 0.0, open_)
-            self._add(shape, inner_up, 0.0, -open_ * 0.6)
-            self._add(shape, inner_low, 0.0, open_ * 0.6)
+        for shape, gains in ROUNDING.items():
+            self._add_rounding(shape, *gains)
         for side, sign in (("L", 1.0), ("R", -1.0)):
             mouth_side = np.intersect1d(self._idx(UPPER_OUTER + UPPER_INNER + LOWER_OUTER + LOWER_INNER + CORNERS),
                                         self._side(side))
@@ -234,6 +245,24 @@ class FaceMotionModel:
         for side, sign in (("L", 1.0), ("R", -1.0)):
             self._add("cheekPuff", self._idx(CHEEKS[side]), sign * 0.02, 0.0)
 
+    def _add_rounding(self, shape: str, inward: float, bunch: float, flare: float, swell: float, open_: float) -> None:
+        """One rounding shape's lip motion (ROUNDING): the lips drawn towards the middle, the corners
+        most, turned out and swollen beside the corners, the inner lines parted into a round hole."""
+        u = self.u
+        hw = self.g.mouth_half_width / self.g.height
+        lips = self._idx(UPPER_OUTER + UPPER_INNER + LOWER_OUTER + LOWER_INNER + CORNERS)
+        x = np.clip(np.abs(u[lips]) / hw, 0.0, 1.0)
+        self._add(shape, lips, -np.sign(u[lips]) * hw * (inward * x + bunch * x ** 3), 0.0)
+        for idx, sign, inner in ((self._idx(UPPER_OUTER), -1.0, False), (self._idx(LOWER_OUTER), 1.0, False),
+                                 (self._idx(UPPER_INNER), -1.0, True), (self._idx(LOWER_INNER), 1.0, True)):
+            x = np.clip(np.abs(u[idx]) / hw, 0.0, 1.0)
+            middle = np.sqrt(np.maximum(1.0 - x * x, 0.0))  # most in the middle, none at the corner
+            beside = np.sin(np.pi * np.clip(x, 0.0, 1.0)) ** 2  # the gathered lip beside the corner
+            if inner:  # the opening: parted in the middle and rounded off towards its ends
+                self._add(shape, idx, 0.0, sign * open_ * (0.6 * middle + 0.4 * beside))
+            else:
+                self._add(shape, idx, 0.0, sign * (flare * middle + swell * beside))
+
     def _hold_frame(self, held_brows: tuple[int, ...] | None) -> None:
         """Glasses: no shape moves the points a frame covers (the brows on its rim, under the eyes);
         what the brows would do moves the forehead above the frame too, so raised brows read."""
@@ -263,9 +292,10 @@ class FaceMotionModel:
         free = free[~np.isin(free, lips)]
         r = np.linalg.norm(xy[free, None, :] - xy[None, lips, :], axis=2)
         k = np.exp(-(r / (0.35 * hw)) ** 2)
-        reach = np.exp(-(r.min(axis=1) / (SOFT_REACH * hw)) ** 2)
-        mix = (k / np.maximum(k.sum(axis=1, keepdims=True), 1e-6)) * reach[:, None]
+        share = k / np.maximum(k.sum(axis=1, keepdims=True), 1e-6)
+        mixes = {reach: share * np.exp(-(r.min(axis=1) / (reach * hw)) ** 2)[:, None] for reach in (SOFT_REACH, ROUND_REACH)}
         for shape in SOFT_SHAPES:
+            mix = mixes[ROUND_REACH if shape in ROUNDING else SOFT_REACH]
             b = self.basis[INDEX[shape]]
             untouched = np.abs(b[free]).sum(axis=1) < 1e-6
             b[free[untouched]] += (mix[untouched] @ b[lips]).astype(np.float32)

@@ -161,19 +161,72 @@ class MouthShape:
         lower = 0.13 + 0.10 * self.jaw + 0.16 * self.round + 0.10 * self.roll - 0.05 * self.wide
         return max(upper, 0.02), max(lower, 0.05)
 
+    def reach(self) -> float:
+        """How far into the lips by the corners the painting reaches (share of the lower lip's
+        thickness): an opening jaw stretches the skin by the corners into slivers, which the lips'
+        colour covers; rounded lips close their corners themselves, and the painted lip ended there in
+        a straight edge across the lower lip."""
+        return 0.6 * (1.0 - 0.8 * self.round)
+
     def ends(self) -> tuple[float, float]:
         """Where the dark of the opening ends (share of the half width: the lips fill the corners
         beyond) and its end's superellipse exponent: round lips make a small round O, a smile a
         long slit, an open jaw a rounded oblong."""
-        end = min(max(0.86 - 0.36 * self.round + 0.08 * self.wide, 0.5), 0.95)
+        end = min(max(0.86 - 0.46 * self.round + 0.08 * self.wide, 0.4), 0.95)
         return end, 2.0 + 0.8 * self.jaw * (1.0 - self.round)
 
 
-def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], palette: MouthPalette) -> np.ndarray:
+LIP_ROWS, LIP_COLUMNS = 5, 64  # each lip's strip in lip_texture
+LIP_DEPTH = (0.1, 0.6)  # the shares of a lip's thickness, from its inner line out, that its strip spans
+LIP_DETAIL = 0.12  # how far the texture strays from each column's median colour, either way
+LIP_SPAN = 0.85  # the share of the mouth's half-width the strip's texture spans
+
+
+def lip_texture(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], grey: bool = False) -> np.ndarray:
+    """The photo's lips as strips for their wet inner sides, (2 * LIP_ROWS, LIP_COLUMNS, 3) uint8: the
+    upper lip's rows, then the lower one's. A lip's row r lies LIP_DEPTH[0] + r / (LIP_ROWS - 1) *
+    (LIP_DEPTH[1] - LIP_DEPTH[0]) of its thickness out from its inner line, column c at place
+    s = -1 + 2c / (LIP_COLUMNS - 1) across the mouth (beyond LIP_SPAN, where the lips thin out into
+    the corners' skin and shadow, the texture of LIP_SPAN is repeated).
+
+    Laid mirrored about the lip line (the strip's first row by the line, its last by the dark), the
+    inner side continues the lip's own colour and texture, its lines and highlights, instead of a flat
+    band of one colour. Each column's colour is the lip's own by its inner line (_lip_colours), and
+    the texture the strip's variation around its median, within LIP_DETAIL: a slit's shadow by the lip
+    line or a highlight would otherwise be mirrored into the opening as a dark or light band. 8-bit, so
+    the browser face samples the very same pixels (browser_payload)."""
+    cv2 = require("cv2", "portrait renderer", "portrait")
+    soft = cv2.GaussianBlur(np.ascontiguousarray(photo), (0, 0), sigmaX=0.7)
+    rest = np.asarray(rest, np.float32)
+    centre, along, down, half_w = _mouth_axes(rest[[pos[i] for i in [78] + UPPER_INNER + [308]]])
+    s = (np.clip(np.linspace(-1.0, 1.0, LIP_COLUMNS, dtype=np.float32), -LIP_SPAN, LIP_SPAN) * half_w)[None, :]
+    depth = np.linspace(*LIP_DEPTH, LIP_ROWS, dtype=np.float32)[:, None]
+    colours = _lip_colours(photo, rest, pos)
+    strips = []
+    for k, (inner, outer) in enumerate((([78] + UPPER_INNER + [308], [61] + UPPER_OUTER + [291]),
+                                        ([78] + LOWER_INNER + [308], [61] + LOWER_OUTER + [291]))):
+        a, b = rest[[pos[i] for i in inner]] - centre, rest[[pos[i] for i in outer]] - centre
+        a_u, a_v = sorted_along(a @ along, a @ down)
+        b_v = np.interp(s, *sorted_along(b @ along, b @ down)).astype(np.float32)
+        line = np.interp(s, a_u, a_v).astype(np.float32)
+        v = line + depth * (b_v - line)
+        x, y = (centre[c] + s * along[c] + v * down[c] for c in (0, 1))
+        strip = cv2.remap(soft, x.astype(np.float32), y.astype(np.float32), cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        order = np.argsort(a @ along)
+        colour = np.stack([np.interp(s[0], (a @ along)[order], colours[k][order, c]) for c in range(3)], axis=1)
+        median = np.maximum(np.median(strip, axis=0), 1.0)
+        strips.append(colour * _clip(strip / median, 1.0 - LIP_DETAIL, 1.0 + LIP_DETAIL))
+    texture = np.concatenate(strips)
+    if grey:  # a grey-scale photo's lips stay grey
+        texture = np.repeat((texture @ _LUMA)[..., None], 3, axis=2)
+    return np.clip(np.round(texture), 0, 255).astype(np.uint8)
+
+
+def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int]) -> np.ndarray:
     """The photo's lips' colours along the mouth, (2, 11, 3) float32: upper and lower lip, at the
-    places s of the inner lip line's points (corner, 9 points, corner), taken 20-50 % of the way from
-    the inner to the outer lip line and blurred, so the lips' inner sides continue their own lips.
-    Grey photos give grey (the palette's saturation follows the photo)."""
+    places of the inner lip line's points (corner, 9 points, corner), taken 20-50 % of the way from
+    the inner to the outer lip line and blurred."""
     cv2 = require("cv2", "portrait renderer", "portrait")
     soft = cv2.GaussianBlur(photo, (0, 0), sigmaX=2.0).astype(np.float32)
     out = np.empty((2, 11, 3), np.float32)
@@ -191,27 +244,22 @@ def _lip_colours(photo: np.ndarray, rest: np.ndarray, pos: dict[int, int], palet
         colour = np.median(samples, axis=0)
         colour = 0.25 * np.roll(colour, 1, 0) + 0.5 * colour + 0.25 * np.roll(colour, -1, 0)
         colour[[0, -1]] = colour[[1, -2]]  # the roll wraps round at the corners
-        if float(np.ptp(palette.lip)) < 1.0:  # a grey-scale photo's palette: keep the lips grey
-            colour = (colour @ _LUMA)[:, None].repeat(3, axis=1)
         out[k] = colour
     return out
 
 
-INNER_SATURATION = (1.2, 1.75)  # the lips' inner sides by the lip line, and where they meet the dark
-_DEEP_TINT = np.array([1.0, 0.84, 0.86], np.float32)  # deeper in, the wet lip is redder (blood under thin skin)
+# the lips' inner sides' saturation by the lip line and where they meet the dark: a little more than
+# the lip's (its wet, thinner skin), never a painted red (1.2 and 1.75 on a flat band read as lipstick)
+INNER_SATURATION = (1.22, 1.5)
+_DEEP_TINT = np.array([1.0, 0.86, 0.88], np.float32)  # deeper in, the wet lip is redder (blood under thin skin)
 
 
-def _saturate_rows(colours: np.ndarray, amount: float) -> np.ndarray:
-    """_saturate of every colour in (..., 3) `colours`, in one go."""
-    luma = (colours @ _LUMA)[..., None]
-    return np.clip(luma + (colours - luma) * amount, 0, 255).astype(np.float32)
-
-
-def _interp_rows(x: np.ndarray, xp: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """np.interp of each column of `table` (len(xp), C) at `x`, in one go: (len(x), C) float32."""
-    i = np.clip(np.searchsorted(xp, x), 1, len(xp) - 1)
-    f = _clip((x - xp[i - 1]) / np.maximum(xp[i] - xp[i - 1], 1e-6), 0.0, 1.0)[:, None]
-    return (table[i - 1] + (table[i] - table[i - 1]) * f).astype(np.float32)
+def _saturated(colours: np.ndarray, amount: float) -> np.ndarray:
+    """_saturate of every colour in (..., 3) `colours`, in one go (clamped as the browser's shader does)."""
+    luma = colours @ _LUMA
+    out = colours * np.float32(amount)
+    out += ((1.0 - amount) * luma)[..., None]
+    return _clip(out, 0.0, 255.0, out=out)
 
 
 def _interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
@@ -242,13 +290,19 @@ class MouthInterior:
         self.h = face_height
         self.p = palette
         half_w = _mouth_axes(np.asarray(rest, np.float32)[self.upper])[3] if rest is not None else 0.12 * face_height
-        lips = _lip_colours(photo, rest, landmark_pos, palette) if photo is not None and rest is not None else palette.lip[None, None, :]
-        # the lips' wet inner sides: their own lip's colour, more saturated, and more so deeper in
-        # (a lip in shadow turns a deeper red, never grey; a grey-scale photo's lips stay grey)
-        self.lips = lips.astype(np.float32)  # (2, 11, 3), or (1, 1, 3) without the photo
-        self.deep_tint = _DEEP_TINT if float(np.ptp(palette.lip)) >= 1.0 else np.ones(3, np.float32)
-        self.lip_colours = np.stack([_saturate_rows(lips * tone, amount) for tone, amount
-                                     in zip((np.ones(3, np.float32), self.deep_tint), INNER_SATURATION)]).astype(np.float32)
+        # the lips' wet inner sides: their own lips, mirrored (lip_texture), more saturated and redder
+        # deeper in (a lip in shadow turns a deeper red, never grey; a grey-scale photo's lips stay grey)
+        grey = float(np.ptp(palette.lip)) < 1.0
+        if photo is not None and rest is not None:
+            self.lip_texture = lip_texture(photo, rest, landmark_pos, grey)
+        else:
+            self.lip_texture = np.broadcast_to(np.round(palette.lip).astype(np.uint8), (2 * LIP_ROWS, LIP_COLUMNS, 3)).copy()
+        self.deep_tint = np.ones(3, np.float32) if grey else _DEEP_TINT
+        # saturated once here, not per frame on the grid: the same colours (the saturation is linear),
+        # clamped per texel where the browser's shader clamps per pixel (a level at most, at the clip)
+        strip = self.lip_texture.astype(np.float32)
+        self._lip_near = _saturated(strip, INNER_SATURATION[0])
+        self._lip_far = _saturated(strip * self.deep_tint, INNER_SATURATION[1])
         self._half_w = half_w
         self.tongue = (0.6 * palette.tongue + 0.4 * palette.lip).astype(np.float32)  # lit, out in front of the lips
         self.photo_teeth = photo_teeth  # draws the sprites
@@ -309,7 +363,7 @@ class MouthInterior:
         lip_t = np.maximum(_interp(u, out_u, out_v) - lip_bottom, 1.0)  # the lower lip's thickness
         # towards the corners the painting reaches into the lips (in their own colour): the warp
         # stretches the skin by the corners into slivers there as the mouth opens
-        reach_in = 0.6 * _clip((np.abs(u) / half_w - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H))
+        reach_in = shape.reach() * _clip((np.abs(u) / half_w - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H))
         lip_top = lip_top - reach_in * np.maximum(lip_top - _interp(u, ou_u, ou_v), 0.0)
         lip_bottom = lip_bottom + reach_in * lip_t
         lip_top, lip_bottom = self._rounded(u, lip_top, lip_bottom, _interp(u, ou_u, ou_v), _interp(u, out_u, out_v),
@@ -398,14 +452,17 @@ class MouthInterior:
         weights[..., 1] = (1.0 - alpha) * shine + side * wet  # the sheen: the lip's own highlight colour
         rgba = np.empty(alpha.shape + (4,), np.float32)
         rgba[..., :3] = weights @ self._colours
-        # the lips' sides: each lip's own colours (moved with its points), deeper red the further in
-        tables = self.lip_colours
-        if tables.shape[2] == 1:
-            lip_up = lip_lo = tables[:, 0, 0][:, None, None, :]
-        else:
-            lip_up, lip_lo = (np.stack([_interp_rows(u, xp, t) for t in tables[:, k]])[:, None] for k, xp in ((0, up_u), (1, lo_u)))
-        lip = lip_up + (lip_lo - lip_up) * lower_side[None, ..., None]  # (2, rows, columns, 3)
-        lip = lip[0] + (lip[1] - lip[0]) * deep[..., None]
+        # the lips' sides: each lip's own strip (moved with its points), mirrored about the lip line,
+        # deeper red the further in
+        lip_cols = np.empty(alpha.shape, np.float32)
+        lip_cols[:] = (s + 1.0) * (0.5 * (LIP_COLUMNS - 1))
+        lip_rows = into * np.float32(LIP_ROWS - 1)
+        lip_rows += LIP_ROWS * lower_side
+        near = cv2.remap(self._lip_near, lip_cols, lip_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        lip = cv2.remap(self._lip_far, lip_cols, lip_rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        lip -= near
+        lip *= deep[..., None]
+        lip += near
         rgba[..., :3] += lip * lit_side[..., None]
         rgba[..., :3] += colour * (alpha * dark)[..., None]
         rgba[..., :3] += 0.5  # rounded when laid, as a GPU's blend rounds

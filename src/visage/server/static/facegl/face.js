@@ -87,6 +87,7 @@ export class FaceGL {
     this.photo = await imageTexture(gl, this.payload.photo);
     this.relief = await imageTexture(gl, this.payload.relief);
     this.spritesTex = await imageTexture(gl, this.payload.mouth.sprites.image);
+    this.lipTex = await imageTexture(gl, this.payload.mouth.lip_texture.image);
     this.ready = true;
   }
 
@@ -159,8 +160,9 @@ export class FaceGL {
       gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);  // the mouth's colour comes premultiplied
       gl.useProgram(this.mouth.prog);
       this._sampler(this.mouth, 'sprites', 1, this.spritesTex);
-      const { rect, rung, ...uniforms } = mouth;
-      this._rect(this.mouth, rect, 0, { ...uniforms, rung, lipUp: pm.lip_colours[0], lipLo: pm.lip_colours[1],
+      this._sampler(this.mouth, 'lipTex', 2, this.lipTex);
+      const { rect, rung, ...uniforms } = mouth, lt = pm.lip_texture;
+      this._rect(this.mouth, rect, 0, { ...uniforms, rung, lipSize: [lt.rows, lt.columns],
         saturation: pm.inner_saturation, deepTint: pm.deep_tint,
         highlight: pm.highlight, tongueColour: pm.tongue, ladder: [sp.levels, sp.rows, sp.columns] });
       gl.disable(gl.BLEND);

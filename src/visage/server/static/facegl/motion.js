@@ -166,14 +166,14 @@ export class FaceModel {
     const x = interp(Math.log(Math.max(cgap, 1e-3)), logs, logs.map((_, i) => i));
     const k = Math.min(Math.floor(x), sp.levels - 2);
     return { rect: [x0, y0, x1, y1], centre, along, down, halfW, H, ...lines, shareUp: shape.shareUp,
-      shareLo: shape.shareLo, end: shape.end, power: shape.power, halfMax, gapMax, widest,
+      shareLo: shape.shareLo, end: shape.end, power: shape.power, reachIn: shape.reach, halfMax, gapMax, widest,
       edge: Math.max(step, 0.004 * H), softEdge: Math.max(step, 0.009 * H), outline, margin,
       uMid, roundA, roundB, rung: k, rungMix: x - k, tongueOut, tongueFront, tongueBack,
       tongueEdge: Math.max(step, 0.006 * H) };
   }
 }
 
-// What a frame's blendshapes say about the opening (mouth.py MouthShape: bands() and ends()).
+// What a frame's blendshapes say about the opening (mouth.py MouthShape: bands(), ends() and reach()).
 export function mouthShape(w, index) {
   const mean = (...names) => names.reduce((a, n) => a + w[index[n]], 0) / names.length;
   const unit = (x) => Math.min(Math.max(x, 0), 1);
@@ -183,8 +183,9 @@ export function mouthShape(w, index) {
   return {
     shareUp: Math.max(0.05 + 0.08 * round - 0.03 * lift - 0.02 * wide, 0.02),
     shareLo: Math.max(0.13 + 0.10 * jaw + 0.16 * round + 0.10 * roll - 0.05 * wide, 0.05),
-    end: Math.min(Math.max(0.86 - 0.36 * round + 0.08 * wide, 0.5), 0.95),
+    end: Math.min(Math.max(0.86 - 0.46 * round + 0.08 * wide, 0.4), 0.95),
     power: 2.0 + 0.8 * jaw * (1 - round),
+    reach: 0.6 * (1 - 0.8 * round),
   };
 }
 
@@ -200,7 +201,7 @@ function mouthColumn(u, l, shape, H, halfW, widest) {
   const gap = Math.max(bottom - top, 0);
   let lipTop = interp(u, l.cuU, l.cuV), lipBottom = interp(u, l.clU, l.clV);
   const lipT = Math.max(interp(u, l.olU, l.olV) - lipBottom, 1);
-  const reach = 0.6 * Math.min(Math.max((Math.abs(u) / halfW - 0.55) / 0.45, 0), 1) * Math.min(1, widest / (0.02 * H));
+  const reach = shape.reach * Math.min(Math.max((Math.abs(u) / halfW - 0.55) / 0.45, 0), 1) * Math.min(1, widest / (0.02 * H));
   lipTop -= reach * Math.max(lipTop - interp(u, l.ouU, l.ouV), 0);
   lipBottom += reach * lipT;
   lipTop = Math.max(lipTop, interp(u, l.ouU, l.ouV));  // inside the outer lip lines (mouth.py _rounded)

@@ -96,10 +96,11 @@ ${interp('interp11', 11)}
 uniform vec2 centre, along, down;
 uniform float halfW, H, edge, softEdge, outline, margin, widest, halfMax, gapMax, uMid, roundA, roundB;
 uniform float upU[11], upV[11], loU[11], loV[11], cuU[11], cuV[11], clU[11], clV[11], ouU[11], ouV[11], olU[11], olV[11];
-uniform float shareUp, shareLo, end, power;
+uniform float shareUp, shareLo, end, power, reachIn;
 uniform float tongueOut, tongueFront, tongueBack, tongueEdge;
 uniform vec3 tongueColour;
-uniform float lipUp[33], lipLo[33];  // each lip's own colours at the inner line's points
+uniform sampler2D lipTex;  // the lips' strips (mouth.py lip_texture): upper lip's rows, then the lower one's
+uniform vec2 lipSize;  // rows per lip, columns
 uniform vec2 saturation;  // the inner sides' by the lip line and by the dark (mouth.py INNER_SATURATION)
 uniform vec3 deepTint;
 vec3 saturate(vec3 c, float amount) {  // _saturate_rows
@@ -111,16 +112,9 @@ uniform sampler2D sprites;
 uniform vec3 ladder;  // levels, rows, columns
 uniform float rung, rungMix;
 out vec4 colour;
-vec3 lipAt(float u, float xp[11], float table[33]) {  // _interp_rows
-  if (u <= xp[0]) return vec3(table[0], table[1], table[2]);
-  for (int i = 1; i < 11; i++) {
-    if (u <= xp[i]) {
-      float f = clamp((u - xp[i - 1]) / max(xp[i] - xp[i - 1], 1e-6), 0.0, 1.0);
-      vec3 a = vec3(table[3 * i - 3], table[3 * i - 2], table[3 * i - 1]), b = vec3(table[3 * i], table[3 * i + 1], table[3 * i + 2]);
-      return a + (b - a) * f;
-    }
-  }
-  return vec3(table[30], table[31], table[32]);
+vec3 lipTexAt(float col, float row) {  // cv2.remap, bilinear, borders replicated
+  vec2 at = clamp(vec2(col, row), vec2(0.0), vec2(lipSize.y - 1.0, 2.0 * lipSize.x - 1.0));
+  return texture(lipTex, vec2((at.x + 0.5) / lipSize.y, (at.y + 0.5) / (2.0 * lipSize.x))).rgb * 255.0;
 }
 vec3 spriteAt(float level, float col, float row) {  // cv2.remap, bilinear, borders replicated
   vec2 at = clamp(vec2(col, row), vec2(0.0), vec2(ladder.z - 1.0, ladder.y - 1.0));
@@ -133,7 +127,7 @@ void main() {
   float gap = max(bottom - top, 0.0);
   float lipTop = interp11(u, cuU, cuV), lipBottom = interp11(u, clU, clV);
   float lipT = max(interp11(u, olU, olV) - lipBottom, 1.0);
-  float reach = 0.6 * clamp((abs(u) / halfW - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H));
+  float reach = reachIn * clamp((abs(u) / halfW - 0.55) / 0.45, 0.0, 1.0) * min(1.0, widest / (0.02 * H));
   lipTop -= reach * max(lipTop - interp11(u, ouU, ouV), 0.0);
   lipBottom += reach * lipT;
   lipTop = max(lipTop, interp11(u, ouU, ouV));  // inside the outer lip lines, and rounded (_rounded)
@@ -176,7 +170,7 @@ void main() {
   float opened = 0.3 + 0.7 * clamp(gap / (0.02 * H + 2.0), 0.0, 1.0) * clamp(1.0 - (abs(s) - end) / 0.2, 0.0, 1.0);
   float deep = into * into * opened;
   float litSide = side * (1.0 - wet) * crease * (0.9 - 0.1 * into - deep * (0.32 - 0.1 * lowerSide));
-  vec3 base = mix(lipAt(u, upU, lipUp), lipAt(u, loU, lipLo), lowerSide);
+  vec3 base = lipTexAt((s + 1.0) * 0.5 * (lipSize.y - 1.0), into * (lipSize.x - 1.0) + lowerSide * lipSize.x);
   vec3 lip = mix(saturate(base, saturation.x), saturate(base * deepTint, saturation.y), deep);
   float glow = (1.0 - alpha) * shine;
   vec3 c = highlight * (glow + side * wet) + lip * litSide + inside * alpha * dark;
