@@ -19,7 +19,7 @@ import numpy as np
 from visage.backends.renderers.avatar import Avatar
 from visage.backends.renderers.base import DEFAULT_SIZE
 from visage.backends.renderers import eyelids as eyelids_module
-from visage.backends.renderers.mouth import INNER_SATURATION, LIP_COLUMNS, LIP_ROWS
+from visage.backends.renderers.mouth_lips import INNER_SATURATION, LIP_COLUMNS, LIP_ROWS
 from visage.backends.renderers.shading import DEPTH_STEP, FOLD_DEPTH, MAX_LIGHTEN
 from visage.backends.renderers.portrait import EXACT_GAP
 from visage.backends.renderers.warp import STEP
@@ -74,7 +74,7 @@ def browser_payload(avatar: Avatar | None = None, size: int = DEFAULT_SIZE) -> d
 
 def _mouth_tables(mouth) -> dict:
     """The mouth painter's geometry (its lip lines, as vertex indices), colours, the lips' own strips
-    (mouth.py lip_texture) and the inside's ladder of sprites (mouth_cavity.py: one RGB atlas, rung
+    (mouth_lips.py lip_texture) and the inside's ladder of sprites (mouth_cavity.py: one RGB atlas, rung
     under rung), for facegl's MOUTH_FS. Strips and sprites are the very 8-bit pixels Python resamples."""
     sprites = mouth.sprites
     levels, rows, columns, _ = sprites.images.shape

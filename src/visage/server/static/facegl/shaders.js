@@ -99,9 +99,9 @@ uniform float upU[11], upV[11], loU[11], loV[11], cuU[11], cuV[11], clU[11], clV
 uniform float shareUp, shareLo, end, power, reachIn;
 uniform float tongueOut, tongueFront, tongueBack, tongueEdge;
 uniform vec3 tongueColour;
-uniform sampler2D lipTex;  // the lips' strips (mouth.py lip_texture): upper lip's rows, then the lower one's
+uniform sampler2D lipTex;  // the lips' strips (mouth_lips.py lip_texture): upper lip's rows, then the lower one's
 uniform vec2 lipSize;  // rows per lip, columns
-uniform vec2 saturation;  // the inner sides' by the lip line and by the dark (mouth.py INNER_SATURATION)
+uniform vec2 saturation;  // the inner sides' by the lip line and by the dark (mouth_lips.py INNER_SATURATION)
 uniform vec3 deepTint;
 vec3 saturate(vec3 c, float amount) {  // _saturate_rows
   float luma = dot(c, vec3(0.299, 0.587, 0.114));
