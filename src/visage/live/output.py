@@ -33,7 +33,11 @@ PLACE_MARGIN = 0.01
 
 
 class AudioRing:
-    """Samples placed at times on the output clock; reads return silence where nothing was placed."""
+    """Samples placed at times on the output clock; reads return silence where nothing was placed.
+
+    Positions are absolute sample indices; the buffer holds the last `seconds` of them. Every access
+    is one or two slices (two where it wraps round the buffer's end): the voice track reads 20 ms of
+    every session 50 times a second, and an index array for each read cost more than the copy."""
 
     def __init__(self, rate: int = AUDIO_RATE, seconds: float = 120.0) -> None:
         self.rate = rate
@@ -42,20 +46,33 @@ class AudioRing:
         self._written_until = 0  # absolute sample index after the last placed sample
         self._read_until = 0
 
+    def _spans(self, start: int, n: int) -> list[tuple[int, int, int]]:
+        """(buffer start, buffer end, offset into the data) for absolute samples [start, start + n)."""
+        size = len(self._buf)
+        spans, done = [], 0
+        while done < n:
+            i = (start + done) % size
+            k = min(n - done, size - i)
+            spans.append((i, i + k, done))
+            done += k
+        return spans
+
     def place(self, start: float, samples: np.ndarray) -> None:
         i = int(round(start * self.rate))
         with self._lock:
             i = max(i, self._read_until)  # never write into the past
             n = len(samples)
-            idx = np.arange(i, i + n) % len(self._buf)
-            self._buf[idx] = samples[: n]
+            lead = max(0, n - len(self._buf))  # longer than the ring: only its last lap survives
+            for a, b, k in self._spans(i + lead, n - lead):
+                self._buf[a:b] = samples[lead + k: lead + k + b - a]
             self._written_until = max(self._written_until, i + n)
 
     def read(self, start_index: int, n: int) -> np.ndarray:
         with self._lock:
-            idx = np.arange(start_index, start_index + n) % len(self._buf)
-            out = self._buf[idx].copy()
-            self._buf[idx] = 0.0
+            out = np.empty(n, np.float32)
+            for a, b, k in self._spans(start_index, n):
+                out[k:k + b - a] = self._buf[a:b]
+                self._buf[a:b] = 0.0
             self._read_until = max(self._read_until, start_index + n)
             return out
 
@@ -64,7 +81,8 @@ class AudioRing:
         with self._lock:
             end = self._written_until
             if end > i:
-                self._buf[np.arange(i, end) % len(self._buf)] = 0.0
+                for a, b, _ in self._spans(i, min(end - i, len(self._buf))):
+                    self._buf[a:b] = 0.0
             self._written_until = min(end, i)
 
     @property

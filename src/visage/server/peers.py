@@ -26,6 +26,7 @@ from visage.live.events import UserSaid
 from visage.live.output import AUDIO_RATE
 from visage.live.tracks import AUDIO_PTIME
 from visage.server.access import RateLimiter
+from visage.server.mic_decoder import decode_on_loop
 from visage.server.mic_packets import decode_microphone_at_once
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Peer:
         """Apply the page's offer, attach the session's tracks, start the session and answer."""
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
         decode_microphone_at_once(self.pc)  # each Opus packet decoded as it arrives (mic_packets.py)
+        decode_on_loop(self.pc)  # ... on the loop, with no hand-over to a thread and back (mic_decoder.py)
         if self.session.video is not None:
             self.pc.addTrack(self.session.video)
         self.session.audio.send_encoded()  # Opus made in the track, silence one cached packet: far cheaper
