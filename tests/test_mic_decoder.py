@@ -11,7 +11,8 @@ from aiortc.codecs.opus import OpusDecoder, OpusEncoder
 from aiortc.jitterbuffer import JitterFrame
 from av import AudioFrame
 
-from visage.server.mic_decoder import RECEIVER_QUEUE, InlineDecoder, decode_on_loop
+from visage.live.microphone import MicrophoneResampler
+from visage.server.mic_decoder import RECEIVER_QUEUE, InlineDecoder, decode_on_loop, decoder_for
 
 OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
 
@@ -28,6 +29,7 @@ def opus_packets(count: int) -> list[bytes]:
 
 
 def test_frames_are_those_of_aiortcs_decoder_in_order():
+    """One channel, the samples of aiortc's stereo frames (both channels alike for a mono stream)."""
     packets = opus_packets(30)
     receiver = SimpleNamespace(_track=SimpleNamespace(_queue=asyncio.Queue()))
     inline = InlineDecoder(receiver)
@@ -38,9 +40,23 @@ def test_frames_are_those_of_aiortcs_decoder_in_order():
     got = [receiver._track._queue.get_nowait() for _ in range(receiver._track._queue.qsize())]
     assert inline.decoded == len(packets) and len(got) == len(expected) > 0
     for a, b in zip(got, expected):
-        assert a.pts == b.pts and a.sample_rate == b.sample_rate == 48000
-        assert np.array_equal(a.to_ndarray(), b.to_ndarray())
+        assert a.pts == b.pts and a.sample_rate == b.sample_rate == 48000 and a.layout.name == "mono"
+        stereo = b.to_ndarray().reshape(-1, 2)
+        assert np.array_equal(stereo[:, 0], stereo[:, 1])
+        assert np.array_equal(a.to_ndarray().reshape(-1), stereo[:, 0])
     assert np.abs(got[-1].to_ndarray()).max() > 1000  # the tone, not silence
+
+
+def test_the_microphone_path_hears_the_same_samples():
+    """What the turn listener gets (16 kHz mono) is the same from the mono decode as from aiortc's."""
+    packets = opus_packets(40)
+    heard = []
+    for decoder in (OpusDecoder(), decoder_for(OPUS)):
+        to_16k = MicrophoneResampler(16000)
+        frames = [f for i, d in enumerate(packets) for f in decoder.decode(JitterFrame(data=d, timestamp=960 * i))]
+        heard.append(np.concatenate([to_16k(f) for f in frames]))
+    assert len(heard[0]) == 40 * 320 and np.abs(heard[0]).max() > 0.1
+    assert np.array_equal(heard[0], heard[1])
 
 
 def test_a_broken_packet_is_skipped_and_the_next_decodes():

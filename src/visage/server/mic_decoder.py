@@ -9,19 +9,49 @@ decode itself, and with many sessions they are a good part of what a server does
 loop (the receiver calls it from its packet handler), and puts the frames on the track's queue, the
 same frames in the same order. The receiver's thread still runs, waiting on `get` until the receiver
 stops, when it ends the track as before.
+
+Opus is decoded to mono here (libopus downmixes inside the decoder), not to aiortc's stereo: a page's
+microphone is one channel coded as mono, for which the two give the same samples (the stereo frame is
+that channel twice, which the microphone path then averaged back), and the mono decode with the
+path after it costs about a fifth less. Other codecs are decoded as aiortc decodes them.
 """
 from __future__ import annotations
 
 import logging
 import queue
 
+import fractions
+
 import av
 from aiortc.codecs import get_decoder
+from av import CodecContext
+from av.packet import Packet
 
 log = logging.getLogger(__name__)
 
 RECEIVER_QUEUE = "_RTCRtpReceiver__decoder_queue"  # aiortc 1.x's private attributes
 RECEIVER_THREAD = "_RTCRtpReceiver__decoder_thread"
+
+
+OPUS_RATE = 48000
+OPUS_TIME_BASE = fractions.Fraction(1, OPUS_RATE)
+
+
+class MonoOpusDecoder:
+    """aiortc's OpusDecoder with one channel out (16-bit, 48 kHz, as aiortc's)."""
+
+    def __init__(self) -> None:
+        self.codec = CodecContext.create("libopus", "r")
+        self.codec.format, self.codec.layout, self.codec.sample_rate = "s16", "mono", OPUS_RATE
+
+    def decode(self, encoded_frame) -> list:
+        packet = Packet(encoded_frame.data)
+        packet.pts, packet.time_base = encoded_frame.timestamp, OPUS_TIME_BASE
+        return self.codec.decode(packet)
+
+
+def decoder_for(codec):
+    return MonoOpusDecoder() if codec.mimeType.lower() == "audio/opus" else get_decoder(codec)
 
 
 class InlineDecoder:
@@ -40,7 +70,7 @@ class InlineDecoder:
             return
         codec, encoded_frame = task
         if codec.name != self._codec_name:
-            self._decoder, self._codec_name = get_decoder(codec), codec.name
+            self._decoder, self._codec_name = decoder_for(codec), codec.name
         try:
             frames = self._decoder.decode(encoded_frame)
         except av.FFmpegError as exc:  # keep the decoder's state, as aiortc does: the next packet decodes
