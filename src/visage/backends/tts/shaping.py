@@ -33,8 +33,9 @@ FRAME_MS = 5.0  # WORLD's default frame period: F0 moves (emphasis, contours) at
 # the cost, F0 and formants):
 ANALYSIS_STEP = 1  # the envelope every 5 ms frame: every 10 ms, interpolated, blurred bursts and
 # formant transitions (mel-cepstral distance of WORLD's resynthesis from the model's audio 21.3 -> 17.5)
-APERIODICITY_STEP = 8  # D4C every 40 ms: it matters only in voiced frames (WORLD excites unvoiced
-# frames with noise whatever it says), where it changes slowly; every frame measured no better
+APERIODICITY_STEP = 16  # D4C every 80 ms: it matters only in voiced frames (WORLD excites unvoiced
+# frames with noise whatever it says), where it changes slowly; every frame measured no better, and
+# 40 ms gave WER 1.3 % / 2.1 % against 1.7 % / 1.9 % here, for 0.005 CPU s more per audio second
 FFT_SIZE = 1024  # 21.5 Hz bins: CheapTrick's window fits F0 down to 65 Hz, so joe's low frames are
 # not smeared (512 points fitted only F0 >= 130 Hz); with the 5 ms envelope the distance 21.3 -> 15.0
 DIO_SPEED = 3  # DIO on a 3x decimated signal: F0 is repaired from the phone spans anyway (below)
