@@ -17,10 +17,9 @@ path after it costs about a fifth less. Other codecs are decoded as aiortc decod
 """
 from __future__ import annotations
 
+import fractions
 import logging
 import queue
-
-import fractions
 
 import av
 from aiortc.codecs import get_decoder
@@ -31,9 +30,7 @@ log = logging.getLogger(__name__)
 
 RECEIVER_QUEUE = "_RTCRtpReceiver__decoder_queue"  # aiortc 1.x's private attributes
 RECEIVER_THREAD = "_RTCRtpReceiver__decoder_thread"
-
-
-OPUS_RATE = 48000
+OPUS_RATE = 48000  # Opus's RTP clock and decoded rate, whatever the page's microphone ran at
 OPUS_TIME_BASE = fractions.Fraction(1, OPUS_RATE)
 
 
