@@ -82,3 +82,23 @@ def test_the_face_payload_asks_the_token_like_the_page(tmp_path, monkeypatch):
 
     with ServerThread(create_app(LiveServices(asr="pocketsphinx"), access=Access("secret-token-123456"))) as locked:
         assert httpx.get(locked.url + "/api/faces/default").status_code == 401
+
+
+def test_pages_connecting_at_once_share_one_build_of_the_face(server, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from visage.server.faces import FaceCache
+
+    builds = []
+    real_build = FaceCache._build
+
+    def counted(services, name, size):
+        builds.append(size)
+        return real_build(services, name, size)
+
+    monkeypatch.setattr(FaceCache, "_build", staticmethod(counted))
+    with ThreadPoolExecutor(8) as pool:  # a size no other test asked for: nothing is kept yet
+        answers = list(pool.map(lambda _: httpx.get(server.url + "/api/faces/default?size=384", timeout=60), range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({a.headers["etag"] for a in answers}) == 1
+    assert builds == [384]  # eight pages, one build

@@ -41,27 +41,39 @@ class FaceCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kept: dict[tuple[str | None, int], FacePayload] = {}
+        # One build per key at a time: ten pages connecting at once must not build the same payload ten
+        # times over (each build holds the GIL for ~0.5 s, and the media loop waits behind them).
+        self._building: dict[tuple[str | None, int], threading.Lock] = {}
 
     def get(self, services, name: str | None, size: int) -> FacePayload:
         """Blocking (a build takes ~0.5 s): call it from a worker thread."""
-        from visage.backends.renderers import renderer_for
-        from visage.backends.renderers.browser_payload import browser_payload
-
         key = (name, size)
         with self._lock:
             kept = self._kept.get(key)
+            building = self._building.setdefault(key, threading.Lock())
         if kept is not None:
             return kept
+        with building:  # whoever comes second waits for the first build and takes its result
+            with self._lock:
+                kept = self._kept.get(key)
+            if kept is None:
+                kept = self._build(services, name, size)
+                with self._lock:
+                    self._kept[key] = kept
+                    while len(self._kept) > MAX_KEPT:
+                        self._kept.pop(next(iter(self._kept)))
+        return kept
+
+    @staticmethod
+    def _build(services, name: str | None, size: int) -> FacePayload:
+        from visage.backends.renderers import renderer_for
+        from visage.backends.renderers.browser_payload import browser_payload
+
         avatar = services.avatar(name)
         if renderer_for(avatar) == "video":
             raise NoBrowserDrawing(name)
         data = json.dumps(browser_payload(avatar, size), separators=(",", ":")).encode()
-        payload = FacePayload(gzip.compress(data, 6), hashlib.sha256(data).hexdigest()[:16], len(data))
-        with self._lock:
-            self._kept[key] = payload
-            while len(self._kept) > MAX_KEPT:
-                self._kept.pop(next(iter(self._kept)))
-        return payload
+        return FacePayload(gzip.compress(data, 6), hashlib.sha256(data).hexdigest()[:16], len(data))
 
     def forget(self, name: str | None) -> None:
         with self._lock:
