@@ -61,7 +61,8 @@ class FaceCache:
                 with self._lock:
                     self._kept[key] = kept
                     while len(self._kept) > MAX_KEPT:
-                        self._kept.pop(next(iter(self._kept)))
+                        self._building.pop(oldest := next(iter(self._kept)), None)
+                        self._kept.pop(oldest)
         return kept
 
     @staticmethod
@@ -79,6 +80,7 @@ class FaceCache:
         with self._lock:
             for key in [k for k in self._kept if k[0] == name]:
                 del self._kept[key]
+                self._building.pop(key, None)
 
 
 class NoBrowserDrawing(InputError):
