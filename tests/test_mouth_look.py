@@ -151,6 +151,20 @@ def painted_and_bare(r, shape) -> tuple[np.ndarray, np.ndarray]:
     return painted, bare
 
 
+def reached_by_the_inside(r, shape, painted: np.ndarray) -> np.ndarray:
+    """The pixels of the frame `painted` that the inside's sprites colour at all: those that change
+    when every sprite is pure green."""
+    keep = r.mouth._sprites
+    green = np.zeros_like(keep)
+    green[..., 1] = 255.0
+    r.mouth._sprites = green
+    try:
+        greened = render(r, shape).astype(np.float32)
+    finally:
+        r.mouth._sprites = keep
+    return np.abs(greened - painted).max(axis=-1) > 3
+
+
 def saturation_redness(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """HSV saturation ((max - min) / max) and redness (R's share of R + G + B) of (..., 3) colours."""
     rgb = np.asarray(rgb, np.float32)
@@ -169,13 +183,14 @@ def test_the_lips_inner_sides_are_lip_red_not_grey(faces, photo, shape):
     ln = lines(r, OPEN[shape])
     opening = polygon(r.size, np.concatenate([ln["open_up"], ln["open_lo"][::-1]]))
     lip = np.array(r.avatar.info["lip_rgb"], np.float32)
-    luma = painted @ LUMA
-    # painted, not the cavity's dark nor the teeth's light
-    band = opening & (np.abs(painted - bare).max(axis=-1) > 12) & (luma > 0.35 * float(lip @ LUMA)) & (
-        luma < 0.95 * float(lip @ LUMA) + 20)
+    # painted, and none of it the inside (cavity, teeth, tongue: mouth_cavity.py's sprites). A band
+    # chosen by brightness took the cavity's saturated mid-tones too, and passed on them: the darker
+    # throat took them out of it (the small face then read +0.003 against +0.028 before, while its
+    # inner sides alone stand at +0.06)
+    band = opening & (np.abs(painted - bare).max(axis=-1) > 12) & ~reached_by_the_inside(r, OPEN[shape], painted)
     saturation, redness = saturation_redness(painted[band])
     lip_saturation, lip_redness = saturation_redness(lip)
-    assert band.sum() > 200, (photo, shape, band.sum())
+    assert band.sum() > 150, (photo, shape, band.sum())
     assert saturation.mean() >= lip_saturation + 0.02 and redness.mean() >= lip_redness, (
         photo, shape, saturation.mean(), lip_saturation, redness.mean(), lip_redness)
 

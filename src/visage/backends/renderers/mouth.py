@@ -76,7 +76,7 @@ class MouthPalette:
             teeth = _IVORY * exposure * 0.75 + skin * 0.3
         red_lip = _saturate(lip, 1.3)
         palette = dict(
-            cavity=_at_least(_saturate(red_lip * 0.3, 1.4), 34.0), deep=_at_least(_saturate(red_lip * 0.14, 1.4), 25.0),
+            cavity=_at_least(_saturate(red_lip * 0.3, 1.4), 34.0), deep=_at_least(_saturate(red_lip * 0.09, 1.0), 21.0),
             gum=_saturate(red_lip * 0.75, 1.1), teeth=teeth, tongue=_saturate(red_lip * 0.72, 0.85),
             lip=lip.astype(np.float32), inner=_saturate(lip * 0.8, 1.2),
         )
