@@ -185,7 +185,7 @@ def test_the_lips_inner_sides_are_lip_red_not_grey(faces, photo, shape):
     lip = np.array(r.avatar.info["lip_rgb"], np.float32)
     # painted, and none of it the inside (cavity, teeth, tongue: mouth_cavity.py's sprites). A band
     # chosen by brightness took the cavity's saturated mid-tones too, and passed on them: the darker
-    # throat took them out of it (the small face then read +0.003 against +0.028 before, while its
+    # throat took them out of it (the small face's aa then read +0.008 against +0.028 before, while its
     # inner sides alone stand at +0.06)
     band = opening & (np.abs(painted - bare).max(axis=-1) > 12) & ~reached_by_the_inside(r, OPEN[shape], painted)
     saturation, redness = saturation_redness(painted[band])
